@@ -1,0 +1,147 @@
+"""The keyring: the only holder of key-encryption keys and of the blind-index root.
+
+:class:`Keyring` is the extension point. The rest of the service never sees a KEK: it asks the
+keyring to wrap or unwrap an alert's data key (DEK) and to hand out per-field blind-index keys.
+:class:`LocalKeyring` implements it from key files (:mod:`exchange_api.crypto.keyfiles`); a
+PKCS#11 (HSM) provider can implement the same protocol, keeping the KEKs inside the device.
+
+How a DEK is wrapped, and why AES-256-GCM rather than AES key wrap (RFC 3394/5649):
+
+- AES key wrap has no associated data. A wrapped DEK copied onto another alert's row would
+  unwrap without complaint, and the fields sealed under it would then be bound to the wrong
+  alert only by the field AAD. With GCM the wrap itself is bound to its alert: the associated
+  data holds a domain label, the blob format, the KEK version and the alert id, so a blob moved to
+  another alert, or relabelled with another KEK version, fails to unwrap (:class:`IntegrityError`).
+- GCM's weakness is its random 96-bit nonce: under one key, ~2**32 encryptions keep the chance of
+  a nonce collision below 2**-32 (NIST SP 800-38D). A KEK wraps each DEK once (a rewrap uses the
+  newest KEK), so that bound means four billion alerts per KEK version, far beyond this service.
+- PKCS#11 offers ``CKM_AES_GCM`` with associated data, so an HSM provider can keep the same
+  binding.
+
+Blob layout: ``format (1 byte, 0x01) | nonce (12) | encrypted DEK (32) | tag (16)``. The KEK version
+travels beside the blob (:class:`WrappedDek`) and is authenticated as part of the associated data.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from exchange_api.crypto.errors import IntegrityError
+from exchange_api.crypto.keyfiles import SYMMETRIC_KEY_BYTES, KeyMaterial
+
+__all__ = [
+    "DEK_BYTES",
+    "Keyring",
+    "LocalKeyring",
+    "WrappedDek",
+]
+
+DEK_BYTES = 32
+_NONCE_BYTES = 12
+_TAG_BYTES = 16
+_BLOB_BYTES = 1 + _NONCE_BYTES + DEK_BYTES + _TAG_BYTES
+_WRAP_FORMAT_AES_GCM = 0x01
+_WRAP_LABEL = b"exchange-api/dek-wrap"
+_BLIND_INDEX_INFO = b"exchange-api/blind-index/v1/"
+_UNWRAP_FAILED = "A stored data key could not be unwrapped."
+
+
+@dataclass(frozen=True)
+class WrappedDek:
+    """An alert's data key, encrypted under the KEK of ``kek_version`` (stored with the alert)."""
+
+    kek_version: int
+    blob: bytes
+
+
+@runtime_checkable
+class Keyring(Protocol):
+    """What the service needs from wherever the keys live (files, an HSM)."""
+
+    @property
+    def current_kek_version(self) -> int:
+        """The KEK version that :meth:`wrap_dek` uses."""
+        ...
+
+    def wrap_dek(self, dek: bytes, *, alert_id: str) -> WrappedDek:
+        """Encrypt ``dek`` under the current KEK, bound to ``alert_id``."""
+        ...
+
+    def unwrap_dek(self, wrapped: WrappedDek, *, alert_id: str) -> bytes:
+        """Recover the DEK; :class:`IntegrityError` if blob, version or alert do not match."""
+        ...
+
+    def blind_index_key(self, field: str) -> bytes:
+        """The HMAC key for the blind index of ``field`` (32 bytes, stable for a given root)."""
+        ...
+
+
+def _wrap_aad(kek_version: int, alert_id: str) -> bytes:
+    # Fixed-width and length-prefixed parts, so no two (version, alert id) pairs share an encoding.
+    alert = alert_id.encode("utf-8")
+    return b"%s%s%s" % (
+        _WRAP_LABEL,
+        struct.pack(">BII", _WRAP_FORMAT_AES_GCM, kek_version, len(alert)),
+        alert,
+    )
+
+
+class LocalKeyring:
+    """A :class:`Keyring` over keys loaded from files (:func:`load_key_material`)."""
+
+    def __init__(self, material: KeyMaterial) -> None:
+        self._kek_ciphers = {version: AESGCM(kek) for version, kek in material.keks.items()}
+        self._current = material.current_kek_version
+        self._blind_index_root = material.blind_index_root
+        self._blind_index_keys: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return f"LocalKeyring(kek_versions={sorted(self._kek_ciphers)}, secrets=<redacted>)"
+
+    @property
+    def current_kek_version(self) -> int:
+        return self._current
+
+    def wrap_dek(self, dek: bytes, *, alert_id: str) -> WrappedDek:
+        if len(dek) != DEK_BYTES:
+            raise ValueError(f"a DEK is {DEK_BYTES} bytes")
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._kek_ciphers[self._current].encrypt(
+            nonce, dek, _wrap_aad(self._current, alert_id)
+        )
+        return WrappedDek(self._current, bytes([_WRAP_FORMAT_AES_GCM]) + nonce + sealed)
+
+    def unwrap_dek(self, wrapped: WrappedDek, *, alert_id: str) -> bytes:
+        cipher = self._kek_ciphers.get(wrapped.kek_version)
+        blob = wrapped.blob
+        if cipher is None or len(blob) != _BLOB_BYTES or blob[0] != _WRAP_FORMAT_AES_GCM:
+            raise IntegrityError(_UNWRAP_FAILED)
+        try:
+            return cipher.decrypt(
+                blob[1 : 1 + _NONCE_BYTES],
+                blob[1 + _NONCE_BYTES :],
+                _wrap_aad(wrapped.kek_version, alert_id),
+            )
+        except InvalidTag:
+            raise IntegrityError(_UNWRAP_FAILED) from None
+
+    def blind_index_key(self, field: str) -> bytes:
+        key = self._blind_index_keys.get(field)
+        if key is None:
+            # Deterministic, so a race between threads at worst derives the same key twice.
+            key = HKDF(
+                algorithm=hashes.SHA256(),
+                length=SYMMETRIC_KEY_BYTES,
+                salt=None,
+                info=_BLIND_INDEX_INFO + field.encode("utf-8"),
+            ).derive(self._blind_index_root)
+            self._blind_index_keys[field] = key
+        return key
