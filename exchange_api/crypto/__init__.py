@@ -1,0 +1,60 @@
+"""Field-level encryption, blind indexes and the keyring (DESIGN §5).
+
+The only package that touches AES, HMAC or key material. Other domains call:
+
+- :func:`load_key_material` / :class:`LocalKeyring` at start-up (:func:`ensure_keys` in ``init``),
+- :func:`new_dek`, :meth:`Keyring.wrap_dek` / :meth:`Keyring.unwrap_dek` per alert,
+- :class:`FieldCipher` (or :func:`seal_field` / :func:`open_field`) per sensitive field,
+- :func:`normalise_text` / :func:`normalise_identifier` and :func:`blind_index` for search,
+- :func:`add_kek_version` and :func:`rewrap_dek` for ``keys rotate`` and ``keys rewrap``.
+
+Anything stored that fails to authenticate raises :class:`IntegrityError` (500, fail closed).
+"""
+
+from exchange_api.crypto.blind_index import (
+    BLIND_INDEX_FIELDS,
+    DOCUMENT_NUMBER,
+    PARTY_IDENTIFIER,
+    PARTY_NAME,
+    PERSON_NAME_DOB,
+    blind_index,
+    normalise_identifier,
+    normalise_person,
+    normalise_text,
+)
+from exchange_api.crypto.envelope import FieldCipher, new_dek, open_field, rewrap_dek, seal_field
+from exchange_api.crypto.errors import IntegrityError
+from exchange_api.crypto.keyfiles import (
+    KeyFileError,
+    KeyMaterial,
+    add_kek_version,
+    ensure_keys,
+    load_key_material,
+)
+from exchange_api.crypto.keyring import Keyring, LocalKeyring, WrappedDek
+
+__all__ = [
+    "BLIND_INDEX_FIELDS",
+    "DOCUMENT_NUMBER",
+    "PARTY_IDENTIFIER",
+    "PARTY_NAME",
+    "PERSON_NAME_DOB",
+    "FieldCipher",
+    "IntegrityError",
+    "KeyFileError",
+    "KeyMaterial",
+    "Keyring",
+    "LocalKeyring",
+    "WrappedDek",
+    "add_kek_version",
+    "blind_index",
+    "ensure_keys",
+    "load_key_material",
+    "new_dek",
+    "normalise_identifier",
+    "normalise_person",
+    "normalise_text",
+    "open_field",
+    "rewrap_dek",
+    "seal_field",
+]
