@@ -1,0 +1,67 @@
+"""HTTP endpoints of the precursor reference catalogue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from exchange_api.errors import NotFound
+from exchange_api.query_params import forbid_unknown_query_params
+from exchange_api.reference import catalogue
+from exchange_api.reference.schemas import Substance, SubstanceList
+from exchange_api.reference.validators import CasNumber
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/substances", tags=["reference"])
+
+
+@router.get(
+    "",
+    response_model=SubstanceList,
+    dependencies=[Depends(forbid_unknown_query_params({"q", "limit", "cursor"}))],
+)
+async def list_substances(
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Case-insensitive text to find in the name, a synonym or the CAS number.",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=20, description="`next_cursor` of the previous page."),
+    ] = None,
+) -> SubstanceList:
+    """List the precursor catalogue: UN Tables I and II, EU categories, and chemicals of interest.
+
+    Sorted by name, then CAS number. A substance absent from the catalogue is not thereby
+    uncontrolled: alerts accept any valid CAS number and flag unknown ones `scheduled: false`.
+    """
+    found = catalogue.search_substances(q, limit + 1, after=cursor)
+    page = found[:limit]
+    next_cursor = page[-1].cas if len(found) > limit else None
+    return SubstanceList(items=page, next_cursor=next_cursor)
+
+
+@router.get(
+    "/{cas}",
+    response_model=Substance,
+    dependencies=[Depends(forbid_unknown_query_params(()))],
+)
+async def get_substance(
+    cas: Annotated[CasNumber, Path(description="CAS Registry Number, e.g. 103-79-7.")],
+) -> Substance:
+    """One substance of the catalogue by its CAS Registry Number.
+
+    A malformed CAS number (wrong shape or check digit) is refused; a well-formed number the
+    catalogue does not list answers 404.
+    """
+    substance = catalogue.get_substance(cas)
+    if substance is None:
+        raise NotFound("The catalogue does not list this CAS number.")
+    return substance
