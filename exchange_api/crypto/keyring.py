@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -62,7 +62,6 @@ class WrappedDek:
     blob: bytes
 
 
-@runtime_checkable
 class Keyring(Protocol):
     """What the service needs from wherever the keys live (files, an HSM)."""
 
