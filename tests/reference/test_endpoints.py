@@ -75,8 +75,9 @@ async def test_malformed_cas_is_a_problem_that_does_not_echo_it(
     client: httpx.AsyncClient, cas: str
 ) -> None:
     response = await client.get(f"/substances/{cas}")
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "urn:exchange-api:problem:invalid-parameter"
     body = response.json()
     assert body["errors"][0]["loc"] == ["path", "cas"]
     assert "not a valid CAS Registry Number" in body["errors"][0]["msg"]
@@ -104,7 +105,7 @@ async def test_get_one_substance_takes_no_query_parameters(client: httpx.AsyncCl
 @pytest.mark.parametrize("limit", [0, 201])
 async def test_limit_out_of_range_is_refused(client: httpx.AsyncClient, limit: int) -> None:
     response = await client.get("/substances", params={"limit": limit})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
 
 

@@ -1,0 +1,155 @@
+"""The ``exchange-api`` command: bootstrap, serve, export.
+
+Commands that create something print exactly one JSON object on stdout, so that scripts can use
+them; every message for people goes to stderr. A setting or key that cannot work ends the command
+with a one-line reason and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from exchange_api.config import Settings
+from exchange_api.crypto import KeyFileError, ensure_keys, load_key_material
+from exchange_api.db import create_db_engine, current_revision, head_revision, migrate_to_head
+from exchange_api.exports import render_openapi, render_schemas
+
+__all__ = ["CommandError", "main"]
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+class CommandError(Exception):
+    """A failure the user can fix; its message is printed as one line."""
+
+
+def emit(document: dict[str, Any]) -> None:
+    """Print the command's one JSON result on stdout."""
+    sys.stdout.write(json.dumps(document, sort_keys=True) + "\n")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        reasons = "; ".join(f"{error['msg']}" for error in exc.errors())
+        raise CommandError(f"invalid settings: {reasons}") from None
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    created = ensure_keys(settings.keys_dir)
+    for path in created:
+        say(f"created key {path}")
+    migrate_to_head(settings.database_url)
+    result: dict[str, Any] = {
+        "keys_created": [str(path) for path in created],
+        "schema": head_revision(settings.database_url),
+    }
+    if args.demo:
+        from exchange_api.demo import seed_demo
+
+        result["demo"] = seed_demo(settings)
+    emit(result)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    load_key_material(settings.keys_dir)
+    engine = create_db_engine(settings)
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:
+        raise CommandError(f"cannot reach the database: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+    head = head_revision(settings.database_url)
+    if revision != head:
+        raise CommandError(
+            f"database schema is at {revision or 'nothing'}, not {head}: run `exchange-api init`"
+        )
+    say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
+    uvicorn.run(
+        "exchange_api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    say(f"wrote {path}")
+
+
+def cmd_openapi(args: argparse.Namespace, _settings: Settings) -> int:
+    path = Path(args.out) / "openapi.json"
+    _write(path, render_openapi())
+    emit({"written": [str(path)]})
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace, _settings: Settings) -> int:
+    out = Path(args.out)
+    written = []
+    for name, text in render_schemas().items():
+        _write(out / name, text)
+        written.append(str(out / name))
+    emit({"written": written})
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="exchange-api", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init", help="create missing keys and migrate the database")
+    init.add_argument("--demo", action="store_true", help="also register demo agencies and data")
+    init.set_defaults(handler=cmd_init)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    openapi = commands.add_parser("openapi", help="write openapi/openapi.json")
+    openapi.add_argument("--out", default="openapi")
+    openapi.set_defaults(handler=cmd_openapi)
+
+    schemas = commands.add_parser("schemas", help="write the exchange format's JSON Schemas")
+    schemas.add_argument("--out", default="schemas")
+    schemas.set_defaults(handler=cmd_schemas)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, _load_settings())
+    except (CommandError, KeyFileError) as exc:
+        say(f"exchange-api {args.command}: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

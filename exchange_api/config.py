@@ -1,0 +1,77 @@
+"""The service's settings: one typed object, read from ``EXCHANGE_*`` environment variables.
+
+It fails fast: a setting that cannot work (an unknown database scheme, a lifetime of zero) is
+refused when the object is built, with a message that names the variable, not a traceback later.
+The README's settings table lists every field here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+__all__ = ["Settings"]
+
+_SUPPORTED_DRIVERS = {"sqlite", "postgresql+psycopg"}
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Field names map to ``EXCHANGE_<NAME>`` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./exchange.db",
+        description="SQLAlchemy URL: sqlite:///… (default) or postgresql+psycopg://…",
+    )
+    keys_dir: Path = Field(default=Path("./keys"), description="Directory of key material.")
+    issuer: str = Field(
+        default="http://127.0.0.1:8000",
+        description="OAuth2 issuer; also the access tokens' audience.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Largest request body accepted, in bytes."
+    )
+    log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("EXCHANGE_DATABASE_URL is not a database URL") from exc
+        if url.drivername not in _SUPPORTED_DRIVERS:
+            raise ValueError(
+                "EXCHANGE_DATABASE_URL must use sqlite:/// or postgresql+psycopg://, "
+                f"not {url.drivername}://"
+            )
+        return value
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_origin(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or value.endswith("/"):
+            raise ValueError("EXCHANGE_ISSUER must be an http(s) URL without a trailing slash")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("EXCHANGE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return level
+
+    @property
+    def database(self) -> URL:
+        """The parsed database URL."""
+        return make_url(self.database_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.get_backend_name() == "sqlite"

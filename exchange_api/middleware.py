@@ -1,0 +1,129 @@
+"""Pure-ASGI middleware: request ids, the access log, and the request body limit.
+
+Written against ASGI directly rather than Starlette's ``BaseHTTPMiddleware``, which buffers and
+costs a task per request; these run on every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from exchange_api.errors import PayloadTooLarge, internal_error_response, problem_response
+
+__all__ = ["BodySizeLimitMiddleware", "RequestContextMiddleware"]
+
+access_logger = logging.getLogger("exchange_api.access")
+
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Give every response an ``X-Request-ID`` and write one JSON access-log line per request.
+
+    The caller's id is kept when it is a sane token (so agencies can correlate across systems);
+    anything else is replaced, never echoed. The log line holds method, route path, status,
+    duration, request id and client id — never bodies or query strings, which may hold
+    case data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = _header(scope, b"x-request-id")
+        if offered is not None and _SANE_REQUEST_ID.fullmatch(offered):
+            request_id = offered
+        else:
+            request_id = str(uuid.uuid4())
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The traceback goes to the log (code paths, not request data); never to the caller.
+            access_logger.exception("unhandled exception", extra={"request_id": request_id})
+            if not response_started:
+                await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            access_logger.info(
+                "request",
+                extra={
+                    "http": {
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    },
+                    "request_id": request_id,
+                    "client_id": state.get("client_id"),
+                },
+            )
+
+
+class BodySizeLimitMiddleware:
+    """Refuse request bodies over ``max_bytes`` while they are read, not after.
+
+    A declared ``Content-Length`` over the limit is answered 413 at once; a body that grows past
+    the limit as it streams (chunked, or a lying length) raises ``PayloadTooLarge`` from
+    ``receive``, which the error handlers render as the same 413 problem.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            error = self._too_large()
+            response = problem_response(error.status, error.slug, error.title, error.detail)
+            await response(scope, receive, send)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise self._too_large()
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body exceeds the limit of {self.max_bytes} bytes.")

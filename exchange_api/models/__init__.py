@@ -1,0 +1,20 @@
+"""Every table, imported here so that Alembic's autogenerate sees them all.
+
+Tables hold ciphertext and keys' versions; API schemas live in each domain's ``schemas.py`` and
+never inherit from these.
+"""
+
+from sqlmodel import SQLModel
+
+# Named constraints, so that migrations can refer to them on SQLite and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+from exchange_api.models.agencies import Agency, AgencyKind, Client  # noqa: E402
+
+__all__ = ["Agency", "AgencyKind", "Client"]
