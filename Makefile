@@ -14,7 +14,6 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/exchange-api init --demo
-	@$(BIN)/python -m exchange_api.demo_help
 	$(BIN)/exchange-api serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP) lint typecheck pytest
