@@ -64,6 +64,14 @@ def test_init_creates_private_keys_once_and_migrates(fresh_env: dict[str, str]) 
     assert {p: p.read_bytes() for p in created} == before
 
 
+def test_init_tightens_an_existing_keys_folder(fresh_env: dict[str, str]) -> None:
+    keys_dir = Path(fresh_env["EXCHANGE_KEYS_DIR"])
+    keys_dir.mkdir(mode=0o755)
+    keys_dir.chmod(0o755)
+    assert run_cli("init", env=fresh_env).returncode == 0
+    assert mode(keys_dir) == 0o700
+
+
 def test_serve_refuses_a_key_others_can_read(fresh_env: dict[str, str]) -> None:
     assert run_cli("init", env=fresh_env).returncode == 0
     key = Path(fresh_env["EXCHANGE_KEYS_DIR"]) / "token-signing.pem"

@@ -148,13 +148,12 @@ def kek_path(keys_dir: Path, version: int) -> Path:
 
 
 def _make_private_dir(path: Path) -> None:
-    """Create ``path`` (mode 0700) if absent; an existing directory is left as it is."""
+    """Create ``path`` if absent and make it mode 0700 (a checked-out ``keys/`` arrives 0755)."""
     try:
         path.mkdir(mode=_DIR_MODE, parents=True)
     except FileExistsError:
         if not path.is_dir():
             raise KeyFileError(path, "exists but is not a directory") from None
-        return
     os.chmod(path, _DIR_MODE)  # mkdir's mode is filtered by the umask
 
 
