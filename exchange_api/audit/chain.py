@@ -1,0 +1,298 @@
+"""The audit log's hash chain: what an entry is and how it is hashed (DESIGN §6, a wire contract).
+
+Auditors re-implement this rule from the design text, so it must never drift:
+
+    hash = SHA-256( prev_hash  ||  UTF-8 RFC 8785 canonical JSON of the entry without
+                                   ``prev_hash`` and ``hash`` )
+
+``prev_hash`` is 32 raw bytes (32 zero bytes, :data:`GENESIS_HASH`, for seq 1); in exports and
+the API both hashes are lower-case hex. Every entry carries exactly the fields of
+:class:`AuditEntry`; an exported line is that entry plus ``prev_hash`` and ``hash``
+(:class:`SealedEntry`), nothing else, so anyone can recompute the chain from the export alone.
+
+Canonical JSON: for values made only of strings, integers, booleans, nulls, lists and objects,
+``json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` produces exactly the
+RFC 8785 form (the tests prove it against the ``rfc8785`` package) and is several times faster,
+which the verifier needs. :func:`canonical_json` therefore refuses everything where the two could
+differ: floats (RFC 8785 prints them the ECMAScript way), integers outside ±(2**53 - 1), object
+keys outside the Basic Multilingual Plane (RFC 8785 sorts keys by UTF-16 code units, Python by
+code points; they agree inside the BMP), lone surrogates, and any other type.
+
+A hash chain has no secret: whoever can write the table can rewrite a suffix and recompute every
+hash after it. The chain makes edits, deletions and reordering *visible*; the signed checkpoints
+(:mod:`exchange_api.audit.checkpoints`) are what pin a chain position to something a rewriter
+cannot forge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Final, TypedDict
+
+__all__ = [
+    "ENTRY_FIELDS",
+    "GENESIS_HASH",
+    "HASH_SIZE",
+    "AuditAction",
+    "AuditEntry",
+    "CanonicalizationError",
+    "InvalidEntryError",
+    "Outcome",
+    "SealedEntry",
+    "canonical_entry_bytes",
+    "canonical_json",
+    "compute_hash",
+    "format_audit_time",
+    "parse_audit_time",
+    "seal_entry",
+]
+
+HASH_SIZE: Final = 32
+GENESIS_HASH: Final = bytes(HASH_SIZE)
+
+
+class AuditAction(StrEnum):
+    """Every action the audit log records."""
+
+    TOKEN_ISSUE = "token.issue"  # noqa: S105 -- an action name, not a secret
+    TOKEN_DENY = "token.deny"  # noqa: S105
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    ALERT_CREATE = "alert.create"
+    ALERT_READ = "alert.read"
+    ALERT_UPDATE = "alert.update"
+    ALERT_SEARCH = "alert.search"
+    ALERT_HISTORY = "alert.history"
+    ALERT_LINKS = "alert.links"
+    AUDIT_READ = "audit.read"
+    AUDIT_EXPORT = "audit.export"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    ADMIN_AGENCY_CREATE = "admin.agency.create"
+    ADMIN_AGENCY_LIST = "admin.agency.list"
+    ADMIN_CLIENT_CREATE = "admin.client.create"
+    ADMIN_CLIENT_LIST = "admin.client.list"
+    ADMIN_CLIENT_DISABLE = "admin.client.disable"
+    ACCESS_DENIED = "access.denied"
+
+
+class Outcome(StrEnum):
+    """How the audited request ended."""
+
+    ALLOWED = "allowed"
+    DENIED = "denied"
+    ERROR = "error"
+
+
+class AuditEntry(TypedDict):
+    """One audit record as hashed: exactly the fields of DESIGN §6, without the hashes."""
+
+    seq: int
+    at: str
+    """RFC 3339 UTC with microseconds and ``Z``; see :func:`format_audit_time`."""
+    actor: str | None
+    client_id: str | None
+    agency: str | None
+    action: AuditAction
+    resource_ids: list[str]
+    result_count: int | None
+    fields: list[str]
+    purpose: str | None
+    token_id: str | None
+    request_id: str | None
+    source_ip: str | None
+    outcome: Outcome
+
+
+class SealedEntry(AuditEntry):
+    """An entry with its chain links: one line of the export."""
+
+    prev_hash: str
+    hash: str
+
+
+ENTRY_FIELDS: Final[tuple[str, ...]] = tuple(AuditEntry.__annotations__)
+"""The hashed fields, in the order :func:`seal_entry` writes them."""
+
+_OPTIONAL_TEXT_FIELDS: Final = (
+    "actor",
+    "client_id",
+    "agency",
+    "purpose",
+    "token_id",
+    "request_id",
+    "source_ip",
+)
+_TEXT_LIST_FIELDS: Final = ("resource_ids", "fields")
+_ACTION_VALUES: Final = frozenset(action.value for action in AuditAction)
+_OUTCOME_VALUES: Final = frozenset(outcome.value for outcome in Outcome)
+_MAX_SAFE_INT: Final = 2**53 - 1
+# Exactly these types (not subclasses) need no further look: ints need their range checked.
+_PLAIN_SCALARS: Final = frozenset({str, bool, type(None)})
+_MAX_DEPTH: Final = 16
+_AUDIT_TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+_ENCODER: Final = json.JSONEncoder(
+    ensure_ascii=False,
+    sort_keys=True,
+    separators=(",", ":"),
+    allow_nan=False,
+    # _refuse_non_canonical bounds the depth, so a cycle cannot get this far.
+    check_circular=False,
+)
+
+
+class CanonicalizationError(ValueError):
+    """A value has no canonical JSON form under this contract."""
+
+
+class InvalidEntryError(ValueError):
+    """An audit entry does not have the shape DESIGN §6 prescribes."""
+
+
+def format_audit_time(moment: datetime) -> str:
+    """``moment`` as the entry's ``at``: RFC 3339 UTC, always six fractional digits, ``Z``."""
+    if moment.utcoffset() is None:
+        raise ValueError("audit times must be timezone-aware")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_audit_time(text: str) -> datetime:
+    """The aware UTC datetime of an ``at`` value; refuses any other spelling of the same time.
+
+    One spelling per instant matters because ``at`` is hashed: whoever stores entries must be
+    able to give back the exact string, and ``format_audit_time(parse_audit_time(s)) == s``.
+    """
+    try:
+        moment = datetime.strptime(text, _AUDIT_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        moment = None
+    if moment is None or format_audit_time(moment) != text:
+        raise ValueError("not an audit time like 2026-11-28T14:03:07.123456Z")
+    return moment
+
+
+def _refuse_non_canonical(value: object, depth: int) -> None:
+    """Raise unless ``value`` is in the subset where json.dumps is exactly RFC 8785.
+
+    This runs on every entry when a chain is verified, so the common cases (exactly str, None,
+    bool or int; a list of those) are decided by exact type first; subclasses such as a
+    StrEnum take the slower isinstance route.
+    """
+    if type(value) in _PLAIN_SCALARS:
+        return
+    children: Iterable[Any]
+    if isinstance(value, dict):
+        try:
+            ascii_keys = "".join(value).isascii()
+        except TypeError:
+            raise CanonicalizationError("object keys must be strings") from None
+        if not ascii_keys and any(ord(char) > 0xFFFF for key in value for char in key):
+            raise CanonicalizationError("object keys outside the BMP are not allowed")
+        children = value.values()
+    elif isinstance(value, list):
+        if _PLAIN_SCALARS.issuperset(map(type, value)):
+            return
+        children = value
+    elif isinstance(value, float):
+        raise CanonicalizationError("floats are not allowed in canonical audit JSON")
+    elif isinstance(value, int):
+        if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+            return
+        raise CanonicalizationError("integer outside the I-JSON range ±(2**53 - 1)")
+    elif isinstance(value, str):
+        return
+    else:
+        raise CanonicalizationError(f"{type(value).__name__} is not a canonical JSON value")
+    if depth >= _MAX_DEPTH:
+        raise CanonicalizationError("JSON nested too deeply")
+    for item in children:
+        kind = type(item)
+        if kind in _PLAIN_SCALARS or (kind is int and -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT):
+            continue
+        _refuse_non_canonical(item, depth + 1)
+
+
+def canonical_json(value: Mapping[str, object]) -> bytes:
+    """The UTF-8 RFC 8785 canonical JSON of a JSON object (the only canonicaliser we have)."""
+    document = value if type(value) is dict else dict(value)
+    _refuse_non_canonical(document, 0)
+    try:
+        return _ENCODER.encode(document).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise CanonicalizationError("string is not valid Unicode (lone surrogate)") from exc
+
+
+def canonical_entry_bytes(entry_without_hashes: Mapping[str, object]) -> bytes:
+    """The bytes an entry's hash covers; refuses an entry that still carries its hashes."""
+    if "hash" in entry_without_hashes or "prev_hash" in entry_without_hashes:
+        raise InvalidEntryError("prev_hash and hash are not part of the hashed entry")
+    return canonical_json(entry_without_hashes)
+
+
+def compute_hash(prev_hash: bytes, entry_without_hashes: Mapping[str, object]) -> bytes:
+    """SHA-256 over the previous entry's raw hash followed by this entry's canonical bytes."""
+    if len(prev_hash) != HASH_SIZE:
+        raise ValueError(f"prev_hash must be {HASH_SIZE} raw bytes")
+    return hashlib.sha256(prev_hash + canonical_entry_bytes(entry_without_hashes)).digest()
+
+
+def _check_entry(entry: Mapping[str, object]) -> None:
+    """Refuse an entry whose fields or types differ from DESIGN §6 (mypy cannot see runtime)."""
+    if set(entry) != set(ENTRY_FIELDS):
+        missing = sorted(set(ENTRY_FIELDS) - set(entry))
+        unexpected = sorted(set(entry) - set(ENTRY_FIELDS))
+        raise InvalidEntryError(f"entry fields: missing {missing}, unexpected {unexpected}")
+    seq = entry["seq"]
+    if type(seq) is not int or seq < 1:
+        raise InvalidEntryError("seq must be a positive integer")
+    at = entry["at"]
+    try:
+        parse_audit_time(at if isinstance(at, str) else "")
+    except ValueError as exc:
+        raise InvalidEntryError(f"at: {exc}") from None
+    for name in _OPTIONAL_TEXT_FIELDS:
+        if not (entry[name] is None or isinstance(entry[name], str)):
+            raise InvalidEntryError(f"{name} must be a string or null")
+    for name in _TEXT_LIST_FIELDS:
+        items = entry[name]
+        if not (isinstance(items, list) and all(isinstance(item, str) for item in items)):
+            raise InvalidEntryError(f"{name} must be a list of strings")
+    count = entry["result_count"]
+    if not (count is None or (type(count) is int and count >= 0)):
+        raise InvalidEntryError("result_count must be a non-negative integer or null")
+    action, outcome = entry["action"], entry["outcome"]
+    if not (isinstance(action, str) and action in _ACTION_VALUES):
+        raise InvalidEntryError("action is not an audit action")
+    if not (isinstance(outcome, str) and outcome in _OUTCOME_VALUES):
+        raise InvalidEntryError("outcome must be allowed, denied or error")
+
+
+def seal_entry(prev_hash: bytes, entry: AuditEntry) -> SealedEntry:
+    """Check ``entry``, chain it after ``prev_hash`` and return its export line.
+
+    The result is a fresh dict (later changes to the caller's lists cannot desynchronise it from
+    its hash) with the fields in :data:`ENTRY_FIELDS` order, then ``prev_hash`` and ``hash`` as
+    lower-case hex.
+    """
+    _check_entry(entry)
+    body = AuditEntry(
+        seq=entry["seq"],
+        at=entry["at"],
+        actor=entry["actor"],
+        client_id=entry["client_id"],
+        agency=entry["agency"],
+        action=AuditAction(entry["action"]),
+        resource_ids=list(entry["resource_ids"]),
+        result_count=entry["result_count"],
+        fields=list(entry["fields"]),
+        purpose=entry["purpose"],
+        token_id=entry["token_id"],
+        request_id=entry["request_id"],
+        source_ip=entry["source_ip"],
+        outcome=Outcome(entry["outcome"]),
+    )
+    digest = compute_hash(prev_hash, body)
+    return SealedEntry(**body, prev_hash=prev_hash.hex(), hash=digest.hex())
