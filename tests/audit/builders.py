@@ -60,10 +60,12 @@ def build_chain(
     return list(iter_chain(count, start_seq=start_seq, prev_hash=prev_hash))
 
 
-def rehash(lines: Sequence[dict[str, Any]], start_index: int) -> list[dict[str, Any]]:
-    """Recompute every link from ``start_index`` on, as anyone who can write the table can."""
+def rehash(
+    lines: Sequence[dict[str, Any]], start_index: int, stop_index: int | None = None
+) -> list[dict[str, Any]]:
+    """Recompute the links of ``lines[start_index:stop_index]``, as anyone with table access can."""
     out = [dict(line) for line in lines]
-    for index in range(start_index, len(out)):
+    for index in range(start_index, len(out) if stop_index is None else stop_index):
         prev = bytes.fromhex(out[index - 1]["hash"]) if index else GENESIS_HASH
         body = {k: v for k, v in out[index].items() if k not in ("prev_hash", "hash")}
         out[index]["prev_hash"] = prev.hex()
