@@ -67,6 +67,8 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from exchange_api.http_protocol import NoDelayH11Protocol
+
     load_key_material(settings.keys_dir)
     engine = create_db_engine(settings)
     try:
@@ -90,6 +92,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,
         log_config=None,
         proxy_headers=False,
+        http=NoDelayH11Protocol,
     )
     return 0
 
