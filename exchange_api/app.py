@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from exchange_api import health
+from exchange_api.agencies import endpoints as admin_endpoints
+from exchange_api.auth import endpoints as oauth_endpoints
+from exchange_api.auth.resource import current_caller
+from exchange_api.auth.scopes import Scope, require_scope
+from exchange_api.auth.server import OAuthServer
 from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
-from exchange_api.errors import install_error_handlers
+from exchange_api.errors import Problem, install_error_handlers
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from exchange_api.reference import endpoints as reference_endpoints
 
-__all__ = ["create_app"]
+__all__ = ["build_v1_router", "create_app"]
 
 API_TITLE = "Precursor alert exchange"
 API_VERSION = "1.0.0"
@@ -24,6 +30,25 @@ API_DESCRIPTION = (
     "prosecutors and chemical companies share alerts about suspicious consignments of "
     "drug-precursor chemicals. Errors are RFC 9457 problem+json."
 )
+
+
+def build_v1_router() -> APIRouter:
+    """The versioned API. Every route under it requires an authenticated caller: the router as a
+    whole depends on ``current_caller``, so a new endpoint cannot forget it; each endpoint (or
+    included router) then requires its scope. Each domain's router is included here."""
+    v1 = APIRouter(
+        prefix="/v1",
+        dependencies=[Depends(current_caller)],
+        responses={
+            401: {"model": Problem, "description": "No valid access token (WWW-Authenticate)."},
+            403: {"model": Problem, "description": "The token lacks the scope needed."},
+        },
+    )
+    v1.include_router(
+        reference_endpoints.router, dependencies=[Depends(require_scope(Scope.ALERTS_READ))]
+    )
+    v1.include_router(admin_endpoints.router)
+    return v1
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,10 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.oauth = OAuthServer.from_settings(settings, keys, app.state.session_factory)
     app.state.migration_head = head_revision(settings.database_url)
 
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(oauth_endpoints.router)
+    app.include_router(build_v1_router())
     # Outermost first: the request id must wrap everything, including a 413.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

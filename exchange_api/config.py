@@ -33,6 +33,20 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="OAuth2 issuer; also the access tokens' audience.",
     )
+    access_token_lifetime: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="Lifetime of an access token, in seconds (short: there is no refresh).",
+    )
+    allow_client_secrets: bool = Field(
+        default=True,
+        description="Accept client_secret_basic (development); false leaves private_key_jwt only.",
+    )
+    require_dpop: bool = Field(
+        default=False,
+        description="FAPI 2.0 mode: issue and accept only DPoP-bound access tokens.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )

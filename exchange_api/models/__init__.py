@@ -16,5 +16,13 @@ SQLModel.metadata.naming_convention = {
 }
 
 from exchange_api.models.agencies import Agency, AgencyKind, Client  # noqa: E402
+from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
-__all__ = ["Agency", "AgencyKind", "Client"]
+__all__ = [
+    "Agency",
+    "AgencyKind",
+    "Client",
+    "RevokedToken",
+    "SeenDPoPProof",
+    "UsedClientAssertion",
+]

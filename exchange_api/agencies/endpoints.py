@@ -1,0 +1,103 @@
+"""The admin API (scope ``admin``): register agencies and clients, disable clients."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from exchange_api.agencies import service
+from exchange_api.agencies.schemas import (
+    AgencyCreate,
+    AgencyList,
+    AgencyRead,
+    ClientCreate,
+    ClientList,
+    ClientRead,
+    ClientRegistered,
+)
+from exchange_api.auth.scopes import Admin
+from exchange_api.auth.server import OAuthServerDep
+from exchange_api.db import SessionDep
+from exchange_api.query_params import forbid_unknown_query_params
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
+
+
+@router.post("/agencies", status_code=201, response_model=AgencyRead)
+def create_agency(body: AgencyCreate, _caller: Admin, session: SessionDep) -> AgencyRead:
+    """Register a member agency. Its name must be unused (409 otherwise)."""
+    return AgencyRead.of(service.register_agency(session, body))
+
+
+@router.get(
+    "/agencies",
+    response_model=AgencyList,
+    dependencies=[Depends(forbid_unknown_query_params({"limit", "cursor"}))],
+)
+def list_agencies(
+    _caller: Admin,
+    session: SessionDep,
+    limit: Limit = 50,
+    cursor: Annotated[
+        uuid.UUID | None, Query(description="`next_cursor` of the previous page.")
+    ] = None,
+) -> AgencyList:
+    """List the member agencies, oldest first."""
+    found = service.list_agencies(session, limit=limit + 1, after=cursor)
+    page = found[:limit]
+    next_cursor = str(page[-1].id) if len(found) > limit else None
+    return AgencyList(items=[AgencyRead.of(agency) for agency in page], next_cursor=next_cursor)
+
+
+@router.post("/clients", status_code=201, response_model=ClientRegistered)
+def create_client(
+    body: ClientCreate,
+    _caller: Admin,
+    session: SessionDep,
+    server: OAuthServerDep,
+    response: Response,
+) -> ClientRegistered:
+    """Register a client system of an agency.
+
+    With `private_key_jwt` (give `jwks`) the client authenticates with a JWT signed by one of its
+    keys; with `client_secret_basic` (development only, when enabled) the answer holds the
+    client's secret — the only time it is shown.
+    """
+    registered = service.register_client(session, body, secrets_allowed=server.allow_client_secrets)
+    response.headers["Cache-Control"] = "no-store"
+    return ClientRegistered.of_new(registered.client, registered.secret)
+
+
+@router.get(
+    "/clients",
+    response_model=ClientList,
+    dependencies=[Depends(forbid_unknown_query_params({"agency_id", "limit", "cursor"}))],
+)
+def list_clients(
+    _caller: Admin,
+    session: SessionDep,
+    agency_id: Annotated[uuid.UUID | None, Query(description="Only this agency's.")] = None,
+    limit: Limit = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> ClientList:
+    """List the registered clients, by client id."""
+    found = service.list_clients(session, agency_id=agency_id, limit=limit + 1, after=cursor)
+    page = found[:limit]
+    next_cursor = page[-1].client_id if len(found) > limit else None
+    return ClientList(items=[ClientRead.of(client) for client in page], next_cursor=next_cursor)
+
+
+@router.post("/clients/{client_id}/disable", response_model=ClientRead)
+def disable_client(
+    client_id: Annotated[str, Path(max_length=64)], _caller: Admin, session: SessionDep
+) -> ClientRead:
+    """Disable a client: from now on its tokens are refused and it gets no new ones."""
+    return ClientRead.of(service.disable_client(session, client_id))

@@ -1,0 +1,160 @@
+"""API models of the admin API: member agencies and the client systems they register."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from exchange_api.auth.jose import MAX_CLIENT_KEYS, import_client_jwks
+from exchange_api.auth.scopes import Scope
+from exchange_api.models.agencies import Agency, AgencyKind, Client
+from exchange_api.reference.validators import CountryCode
+
+__all__ = [
+    "AgencyCreate",
+    "AgencyList",
+    "AgencyRead",
+    "ClientCreate",
+    "ClientList",
+    "ClientRead",
+    "ClientRegistered",
+    "TokenEndpointAuthMethod",
+]
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TokenEndpointAuthMethod = Literal["private_key_jwt", "client_secret_basic"]
+
+
+class AgencyCreate(BaseModel):
+    """A member agency to register."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(description="Unique, e.g. 'Dutch Customs (Douane)'.")
+    country: CountryCode
+    kind: AgencyKind
+
+
+class AgencyRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    country: str
+    kind: AgencyKind
+    created_at: datetime
+
+    @classmethod
+    def of(cls, agency: Agency) -> AgencyRead:
+        return cls(
+            id=agency.id,
+            name=agency.name,
+            country=agency.country,
+            kind=agency.kind,
+            created_at=agency.created_at,
+        )
+
+
+class AgencyList(BaseModel):
+    """One page of agencies, oldest first; ``next_cursor`` is null on the last page."""
+
+    items: list[AgencyRead]
+    next_cursor: str | None
+
+
+class ClientCreate(BaseModel):
+    """A client system to register for an agency.
+
+    ``private_key_jwt`` (the default, and the only method in production) needs the client's public
+    keys as a JWKS: EC P-256, RSA ≥ 2048 bits or Ed25519, public members only.
+    ``client_secret_basic`` (development) makes a secret, shown once in the answer.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: uuid.UUID
+    name: Name
+    scopes: list[Scope] = Field(min_length=1, description="Scopes the client may request.")
+    token_endpoint_auth_method: TokenEndpointAuthMethod = "private_key_jwt"  # noqa: S105
+    jwks: dict[str, Any] | None = Field(
+        default=None,
+        description=f'{{"keys": [...]}} with 1 to {MAX_CLIENT_KEYS} public signing keys.',
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _distinct_scopes(cls, scopes: list[Scope]) -> list[Scope]:
+        return sorted(set(scopes))
+
+    @field_validator("jwks")
+    @classmethod
+    def _acceptable_jwks(cls, jwks: dict[str, Any] | None) -> dict[str, Any] | None:
+        if jwks is None:
+            return None
+        keys = import_client_jwks(jwks)
+        return {"keys": [key.as_dict(private=False) for key in keys]}
+
+    @model_validator(mode="after")
+    def _keys_match_method(self) -> Self:
+        uses_keys = self.token_endpoint_auth_method == "private_key_jwt"  # noqa: S105
+        if uses_keys and self.jwks is None:
+            raise ValueError("private_key_jwt needs the client's public keys in jwks")
+        if not uses_keys and self.jwks is not None:
+            raise ValueError("client_secret_basic takes no jwks")
+        return self
+
+
+class ClientRead(BaseModel):
+    client_id: str
+    agency_id: uuid.UUID
+    name: str
+    scopes: list[str]
+    token_endpoint_auth_method: TokenEndpointAuthMethod
+    jwks: dict[str, Any] | None = Field(description="The registered public keys.")
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @classmethod
+    def of(cls, client: Client) -> ClientRead:
+        return cls(**_client_fields(client))
+
+
+class ClientRegistered(ClientRead):
+    """The registered client; for ``client_secret_basic``, the only time its secret is shown."""
+
+    client_secret: str | None = Field(
+        default=None, description="Shown once: only a hash of it is kept."
+    )
+
+    @classmethod
+    def of_new(cls, client: Client, secret: str | None) -> ClientRegistered:
+        return cls(**_client_fields(client), client_secret=secret)
+
+
+def _client_fields(client: Client) -> dict[str, Any]:
+    return {
+        "client_id": client.client_id,
+        "agency_id": client.agency_id,
+        "name": client.name,
+        "scopes": client.scopes.split(),
+        "token_endpoint_auth_method": "private_key_jwt" if client.jwks else "client_secret_basic",
+        "jwks": json.loads(client.jwks) if client.jwks else None,
+        "created_at": client.created_at,
+        "disabled_at": client.disabled_at,
+    }
+
+
+class ClientList(BaseModel):
+    """One page of clients, by ``client_id``; ``next_cursor`` is null on the last page."""
+
+    items: list[ClientRead]
+    next_cursor: str | None

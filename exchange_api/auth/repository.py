@@ -1,0 +1,124 @@
+"""The authorization server's queries: clients, single-use identifiers, revocations.
+
+"Seen before?" is answered by the insert itself (``INSERT … ON CONFLICT DO NOTHING`` on a primary
+key, then the row count), never by a read followed by a write, so two workers presenting the same
+assertion or proof at the same instant cannot both succeed: on PostgreSQL the second insert waits
+for the first transaction and then finds the key taken; SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+
+from exchange_api.auth.dpop import DPoPProof
+from exchange_api.auth.jose import sha256_hex
+from exchange_api.models.agencies import Agency, AgencyKind, Client
+from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion
+
+__all__ = [
+    "TokenState",
+    "claim_client_assertion",
+    "claim_dpop_proof",
+    "get_client",
+    "purge_expired",
+    "revoke_token",
+    "token_state",
+]
+
+
+def _insert_once(session: Session, model: type[SQLModel], values: dict[str, object]) -> bool:
+    """Insert a row unless its primary key exists; True if this call inserted it."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        result = connection.execute(
+            postgresql.insert(model).values(values).on_conflict_do_nothing()
+        )
+    else:
+        result = connection.execute(sqlite.insert(model).values(values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+def claim_client_assertion(
+    session: Session, *, client_id: str, jti: str, expires_at: datetime
+) -> bool:
+    """Record a client-signed JWT's ``jti``; False if the client already used it."""
+    return _insert_once(
+        session,
+        UsedClientAssertion,
+        {"client_id": client_id, "jti_digest": sha256_hex(jti), "expires_at": expires_at},
+    )
+
+
+def claim_dpop_proof(session: Session, proof: DPoPProof) -> bool:
+    """Record a DPoP proof; False if it was presented before."""
+    return _insert_once(
+        session,
+        SeenDPoPProof,
+        {"proof_digest": proof.replay_digest, "expires_at": proof.replay_expires_at},
+    )
+
+
+def revoke_token(session: Session, *, token_id: str, client_id: str, expires_at: datetime) -> None:
+    """Mark an access token revoked until it expires (revoking twice changes nothing)."""
+    _insert_once(
+        session,
+        RevokedToken,
+        {"jti": token_id, "client_id": client_id, "expires_at": expires_at},
+    )
+
+
+def get_client(session: Session, client_id: str) -> Client | None:
+    return session.get(Client, client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenState:
+    """What the database says about a token's client and the token itself, right now."""
+
+    agency_id: uuid.UUID
+    agency_kind: AgencyKind
+    client_disabled: bool
+    revoked: bool
+
+    def inactive_reason(self, token_agency_id: uuid.UUID) -> str | None:
+        """Why a token of this client, naming ``token_agency_id``, is no longer good; or None."""
+        if self.client_disabled:
+            return "The client of this access token is disabled."
+        if self.revoked:
+            return "The access token has been revoked."
+        if self.agency_id != token_agency_id:
+            return "The access token's agency is not its client's."
+        return None
+
+
+def token_state(session: Session, *, client_id: str, token_id: str) -> TokenState | None:
+    """One round trip on primary keys: the client (disabled?), its agency's kind, and whether
+    the token was revoked. ``None`` if the client no longer exists."""
+    statement = (
+        select(Client.agency_id, Client.disabled_at, Agency.kind, RevokedToken.jti)
+        .join(Agency, col(Agency.id) == col(Client.agency_id))
+        .outerjoin(RevokedToken, col(RevokedToken.jti) == token_id)
+        .where(col(Client.client_id) == client_id)
+    )
+    row = session.exec(statement).one_or_none()
+    if row is None:
+        return None
+    agency_id, disabled_at, kind, revoked_jti = row
+    return TokenState(
+        agency_id=agency_id,
+        agency_kind=AgencyKind(kind),
+        client_disabled=disabled_at is not None,
+        revoked=revoked_jti is not None,
+    )
+
+
+def purge_expired(session: Session, now: datetime) -> None:
+    """Forget single-use identifiers and revocations that can no longer matter."""
+    for model in (UsedClientAssertion, SeenDPoPProof, RevokedToken):
+        session.connection().execute(delete(model).where(col(model.expires_at) < now))

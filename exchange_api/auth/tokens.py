@@ -1,0 +1,206 @@
+"""Access tokens: JWTs per RFC 9068, signed and verified here and nowhere else.
+
+A token is ``{"typ": "at+jwt", "alg": "ES256", "kid": <RFC 7638 thumbprint>}`` over the claims
+``iss``, ``sub``, ``aud`` (= the issuer), ``client_id``, ``agency``, ``scope``, ``jti``, ``iat``,
+``exp`` and, when sender-constrained by DPoP, ``cnf.jkt``.
+
+Verification runs on every API request, so the keys are imported once, the claims registry is built
+once, and nothing here touches the database: revocation and the client's state are checked by the
+caller dependency in one indexed lookup. What is refused, and why:
+
+- any algorithm but ES256 (the registry knows no other: ``none``, HS256 keyed with our public key);
+- a ``typ`` other than ``at+jwt`` — including none at all (RFC 9068 §4; Authlib would let it pass),
+  so that an ID token, a client assertion or a DPoP proof signed by some key of ours can never pass
+  for an access token;
+- a ``kid`` that is not our key's, a wrong ``iss`` or ``aud``, an expired token, one issued in the
+  future or not yet valid (small clock leeway), or one missing any claim listed above.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import ECKey
+from uuid_utils.compat import uuid7
+
+from exchange_api.auth.jose import ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_REGISTRY
+
+__all__ = [
+    "ACCESS_TOKEN_TYPE",
+    "AccessTokenAuthority",
+    "AccessTokenClaims",
+    "InvalidAccessToken",
+    "IssuedAccessToken",
+]
+
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
+_ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+#: Tokens are ours: only our own servers' clocks can disagree, and NTP keeps that small.
+_LEEWAY_SECONDS = 5
+
+
+class InvalidAccessToken(Exception):
+    """The token cannot be accepted. ``str()`` is a fixed description safe to send back."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    token: str
+    token_id: str
+    scope: str
+    expires_in: int
+    expires_at: int
+    bound_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    """What a verified access token says."""
+
+    subject: str
+    client_id: str
+    agency_id: uuid.UUID
+    scopes: frozenset[str]
+    token_id: str
+    issued_at: int
+    expires_at: int
+    bound_to: str | None
+    """The DPoP key thumbprint (``cnf.jkt``) the token is bound to, if any."""
+
+    @property
+    def scope(self) -> str:
+        return " ".join(sorted(self.scopes))
+
+
+class AccessTokenAuthority:
+    """Issues and verifies the access tokens of one issuer with one ES256 key."""
+
+    def __init__(
+        self, signing_key: ec.EllipticCurvePrivateKey, *, issuer: str, lifetime: int
+    ) -> None:
+        pem = signing_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        self._signing_key = ECKey.import_key(pem)
+        self._verifying_key = ECKey.import_key(self._signing_key.as_dict(private=False))
+        self.kid = self._verifying_key.thumbprint()
+        self.issuer = issuer
+        self.lifetime = lifetime
+        self._claims = jwt.JWTClaimsRegistry(
+            leeway=_LEEWAY_SECONDS,
+            iss={"essential": True, "value": issuer},
+            aud={"essential": True, "value": issuer},
+            sub={"essential": True},
+            client_id={"essential": True},
+            agency={"essential": True},
+            scope={"essential": True},
+            jti={"essential": True},
+            iat={"essential": True},
+            exp={"essential": True},
+        )
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public keys that verify our access tokens (``/.well-known/jwks.json``)."""
+        public = self._verifying_key.as_dict(private=False)
+        return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": ACCESS_TOKEN_ALGORITHM}]}
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        client_id: str,
+        agency_id: uuid.UUID,
+        scopes: Iterable[str],
+        bound_to: str | None = None,
+    ) -> IssuedAccessToken:
+        """Sign a new access token; ``bound_to`` is the DPoP key thumbprint for ``cnf.jkt``."""
+        now = int(time.time())
+        token_id = str(uuid7())
+        scope = " ".join(sorted(set(scopes)))
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.issuer,
+            "client_id": client_id,
+            "agency": str(agency_id),
+            "scope": scope,
+            "jti": token_id,
+            "iat": now,
+            "exp": now + self.lifetime,
+        }
+        if bound_to is not None:
+            claims["cnf"] = {"jkt": bound_to}
+        header = {"typ": ACCESS_TOKEN_TYPE, "alg": ACCESS_TOKEN_ALGORITHM, "kid": self.kid}
+        token = jwt.encode(header, claims, self._signing_key, registry=ACCESS_TOKEN_REGISTRY)
+        return IssuedAccessToken(
+            token=token,
+            token_id=token_id,
+            scope=scope,
+            expires_in=self.lifetime,
+            expires_at=now + self.lifetime,
+            bound_to=bound_to,
+        )
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        """Verify signature, header and claims; raise :class:`InvalidAccessToken` otherwise."""
+        try:
+            decoded = jwt.decode(token, self._verifying_key, registry=ACCESS_TOKEN_REGISTRY)
+        except (JoseError, ValueError, TypeError):
+            raise InvalidAccessToken(
+                "The access token is malformed or its signature is invalid."
+            ) from None
+        typ = decoded.header.get("typ")
+        if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYPES:
+            raise InvalidAccessToken("The token is not an access token (typ must be at+jwt).")
+        if decoded.header.get("kid") != self.kid:
+            raise InvalidAccessToken("The access token was not signed by a current key.")
+        claims = decoded.claims
+        try:
+            self._claims.validate(claims)
+        except ExpiredTokenError:
+            raise InvalidAccessToken("The access token has expired.") from None
+        except JoseError:
+            raise InvalidAccessToken("The access token's claims are not acceptable.") from None
+        return _read_claims(claims)
+
+
+def _read_claims(claims: dict[str, Any]) -> AccessTokenClaims:
+    subject, client_id, agency, scope, token_id = (
+        claims["sub"],
+        claims["client_id"],
+        claims["agency"],
+        claims["scope"],
+        claims["jti"],
+    )
+    if not all(isinstance(v, str) for v in (subject, client_id, agency, scope, token_id)):
+        raise InvalidAccessToken("The access token's claims are not acceptable.")
+    try:
+        agency_id = uuid.UUID(agency)
+    except ValueError:
+        raise InvalidAccessToken("The access token's claims are not acceptable.") from None
+    bound_to: str | None = None
+    if "cnf" in claims:
+        confirmation = claims["cnf"]
+        if not isinstance(confirmation, dict) or not isinstance(confirmation.get("jkt"), str):
+            raise InvalidAccessToken("The access token's confirmation claim is malformed.")
+        bound_to = confirmation["jkt"]
+    return AccessTokenClaims(
+        subject=subject,
+        client_id=client_id,
+        agency_id=agency_id,
+        scopes=frozenset(scope.split()),
+        token_id=token_id,
+        issued_at=int(claims["iat"]),
+        expires_at=int(claims["exp"]),
+        bound_to=bound_to,
+    )
