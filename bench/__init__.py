@@ -1,0 +1,1 @@
+"""The benchmark of the exchange against a bare baseline (``python -m bench --help``)."""

@@ -1,0 +1,132 @@
+"""The two apps under test, each with its own fresh database and server process.
+
+``bare``: :mod:`bench.bare_app` under uvicorn, schema created directly, no credentials.
+``secure``: the real exchange, set up exactly as an operator would through its CLI — ``init``
+(keys and migrations), ``agencies add``, ``clients add --jwks`` with a key generated here — and
+served by ``exchange-api serve``. Its load runs with tokens from its own token endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, func, select, table
+
+from bench.bare_app import create_schema
+from bench.servers import Database, ServerProcess, free_port
+from bench.tokens import ClientKey, generate_client_key
+
+__all__ = ["REPO_ROOT", "AppUnderTest", "start_app"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_SCOPES = "alerts:read alerts:write"
+
+
+@dataclass
+class AppUnderTest:
+    name: str
+    database: Database
+    server: ServerProcess
+    alerts_table: str
+    env: dict[str, str]
+    client_key: ClientKey | None = None
+
+    def stored_alerts(self) -> int:
+        engine = create_engine(self.database.url)
+        with engine.connect() as connection:
+            query = select(func.count()).select_from(table(self.alerts_table))
+            stored = int(connection.execute(query).scalar_one())
+        engine.dispose()
+        return stored
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.database.drop()
+
+    def cli(self, *args: str, timeout: float = 3600) -> tuple[dict[str, Any], float]:
+        """Run ``exchange-api ARGS`` against this app's database and keys."""
+        return exchange_cli(self.env, *args, timeout=timeout)
+
+
+def exchange_cli(
+    env: dict[str, str], *args: str, timeout: float = 3600
+) -> tuple[dict[str, Any], float]:
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-m", "exchange_api.cli", *args],
+        env={**os.environ, **env},
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"exchange-api {' '.join(args)} failed ({completed.returncode}): "
+            f"{completed.stderr.strip()[-500:]}"
+        )
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    return (json.loads(lines[-1]) if lines else {}), elapsed
+
+
+def _start_bare(database: Database, workdir: Path, workers: int) -> AppUnderTest:
+    create_schema(database.url)
+    port = free_port()
+    env = {"BENCH_DATABASE_URL": database.url, "PYTHONPATH": str(REPO_ROOT)}
+    command = [
+        sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+        # The HTTP protocol `exchange-api serve` runs: the same server for both apps.
+        "--http", "exchange_api.http_protocol:NoDelayH11Protocol",
+    ]  # fmt: skip
+    server = ServerProcess(command, env, port, workdir / "bare.log")
+    server.start(workers)
+    return AppUnderTest("bare", database, server, "bare_alerts", env)
+
+
+def _start_secure(database: Database, workdir: Path, workers: int) -> AppUnderTest:
+    port = free_port()
+    env = {
+        "EXCHANGE_DATABASE_URL": database.url,
+        "EXCHANGE_KEYS_DIR": str(workdir / "keys"),
+        "EXCHANGE_ISSUER": f"http://127.0.0.1:{port}",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    exchange_cli(env, "init")
+    agency, _ = exchange_cli(
+        env, "agencies", "add", "--name", "Bench Customs", "--country", "NL", "--kind", "customs"
+    )
+    private_pem, kid, jwks_path = generate_client_key(workdir)
+    client, _ = exchange_cli(
+        env, "clients", "add", "--agency", str(agency["id"]), "--scopes", BENCH_SCOPES,
+        "--jwks", str(jwks_path),
+    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "exchange_api.cli", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+    server = ServerProcess(command, env, port, workdir / "secure.log")
+    server.start(workers)
+    key = ClientKey(str(client["client_id"]), private_pem, kid, BENCH_SCOPES)
+    return AppUnderTest("secure", database, server, "alerts", env, key)
+
+
+def start_app(name: str, db_kind: str, workdir: Path, admin_url: str, workers: int) -> AppUnderTest:
+    """Create the app's database, set it up and start its server; the caller must ``stop()``."""
+    database = Database.create(db_kind, name, workdir, admin_url)
+    try:
+        starter = _start_bare if name == "bare" else _start_secure
+        return starter(database, workdir, workers)
+    except BaseException:
+        database.drop()
+        raise

@@ -1,0 +1,361 @@
+"""The load driver: a separate process that plays N concurrent clients against one server.
+
+Run by the orchestrator as ``python -m bench.driver SPEC.json``; prints one JSON result on
+stdout. Each simulated client is an asyncio task with its own access token (secure app) that
+sends one request at a time; all share one httpx connection pool to 127.0.0.1. A run has a
+warm-up, then a measured window that ends after ``duration_s`` or ``max_requests``, whichever
+comes first. Inside the window it records every request's latency and status, and reads the CPU
+seconds used by the server's process tree, the database server and this driver itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from bench.corpus import AlertFactory
+from bench.servers import tree_cpu_seconds
+from bench.tokens import ClientKey, TokenSource
+
+__all__ = ["OPERATIONS", "LoadSpec", "run_load"]
+
+PAGE_SIZE = 50
+PAGES_PER_SEARCH = 3
+POOL_BODIES = 4_000
+PURPOSE = "benchmark case BENCH-0001"
+
+
+@dataclass
+class LoadSpec:
+    """What to run. ``sample_*`` are what seeding saw, for reads that must hit something."""
+
+    base_url: str
+    op: str
+    concurrency: int
+    duration_s: float
+    max_requests: int
+    warmup_s: float = 0.0
+    seed: int = 1
+    batch_size: int = 500
+    server_pid: int | None = None
+    postmaster_pid: int | None = None
+    client_key: dict[str, Any] | None = None
+    sample_ids: list[str] = field(default_factory=list)
+    sample_parties: list[str] = field(default_factory=list)
+    keep_samples: int = 0
+    timeout_s: float = 120.0
+
+
+@dataclass
+class Recorder:
+    """Latencies and statuses of the requests that ran inside the measured window.
+
+    The window holds at most ``max_requests``: each request started in it takes a ticket first,
+    so a bounded run (seeding to an exact size) sends exactly that many.
+    """
+
+    max_requests: int
+    recording: bool = False
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tickets_taken: int = 0
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
+    error_samples: list[str] = field(default_factory=list)
+
+    def take_ticket(self) -> bool:
+        if self.tickets_taken >= self.max_requests:
+            return False
+        self.tickets_taken += 1
+        return True
+
+    def record(self, started_in_window: bool, seconds: float, status: int, detail: str) -> None:
+        """Count one finished request; ``status`` 0 is a transport error (no HTTP answer)."""
+        if not (started_in_window and self.recording):
+            return
+        self.latencies.append(seconds)
+        self.statuses[status] += 1
+        if not 0 < status < 400 and len(self.error_samples) < 5:
+            self.error_samples.append(f"{status} {detail[:300]}")
+        if len(self.latencies) >= self.max_requests:
+            self.stop.set()
+
+
+@dataclass
+class Samples:
+    """Reservoirs of created alert ids and party names (what later reads will look for)."""
+
+    keep: int
+    rng: random.Random
+    ids: list[str] = field(default_factory=list)
+    parties: list[str] = field(default_factory=list)
+    seen: int = 0
+
+    def add(self, alert_id: str, party: str) -> None:
+        self.seen += 1
+        if len(self.ids) < self.keep:
+            self.ids.append(alert_id)
+            self.parties.append(party)
+            return
+        slot = self.rng.randrange(self.seen)
+        if slot < self.keep:
+            self.ids[slot] = alert_id
+            self.parties[slot] = party
+
+
+class VirtualClient:
+    """One simulated agency system: one request at a time, its own token, its own state."""
+
+    def __init__(
+        self, spec: LoadSpec, http: httpx.AsyncClient, recorder: Recorder, index: int
+    ) -> None:
+        self.spec = spec
+        self.http = http
+        self.recorder = recorder
+        self.rng = random.Random(spec.seed * 1_000 + index)
+        self.factory = AlertFactory(spec.seed * 1_000 + index)
+        self.tokens = (
+            TokenSource(ClientKey.from_json(spec.client_key), f"{spec.base_url}/oauth/token")
+            if spec.client_key
+            else None
+        )
+        self.cursor: str | None = None
+        self.pages_left = 0
+        self.query: dict[str, str] = {}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        headers = {"X-Purpose": PURPOSE}
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        if self.tokens is not None:
+            headers["Authorization"] = await self.tokens.authorization(self.http)
+        in_window = self.recorder.recording
+        started = time.perf_counter()
+        try:
+            response = await self.http.request(
+                method, path, content=content, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            self.recorder.record(in_window, time.perf_counter() - started, 0, repr(exc))
+            # An answer no operation accepts, so the request counts as failed and the run goes on.
+            return httpx.Response(599, request=exc.request)
+        seconds = time.perf_counter() - started
+        status = response.status_code
+        self.recorder.record(in_window, seconds, status, response.text if status >= 400 else "")
+        return response
+
+    async def search(self, make_query: Callable[[VirtualClient], dict[str, str]]) -> int:
+        """One page of a search; an analyst reads a few pages of a query before the next."""
+        if self.pages_left == 0 or self.cursor is None:
+            self.query = make_query(self)
+            self.cursor = None
+            self.pages_left = PAGES_PER_SEARCH
+        params = {**self.query, "limit": str(PAGE_SIZE)}
+        if self.cursor is not None:
+            params["cursor"] = self.cursor
+        response = await self.call("GET", "/v1/alerts", params=params)
+        self.pages_left -= 1
+        self.cursor = response.json().get("next_cursor") if response.status_code == 200 else None
+        return 1 if response.status_code == 200 else 0
+
+
+# --- operations: each sends exactly one request and returns how many units succeeded ---------
+
+Operation = Callable[[VirtualClient, "Workload"], Awaitable[int]]
+
+
+@dataclass
+class Workload:
+    """Shared inputs: encoded bodies to send, and where seeding puts what it created."""
+
+    bodies: list[bytes]
+    samples: Samples
+
+
+async def post_single(client: VirtualClient, work: Workload) -> int:
+    response = await client.call("POST", "/v1/alerts", content=client.rng.choice(work.bodies))
+    return 1 if response.status_code == 201 else 0
+
+
+def _batch_units(response: httpx.Response) -> list[str]:
+    if response.status_code not in (200, 201, 207):
+        return []
+    return [str(item["id"]) for item in response.json()["results"] if item.get("id")]
+
+
+async def batch(client: VirtualClient, work: Workload) -> int:
+    chosen = client.rng.sample(work.bodies, client.spec.batch_size)
+    payload = b'{"alerts":[' + b",".join(chosen) + b"]}"
+    return len(_batch_units(await client.call("POST", "/v1/alerts/batch", content=payload)))
+
+
+async def seed(client: VirtualClient, work: Workload) -> int:
+    """Batch ingest of fresh alerts, remembering a sample of what was created."""
+    alerts = [client.factory.alert() for _ in range(client.spec.batch_size)]
+    payload = json.dumps({"alerts": alerts}, separators=(",", ":")).encode()
+    ids = _batch_units(await client.call("POST", "/v1/alerts/batch", content=payload))
+    for alert_id, alert in zip(ids, alerts, strict=False):
+        work.samples.add(alert_id, alert["parties"][0]["name"])
+    return len(ids)
+
+
+async def get_by_id(client: VirtualClient, work: Workload) -> int:
+    alert_id = client.rng.choice(client.spec.sample_ids)
+    response = await client.call("GET", f"/v1/alerts/{alert_id}")
+    return 1 if response.status_code == 200 else 0
+
+
+async def search_substance(client: VirtualClient, work: Workload) -> int:
+    return await client.search(lambda c: {"substance": c.factory.substance()})
+
+
+async def search_route(client: VirtualClient, work: Workload) -> int:
+    return await client.search(lambda c: {"origin": c.factory.country()})
+
+
+async def search_party(client: VirtualClient, work: Workload) -> int:
+    return await client.search(lambda c: {"party": c.rng.choice(c.spec.sample_parties)})
+
+
+async def mixed(client: VirtualClient, work: Workload) -> int:
+    """Steady traffic for the memory check: writes, reads by id and searches."""
+    roll = client.rng.random()
+    if roll < 0.2:
+        return await post_single(client, work)
+    if roll < 0.6:
+        return await get_by_id(client, work)
+    if roll < 0.8:
+        return await search_substance(client, work)
+    return await search_party(client, work)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "post_single": post_single,
+    "batch": batch,
+    "seed": seed,
+    "get_by_id": get_by_id,
+    "search_substance": search_substance,
+    "search_route": search_route,
+    "search_party": search_party,
+    "mixed": mixed,
+}
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    rank = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return sorted_values[rank]
+
+
+def _cpu(pid: int | None) -> float:
+    return tree_cpu_seconds(pid) if pid is not None else 0.0
+
+
+async def _drive(client: VirtualClient, operation: Operation, work: Workload) -> int:
+    recorder = client.recorder
+    units = 0
+    while not recorder.stop.is_set():
+        in_window = recorder.recording
+        if in_window and not recorder.take_ticket():
+            break
+        done = await operation(client, work)
+        if in_window and recorder.recording:
+            units += done
+    return units
+
+
+async def run_load(spec: LoadSpec) -> dict[str, Any]:
+    """Warm up, measure one window, and summarise it."""
+    operation = OPERATIONS[spec.op]
+    factory = AlertFactory(spec.seed)
+    bodies = (
+        [json.dumps(factory.alert(), separators=(",", ":")).encode() for _ in range(POOL_BODIES)]
+        if spec.op in ("post_single", "batch", "mixed")
+        else []
+    )
+    work = Workload(bodies=bodies, samples=Samples(spec.keep_samples, random.Random(spec.seed)))
+    recorder = Recorder(max_requests=spec.max_requests)
+    limits = httpx.Limits(
+        max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
+    )
+    async with httpx.AsyncClient(
+        base_url=spec.base_url, limits=limits, timeout=spec.timeout_s
+    ) as http:
+        clients = [VirtualClient(spec, http, recorder, index) for index in range(spec.concurrency)]
+        for client in clients:
+            if client.tokens is not None:
+                await client.tokens.authorization(http)
+        me = psutil.Process()
+        recorder.recording = spec.warmup_s <= 0  # without warm-up, the first request counts
+        tasks = [asyncio.create_task(_drive(client, operation, work)) for client in clients]
+        await asyncio.sleep(spec.warmup_s)
+        before = (_cpu(spec.server_pid), _cpu(spec.postmaster_pid), sum(me.cpu_times()[:2]))
+        recorder.recording = True
+        window_start = time.time()
+        started = time.perf_counter()
+        try:
+            await asyncio.wait_for(recorder.stop.wait(), timeout=spec.duration_s)
+        except TimeoutError:
+            recorder.stop.set()
+        recorder.recording = False
+        elapsed = time.perf_counter() - started
+        window_end = time.time()
+        after = (_cpu(spec.server_pid), _cpu(spec.postmaster_pid), sum(me.cpu_times()[:2]))
+        units = sum(await asyncio.gather(*tasks))
+    latencies = sorted(recorder.latencies)
+    errors = sum(count for status, count in recorder.statuses.items() if not 0 < status < 400)
+    return {
+        "op": spec.op,
+        "concurrency": spec.concurrency,
+        "requests": len(latencies),
+        "units": units,
+        "errors": errors,
+        "statuses": {str(status): count for status, count in sorted(recorder.statuses.items())},
+        "error_samples": recorder.error_samples,
+        "elapsed_s": elapsed,
+        "window": [window_start, window_end],
+        "latency_ms": {
+            "p50": _percentile(latencies, 0.50) * 1000,
+            "p95": _percentile(latencies, 0.95) * 1000,
+            "p99": _percentile(latencies, 0.99) * 1000,
+            "max": (latencies[-1] * 1000) if latencies else float("nan"),
+        },
+        "server_cpu_s": after[0] - before[0],
+        "db_cpu_s": after[1] - before[1],
+        "driver_cpu_s": after[2] - before[2],
+        "created": work.samples.seen,
+        "sample_ids": work.samples.ids,
+        "sample_parties": work.samples.parties,
+    }
+
+
+def main(argv: list[str]) -> int:
+    spec = LoadSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    result = asyncio.run(run_load(spec))
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,184 @@
+"""The benchmark's results as JSON and as a Markdown table, with the issue's targets checked.
+
+Every row is one operation of one app at one stored size. Throughput is in the operation's unit
+(requests/s, or alerts/s for batch ingest, or entries/s for the audit verification); CPU is
+the server's whole process tree per 1,000 units, with the database server's CPU alongside (it
+includes anything else that database server did meanwhile) and the load driver's own CPU, which
+competes with the server on a small machine.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["TARGETS", "evaluate_targets", "ratios", "render_markdown"]
+
+TARGET_MEMORY_RUN_S = 600
+TARGET_SEARCH_SIZE = 1_000_000
+TARGET_AUDIT_ENTRIES = 1_000_000
+
+# (key, description) of the issue's targets, in the order of the issue.
+TARGETS: tuple[tuple[str, str], ...] = (
+    ("post_single_ratio", "secure/bare throughput ≥ 0.6 for single POST"),
+    ("get_by_id_ratio", "secure/bare throughput ≥ 0.6 for GET by id"),
+    ("batch_ingest", "batch ingest ≥ 5,000 alerts/s"),
+    ("search_substance_p95", "search by substance over 1M alerts: p95 ≤ 50 ms (page of 50)"),
+    ("search_route_p95", "search by route over 1M alerts: p95 ≤ 50 ms (page of 50)"),
+    ("audit_verify", "`audit verify` ≥ 100,000 entries/s (over 1M entries)"),
+    ("memory_flat", "worker memory flat (± 10 %) across a 10-minute run"),
+)
+
+
+def _rows(results: dict[str, Any], app: str, op: str) -> list[dict[str, Any]]:
+    return [row for row in results["rows"] if row["app"] == app and row["op"] == op]
+
+
+def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Secure/bare throughput for every (operation, size) both apps ran."""
+    bare = {(row["op"], row["size"]): row for row in results["rows"] if row["app"] == "bare"}
+    out = []
+    for row in results["rows"]:
+        other = bare.get((row["op"], row["size"]))
+        if row["app"] != "secure" or other is None or not other["throughput"]:
+            continue
+        out.append(
+            {
+                "op": row["op"],
+                "size": row["size"],
+                "secure": row["throughput"],
+                "bare": other["throughput"],
+                "ratio": row["throughput"] / other["throughput"],
+            }
+        )
+    return out
+
+
+def _verdict(passed: bool | None, measured: str, note: str = "") -> dict[str, Any]:
+    return {"passed": passed, "measured": measured, "note": note}
+
+
+def _ratio_target(results: dict[str, Any], op: str) -> dict[str, Any]:
+    found = [r for r in ratios(results) if r["op"] == op]
+    if not found:
+        return _verdict(None, "not measured")
+    worst = min(found, key=lambda r: r["ratio"])
+    return _verdict(worst["ratio"] >= 0.6, f"{worst['ratio']:.2f} (at {worst['size']:,} stored)")
+
+
+def _search_target(results: dict[str, Any], op: str) -> dict[str, Any]:
+    rows = _rows(results, "secure", op)
+    if not rows:
+        return _verdict(None, "not measured")
+    largest = max(rows, key=lambda r: r["size"])
+    measured = f"p95 {largest['p95_ms']:.1f} ms at {largest['size']:,} stored"
+    if largest["size"] < TARGET_SEARCH_SIZE:
+        return _verdict(None, measured, "indicative: the target is at 1M stored alerts")
+    return _verdict(largest["p95_ms"] <= 50, measured)
+
+
+def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target's verdict: passed True/False, or None when this run cannot decide it."""
+    verdicts = {
+        "post_single_ratio": _ratio_target(results, "post_single"),
+        "get_by_id_ratio": _ratio_target(results, "get_by_id"),
+        "search_substance_p95": _search_target(results, "search_substance"),
+        "search_route_p95": _search_target(results, "search_route"),
+    }
+    batch = _rows(results, "secure", "batch")
+    verdicts["batch_ingest"] = (
+        _verdict(batch[-1]["throughput"] >= 5_000, f"{batch[-1]['throughput']:,.0f} alerts/s")
+        if batch
+        else _verdict(None, "not measured")
+    )
+    audit = _rows(results, "secure", "audit_verify")
+    if audit:
+        row = audit[-1]
+        measured = f"{row['throughput']:,.0f} entries/s over {row['units']:,} entries"
+        enough = row["units"] >= TARGET_AUDIT_ENTRIES
+        verdicts["audit_verify"] = _verdict(
+            row["throughput"] >= 100_000 if enough else None,
+            measured,
+            "" if enough else "indicative: the target is over 1M entries",
+        )
+    else:
+        verdicts["audit_verify"] = _verdict(None, "not measured")
+    memory = results.get("memory", {}).get("secure")
+    if memory and memory.get("max_abs_drift_pct") is not None:
+        drift = memory["max_abs_drift_pct"]
+        long_enough = memory["duration_s"] >= TARGET_MEMORY_RUN_S
+        verdicts["memory_flat"] = _verdict(
+            drift <= 10 if long_enough else None,
+            f"max |drift| {drift:.1f} % over {memory['duration_s']:.0f} s",
+            "" if long_enough else "indicative: the target is over a 10-minute run",
+        )
+    else:
+        verdicts["memory_flat"] = _verdict(None, "not measured")
+    return verdicts
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def _mark(passed: bool | None) -> str:
+    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    machine, config = results["machine"], results["config"]
+    lines = [
+        "# Benchmark: secure exchange vs bare baseline",
+        "",
+        f"Run {results['started_at']} on commit `{results['commit']}`. "
+        f"Machine: {machine['cores_logical']} logical cores ({machine['cpu_model']}; two busy "
+        f"processes get {machine['parallel_speedup_2_procs']:.1f}x the work of one), "
+        f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}. "
+        f"Database: {config['db']} {results.get('db_version', '')}; "
+        f"{config['workers']} uvicorn workers per app; load: {config['concurrency']} concurrent "
+        f"clients (asyncio + httpx, one separate process) on the same machine; "
+        f"{config['duration_s']:.0f} s per operation after {config['warmup_s']:.0f} s warm-up.",
+        "",
+        "| app | operation | stored | requests | errors | throughput | p50 ms | p95 ms | p99 ms "
+        "| server CPU s/1k | DB CPU s/1k | driver CPU % | peak RSS/worker MiB |",
+        "| --- | --- |" + " ---: |" * 11,
+    ]
+    for row in results["rows"]:
+        lines.append(
+            f"| {row['app']} | {row['op']} | {row['size']:,} | {row['requests']:,} "
+            f"| {row['errors']:,} | {_num(row['throughput'], 0)} {row['unit']}/s "
+            f"| {_num(row['p50_ms'])} | {_num(row['p95_ms'])} | {_num(row['p99_ms'])} "
+            f"| {_num(row['cpu_s_per_1k'], 2)} | {_num(row['db_cpu_s_per_1k'], 2)} "
+            f"| {_num(row['driver_cpu_pct'], 0)} | {_num(row['peak_rss_mib'], 0)} |"
+        )
+    found = ratios(results)
+    if found:
+        lines += ["", "| operation | stored | secure/bare throughput |", "| --- | ---: | ---: |"]
+        lines += [f"| {r['op']} | {r['size']:,} | {r['ratio']:.2f} |" for r in found]
+    memory = results.get("memory", {})
+    if memory:
+        lines += [
+            "",
+            "| app | mixed-load run | worker RSS start → end (MiB) | max drift |",
+            "| --- | ---: | --- | ---: |",
+        ]
+        for app, summary in memory.items():
+            workers = ", ".join(
+                f"{w['baseline_mib']:.0f} → {w['end_mib']:.0f}"
+                for w in summary["workers"].values()
+                if w.get("drift_pct") is not None
+            )
+            lines.append(
+                f"| {app} | {summary['duration_s']:.0f} s | {workers} "
+                f"| {_num(summary['max_abs_drift_pct'])} % |"
+            )
+    lines += ["", "| target | measured | verdict |", "| --- | --- | --- |"]
+    for key, description in TARGETS:
+        verdict = results["targets"][key]
+        note = f" ({verdict['note']})" if verdict["note"] else ""
+        lines.append(
+            f"| {description} | {verdict['measured']}{note} | {_mark(verdict['passed'])} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,388 @@
+"""Run the benchmark: ``python -m bench [flags]`` (``make bench`` runs the quick default).
+
+For each app (bare, then secure — never both at once) it creates a fresh database, starts the
+server, seeds it through the batch endpoint up to each size, measures the reads at that size,
+then the writes, a mixed run for worker memory over time and, for the secure app, ``exchange-api
+audit verify``. Load comes from a separate driver process (:mod:`bench.driver`). Results go to
+``bench/results/latest.json`` and ``latest.md``; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.apps import REPO_ROOT, AppUnderTest, start_app
+from bench.driver import LoadSpec
+from bench.memory import MemorySampler, flatness
+from bench.report import evaluate_targets, render_markdown
+from bench.servers import DEFAULT_POSTGRES_ADMIN_URL, postmaster_pid
+
+__all__ = ["main"]
+
+READ_OPS = ("get_by_id", "search_substance", "search_route", "search_party")
+WRITE_OPS = ("post_single", "batch")
+ALL_OPS = (*READ_OPS, *WRITE_OPS, "memory", "audit_verify")
+SEED_BATCHES_IN_FLIGHT = 4
+SAMPLES_KEPT = 5_000
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class Session:
+    """One app's part of a run: its server, what seeding created, and the rows measured."""
+
+    def __init__(self, app: AppUnderTest, args: argparse.Namespace, workdir: Path) -> None:
+        self.app = app
+        self.args = args
+        self.workdir = workdir
+        self.sampler = MemorySampler(app.server.pid)
+        self.postmaster = postmaster_pid() if args.db == "postgres" else None
+        self.sample_ids: list[str] = []
+        self.sample_parties: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        self.stored = 0
+        self.db_version = ""
+        self._specs = 0
+
+    def load(self, op: str, **overrides: Any) -> dict[str, Any]:
+        """Run the driver process once and return its result."""
+        spec = LoadSpec(
+            base_url=self.app.server.base_url,
+            op=op,
+            concurrency=self.args.concurrency,
+            duration_s=self.args.duration,
+            max_requests=self.args.max_requests,
+            warmup_s=self.args.warmup,
+            seed=self.args.seed,
+            batch_size=self.args.batch_size,
+            server_pid=self.app.server.pid,
+            postmaster_pid=self.postmaster,
+            client_key=self.app.client_key.to_json() if self.app.client_key else None,
+            sample_ids=self.sample_ids,
+            sample_parties=self.sample_parties,
+        )
+        for name, value in overrides.items():
+            setattr(spec, name, value)
+        self._specs += 1
+        path = self.workdir / f"spec-{self.app.name}-{self._specs}.json"
+        path.write_text(json.dumps(asdict(spec)), encoding="utf-8")
+        completed = subprocess.run(
+            [sys.executable, "-m", "bench.driver", str(path)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"driver failed for {op}: {completed.stderr.strip()[-2000:]}")
+        result: dict[str, Any] = json.loads(completed.stdout.splitlines()[-1])
+        if result["errors"]:
+            say(f"  {op}: {result['errors']} errors, e.g. {result['error_samples'][:2]}")
+        return result
+
+    def seed_to(self, size: int) -> None:
+        missing = size - self.stored
+        if missing <= 0:
+            return
+        batch_size = self.args.batch_size
+        batches = math.ceil(missing / batch_size)
+        say(f"{self.app.name}: seeding {batches * batch_size:,} alerts to reach {size:,}")
+        result = self.load(
+            "seed",
+            concurrency=min(SEED_BATCHES_IN_FLIGHT, batches),
+            duration_s=float(24 * 3600),
+            max_requests=batches,
+            warmup_s=0.0,
+            seed=self.args.seed + self.stored,
+            keep_samples=SAMPLES_KEPT,
+        )
+        if result["errors"]:
+            raise RuntimeError(f"seeding failed: {result['error_samples'][:2]}")
+        rate = result["units"] / result["elapsed_s"]
+        say(f"{self.app.name}: seeded {result['created']:,} at {rate:,.0f} alerts/s")
+        self.sample_ids = (result["sample_ids"] + self.sample_ids)[:SAMPLES_KEPT]
+        self.sample_parties = (result["sample_parties"] + self.sample_parties)[:SAMPLES_KEPT]
+        self.stored = self.app.stored_alerts()
+
+    def measure(self, op: str, size: int) -> None:
+        result = self.load(op)
+        start, end = result["window"]
+        unit = "alert" if op == "batch" else "req"
+        units = result["units"] if op == "batch" else result["requests"] - result["errors"]
+        elapsed = result["elapsed_s"]
+        row = {
+            "app": self.app.name,
+            "op": op,
+            "size": size,
+            "stored": self.stored,
+            "unit": unit,
+            "requests": result["requests"],
+            "errors": result["errors"],
+            "statuses": result["statuses"],
+            "units": units,
+            "elapsed_s": elapsed,
+            "throughput": units / elapsed if elapsed else 0.0,
+            "p50_ms": result["latency_ms"]["p50"],
+            "p95_ms": result["latency_ms"]["p95"],
+            "p99_ms": result["latency_ms"]["p99"],
+            "max_ms": result["latency_ms"]["max"],
+            "cpu_s_per_1k": _per_1k(result["server_cpu_s"], units),
+            "db_cpu_s_per_1k": _per_1k(result["db_cpu_s"], units) if self.postmaster else None,
+            "driver_cpu_pct": result["driver_cpu_s"] / elapsed * 100 if elapsed else None,
+            "peak_rss_mib": self.sampler.peak_mib(start, end),
+        }
+        self.rows.append(row)
+        if op in WRITE_OPS:
+            self.stored = self.app.stored_alerts()
+        say(
+            f"{self.app.name} {op} @{size:,}: {row['throughput']:,.0f} {unit}/s, "
+            f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
+            f"server CPU {row['cpu_s_per_1k']:.2f} s/1k"
+        )
+
+    def memory_run(self) -> dict[str, Any]:
+        duration = self.args.memory_duration
+        say(f"{self.app.name}: mixed load for {duration:.0f} s (worker memory over time)")
+        result = self.load("mixed", duration_s=duration, max_requests=10**9)
+        start, end = result["window"]
+        workers = {
+            str(pid): flatness(series) for pid, series in self.sampler.between(start, end).items()
+        }
+        drifts = [abs(w["drift_pct"]) for w in workers.values() if w["drift_pct"] is not None]
+        return {
+            "duration_s": result["elapsed_s"],
+            "requests": result["requests"],
+            "errors": result["errors"],
+            "workers": workers,
+            "max_abs_drift_pct": max(drifts) if drifts else None,
+        }
+
+    def audit_verify(self) -> None:
+        output, elapsed = self.app.cli("audit", "verify")
+        entries = _entries_checked(output)
+        self.rows.append(
+            {
+                "app": self.app.name,
+                "op": "audit_verify",
+                "size": self.stored,
+                "stored": self.stored,
+                "unit": "entry",
+                "requests": 1,
+                "errors": 0 if output.get("ok", True) else 1,
+                "statuses": {},
+                "units": entries,
+                "elapsed_s": elapsed,
+                "throughput": entries / elapsed,
+                "p50_ms": elapsed * 1000,
+                "p95_ms": elapsed * 1000,
+                "p99_ms": elapsed * 1000,
+                "max_ms": elapsed * 1000,
+                "cpu_s_per_1k": None,
+                "db_cpu_s_per_1k": None,
+                "driver_cpu_pct": None,
+                "peak_rss_mib": None,
+                "verify_output": output,
+            }
+        )
+        say(f"audit verify: {entries:,} entries in {elapsed:.1f} s ({entries / elapsed:,.0f}/s)")
+
+
+def _entries_checked(output: dict[str, Any]) -> int:
+    for key in ("entries", "entries_checked", "checked", "count", "last_seq", "seq"):
+        if isinstance(output.get(key), int):
+            return int(output[key])
+    raise RuntimeError(f"cannot tell how many entries `audit verify` checked: {output}")
+
+
+def _per_1k(cpu_s: float, units: int) -> float | None:
+    return cpu_s / units * 1000 if units else None
+
+
+def run_app(name: str, args: argparse.Namespace, workdir: Path) -> tuple[Session, dict[str, Any]]:
+    say(f"{name}: starting ({args.db}, {args.workers} workers)")
+    app = start_app(name, args.db, workdir, args.postgres_url, args.workers)
+    session = Session(app, args, workdir)
+    session.db_version = app.database.server_version()
+    session.sampler.start()
+    memory: dict[str, Any] = {}
+    try:
+        for size in args.sizes:
+            session.seed_to(size)
+            for op in READ_OPS:
+                if op in args.only:
+                    session.measure(op, size)
+        for op in WRITE_OPS:
+            if op in args.only:
+                session.measure(op, args.sizes[-1])
+        if "memory" in args.only:
+            memory = session.memory_run()
+        if "audit_verify" in args.only and name == "secure":
+            session.audit_verify()
+    finally:
+        session.sampler.stop()
+        app.stop()
+    return session, memory
+
+
+_SPIN = (
+    "import sys, time\n"
+    "turns, deadline = 0, time.perf_counter() + float(sys.argv[1])\n"
+    "while time.perf_counter() < deadline:\n"
+    "    turns += 1\n"
+    "print(turns)\n"
+)
+
+
+def parallel_speedup(seconds: float) -> float:
+    """How much more work two busy processes do than one: 2.0 on two free cores.
+
+    A virtual machine's "2 cores" may be two hyperthreads or a throttled share; this says how
+    much CPU the server, the database and the load driver really have to share.
+    """
+
+    def spin(count: int) -> int:
+        command = [sys.executable, "-c", _SPIN, str(seconds)]
+        processes = [subprocess.Popen(command, stdout=subprocess.PIPE) for _ in range(count)]
+        return sum(int(process.communicate()[0]) for process in processes)
+
+    return spin(2) / spin(1)
+
+
+def _machine(calibration_s: float) -> dict[str, Any]:
+    model = platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores_logical": psutil.cpu_count(logical=True),
+        "cores_physical": psutil.cpu_count(logical=False),
+        "cpu_model": model,
+        "memory_gib": psutil.virtual_memory().total / 2**30,
+        "parallel_speedup_2_procs": parallel_speedup(calibration_s),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _commit() -> str:
+    completed = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return completed.stdout.strip() or "unknown"
+
+
+def _csv(allowed: Sequence[str] | None = None) -> Any:
+    def parse(text: str) -> list[str]:
+        values = [value.strip() for value in text.split(",") if value.strip()]
+        unknown = [value for value in values if allowed is not None and value not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown: {', '.join(unknown)}")
+        return values
+
+    return parse
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = sorted(int(value.replace("_", "")) for value in _csv()(text))
+    if not sizes or sizes[0] <= 0:
+        raise argparse.ArgumentTypeError("sizes must be positive")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
+    parser.add_argument(
+        "--postgres-url",
+        default=DEFAULT_POSTGRES_ADMIN_URL,
+        help="admin URL of the PostgreSQL server; the run creates and drops its own databases",
+    )
+    parser.add_argument("--apps", type=_csv(("bare", "secure")), default=["bare", "secure"])
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=[10_000],
+        help="stored alerts for the reads, e.g. 10000,100000,1000000",
+    )
+    parser.add_argument("--only", type=_csv(ALL_OPS), default=list(ALL_OPS), help=",".join(ALL_OPS))
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per operation")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each window")
+    parser.add_argument("--max-requests", type=int, default=100_000, help="cap per operation")
+    parser.add_argument("--concurrency", type=int, default=16, help="simulated clients")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per app")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument(
+        "--memory-duration",
+        type=float,
+        default=30.0,
+        help="mixed run for worker memory (600 for the target)",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--calibration", type=float, default=1.0, help="seconds of the CPU parallelism check"
+    )
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    results: dict[str, Any] = {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": _commit(),
+        "machine": _machine(args.calibration),
+        "config": {
+            "db": args.db,
+            "apps": args.apps,
+            "sizes": args.sizes,
+            "ops": args.only,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "concurrency": args.concurrency,
+            "workers": args.workers,
+            "batch_size": args.batch_size,
+            "memory_duration_s": args.memory_duration,
+        },
+        "rows": [],
+        "memory": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in args.apps:
+            session, memory = run_app(name, args, workdir)
+            results["rows"] += session.rows
+            results["db_version"] = session.db_version
+            if memory:
+                results["memory"][name] = memory
+    results["targets"] = evaluate_targets(results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    markdown = render_markdown(results)
+    (args.out / "latest.md").write_text(markdown, encoding="utf-8")
+    sys.stdout.write(markdown)
+    return 0
