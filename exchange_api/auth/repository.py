@@ -1,7 +1,7 @@
 """The authorization server's queries: clients, single-use identifiers, revocations.
 
-"Seen before?" is answered by the insert itself (``INSERT … ON CONFLICT DO NOTHING`` on a primary
-key, then the row count), never by a read followed by a write, so two workers presenting the same
+"Seen before?" is answered by the insert itself (``INSERT … ON CONFLICT DO NOTHING RETURNING`` on
+a primary key), never by a read followed by a write, so two workers presenting the same
 assertion or proof at the same instant cannot both succeed: on PostgreSQL the second insert waits
 for the first transaction and then finds the key taken; SQLite serialises writers.
 """
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -33,15 +33,19 @@ __all__ = [
 
 
 def _insert_once(session: Session, model: type[SQLModel], values: dict[str, object]) -> bool:
-    """Insert a row unless its primary key exists; True if this call inserted it."""
+    """Insert a row unless its primary key exists; True if this call inserted it.
+
+    ``RETURNING`` says whether a row went in (drivers' row counts for INSERT are not reliable).
+    """
     connection = session.connection()
+    marker = literal_column("1")
     if connection.dialect.name == "postgresql":
-        result = connection.execute(
-            postgresql.insert(model).values(values).on_conflict_do_nothing()
-        )
+        statement = postgresql.insert(model).values(values).on_conflict_do_nothing()
+        result = connection.execute(statement.returning(marker))
     else:
-        result = connection.execute(sqlite.insert(model).values(values).on_conflict_do_nothing())
-    return result.rowcount == 1
+        statement_sqlite = sqlite.insert(model).values(values).on_conflict_do_nothing()
+        result = connection.execute(statement_sqlite.returning(marker))
+    return result.first() is not None
 
 
 def claim_client_assertion(
