@@ -1,0 +1,13 @@
+"""Alerts: the exchange format, field-level encryption of its sensitive groups, visibility,
+search and links (DESIGN §3, §4 "Alerts", §5).
+
+Modules, from the wire inwards:
+
+- ``endpoints`` (HTTP, thin) and ``dependencies`` (keys, settings, ``X-Purpose``, media types);
+- ``service`` (create, batch, read, search, history), ``changes`` (merge patch), ``links``,
+  ``idempotency`` — the rules;
+- ``visibility`` (who sees which alerts and field groups, as SQL), ``repository`` (queries),
+  ``records`` (API models ↔ rows), ``sealing`` and ``tags`` (the only callers of
+  :mod:`exchange_api.crypto`), ``cursor``;
+- ``schemas`` and ``vocabulary``: the exchange format itself.
+"""

@@ -1,0 +1,112 @@
+"""The closed vocabularies of the exchange format (DESIGN §4).
+
+Each is a ``Literal`` so that it appears as an ``enum`` in the JSON Schemas other agencies build
+against, and a tuple of its values for code that needs to iterate.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+__all__ = [
+    "FIELD_GROUPS",
+    "HANDLING_CODE_MEANINGS",
+    "AlertStatus",
+    "CountryLeg",
+    "DistributionScope",
+    "DocumentKind",
+    "FieldGroup",
+    "HandlingCode",
+    "IncidentType",
+    "InformationReliability",
+    "PartyRole",
+    "PersonCategory",
+    "QuantityUnit",
+    "SourceReliability",
+    "Tlp",
+    "TransportMode",
+]
+
+IncidentType = Literal[
+    "suspicious_order",
+    "suspicious_inquiry",
+    "suspicious_shipment",
+    "stopped_shipment",
+    "suspended_shipment",
+    "seizure",
+    "attempted_diversion",
+    "diversion",
+    "theft",
+    "illicit_laboratory",
+]
+"""INCB's incident vocabulary."""
+
+AlertStatus = Literal[
+    "open",
+    "under_investigation",
+    "backtracking",
+    "referred_to_prosecution",
+    "closed_confirmed",
+    "closed_unfounded",
+]
+"""Where the alert stands in the penal chain."""
+
+PartyRole = Literal[
+    "exporter",
+    "importer",
+    "consignor",
+    "consignee",
+    "broker",
+    "freight_forwarder",
+    "carrier",
+    "manufacturer",
+    "buyer",
+    "other",
+]
+
+DocumentKind = Literal[
+    "container",
+    "bill_of_lading",
+    "air_waybill",
+    "invoice",
+    "export_authorisation",
+    "import_authorisation",
+    "pre_export_notification",
+    "customs_declaration",
+    "vehicle_registration",
+    "other",
+]
+
+PersonCategory = Literal["suspect", "convicted", "victim", "witness", "contact", "other"]
+"""The categories of data subjects that the Law Enforcement Directive (Art. 6) asks to separate."""
+
+QuantityUnit = Literal["mg", "g", "kg", "t", "ml", "l", "m3"]
+
+TransportMode = Literal["sea", "air", "road", "rail", "post", "courier", "multimodal", "unknown"]
+
+HandlingCode = Literal["H0", "H1", "H2", "H3"]
+SourceReliability = Literal["A", "B", "C", "D", "X"]
+"""Europol 4x4 source evaluation; D is the older code for "cannot be assessed", kept as sent."""
+InformationReliability = Literal["1", "2", "3", "4"]
+Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
+"""Traffic Light Protocol 2.0 labels."""
+
+DistributionScope = Literal["network", "kinds", "agencies"]
+
+CountryLeg = Literal["origin", "transit", "destination"]
+
+FieldGroup = Literal["parties", "documents", "persons", "narrative", "reference", "contact"]
+"""The sensitive parts of an alert: each sealed on its own, each withheld or shown as a whole."""
+
+FIELD_GROUPS: Final[tuple[FieldGroup, ...]] = get_args(FieldGroup)
+
+HANDLING_CODE_MEANINGS: Final[dict[str, str]] = {
+    "H0": (
+        "This information may only be used for the purpose of preventing and combating "
+        "crimes in line with the ER and any other applicable law."
+    ),
+    "H1": "Not to be disclosed in judicial proceedings without the permission of the provider.",
+    "H2": "Not to be disseminated without the permission of the provider.",
+    "H3": "Other restrictions and comments: see restrictions.",
+}
+"""Europol's handling codes, verbatim, shown with every alert (H1 matters to prosecutors)."""
