@@ -51,6 +51,18 @@ class Settings(BaseSettings):
         default=1024 * 1024, gt=0, description="Largest request body accepted, in bytes."
     )
     log_level: str = Field(default="INFO", description="Log level of the JSON logs.")
+    alert_review_years: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Default review period of an alert: review_by = detected_on + this many years.",
+    )
+    links_common_threshold: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="A value shared by more alerts than this is reported as common, not linked.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -16,12 +16,28 @@ SQLModel.metadata.naming_convention = {
 }
 
 from exchange_api.models.agencies import Agency, AgencyKind, Client  # noqa: E402
+from exchange_api.models.alerts import (  # noqa: E402
+    Alert,
+    AlertAudience,
+    AlertCountry,
+    AlertSubstance,
+    AlertTag,
+    AlertVersionRecord,
+    IdempotencyKey,
+)
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
 __all__ = [
     "Agency",
     "AgencyKind",
+    "Alert",
+    "AlertAudience",
+    "AlertCountry",
+    "AlertSubstance",
+    "AlertTag",
+    "AlertVersionRecord",
     "Client",
+    "IdempotencyKey",
     "RevokedToken",
     "SeenDPoPProof",
     "UsedClientAssertion",

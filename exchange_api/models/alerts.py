@@ -1,0 +1,131 @@
+"""Alerts at rest: routing facts in plain columns, sensitive field groups sealed, search indexes.
+
+One row of ``alerts`` per alert. Routing facts (type, status, dates, substances, route, handling,
+distribution, reporting agency) are plain on purpose (DESIGN §4): they carry no personal data and
+analysts filter and aggregate on them. Each sensitive field group is its own AES-GCM ciphertext
+(``sealed_*``) under the alert's data key, which is stored only wrapped by the keyring's KEK.
+
+The side tables exist for search and visibility, so that every filter is an index range and a
+page of results is found in SQL, never by filtering in Python:
+
+- ``alert_substances`` (cas, alert_id): one row per distinct CAS number of an alert.
+- ``alert_countries`` (country, leg, alert_id): one row per country per leg (origin, transit,
+  destination) and one ``any`` row per distinct country, so "this country on any leg" is a single
+  index range like the others.
+- ``alert_audience`` (alert_id, audience): for distribution ``kinds`` and ``agencies``, one row per
+  ``kind:<kind>`` or ``agency:<id>`` that may see the alert.
+- ``alert_tags`` (field, tag, alert_id): blind indexes of party names and identifiers, document
+  numbers and persons (name + date of birth); equality is all they reveal.
+- ``alert_versions``: who changed which fields, per version; old and new values of routing facts
+  only, never of a sealed group.
+- ``idempotency_keys``: per client, the key, a hash of the body and the answer given.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index
+from sqlmodel import Field, SQLModel
+
+from exchange_api.models.types import UTCDateTime
+
+__all__ = [
+    "Alert",
+    "AlertAudience",
+    "AlertCountry",
+    "AlertSubstance",
+    "AlertTag",
+    "AlertVersionRecord",
+    "IdempotencyKey",
+]
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    version: int = Field(nullable=False)
+    reporting_agency_id: uuid.UUID = Field(foreign_key="agencies.id", nullable=False)
+    incident_type: str = Field(max_length=32, nullable=False)
+    status: str = Field(max_length=32, nullable=False)
+    detected_on: date = Field(nullable=False)
+    review_by: date = Field(nullable=False)
+    distribution_scope: str = Field(max_length=16, nullable=False)
+    substances: list[dict[str, Any]] = Field(sa_type=JSON, nullable=False)
+    route: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    handling: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    distribution: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    kek_version: int = Field(nullable=False)
+    wrapped_dek: bytes = Field(nullable=False)
+    dek_version: int = Field(nullable=False)
+    sealed_parties: bytes = Field(nullable=False)
+    sealed_documents: bytes = Field(nullable=False)
+    sealed_persons: bytes = Field(nullable=False)
+    sealed_narrative: bytes = Field(nullable=False)
+    sealed_reference: bytes = Field(nullable=False)
+    sealed_contact: bytes = Field(nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class AlertSubstance(SQLModel, table=True):
+    __tablename__ = "alert_substances"
+    __table_args__ = (Index("ix_alert_substances_alert_id", "alert_id"),)
+
+    cas: str = Field(primary_key=True, max_length=12)
+    alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+
+
+class AlertCountry(SQLModel, table=True):
+    __tablename__ = "alert_countries"
+    __table_args__ = (Index("ix_alert_countries_alert_id", "alert_id"),)
+
+    country: str = Field(primary_key=True, max_length=2)
+    leg: str = Field(primary_key=True, max_length=12)
+    alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+
+
+class AlertAudience(SQLModel, table=True):
+    __tablename__ = "alert_audience"
+
+    alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+    audience: str = Field(primary_key=True, max_length=64)
+
+
+class AlertTag(SQLModel, table=True):
+    __tablename__ = "alert_tags"
+    __table_args__ = (Index("ix_alert_tags_alert_id", "alert_id"),)
+
+    field: str = Field(primary_key=True, max_length=32)
+    tag: str = Field(primary_key=True, max_length=64)
+    alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+
+
+class AlertVersionRecord(SQLModel, table=True):
+    __tablename__ = "alert_versions"
+
+    alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+    version: int = Field(primary_key=True)
+    event: str = Field(max_length=16, nullable=False)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    agency_id: uuid.UUID = Field(nullable=False)
+    subject: str = Field(max_length=255, nullable=False)
+    client_id: str = Field(max_length=64, nullable=False)
+    changes: list[dict[str, Any]] = Field(sa_type=JSON, nullable=False)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's ``Idempotency-Key`` and the answer it got, so a retry gets the same answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    key: str = Field(primary_key=True, max_length=255)
+    request_hash: str = Field(max_length=64, nullable=False)
+    alert_id: uuid.UUID = Field(foreign_key="alerts.id", nullable=False)
+    response: dict[str, Any] = Field(sa_type=JSON, nullable=False)
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
