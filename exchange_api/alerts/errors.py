@@ -1,0 +1,135 @@
+"""The problems the alerts domain raises (rendered by the one handler in ``exchange_api.errors``).
+
+``AlertNotFound`` carries the alert id so that the audit layer can record a denied access to an
+alert the caller may not see, while the caller learns nothing: absent and invisible look the same.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from exchange_api.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ProblemError,
+    problem_type,
+)
+
+__all__ = [
+    "AlertNotFound",
+    "BodyInvalid",
+    "IdempotencyKeyReused",
+    "InvalidCursor",
+    "NotAlertOwner",
+    "PurposeRequired",
+    "StaleVersion",
+    "UnsupportedMediaType",
+    "VersionRequired",
+    "as_problem",
+    "issues_of",
+]
+
+
+class AlertNotFound(NotFound):
+    """No such alert, or one the caller may not see: the same answer either way."""
+
+    def __init__(self, alert_id: uuid.UUID) -> None:
+        super().__init__("No alert with this id is visible to the caller.")
+        self.alert_id = alert_id
+
+
+class NotAlertOwner(ProblemError):
+    """A visible alert that only its reporting agency may change."""
+
+    status = 403
+    slug = "not-owner"
+    title = "Not the reporting agency"
+
+    def __init__(self) -> None:
+        super().__init__("Only the reporting agency may change an alert.")
+
+
+class PurposeRequired(BadRequest):
+    slug = "purpose-required"
+    title = "Purpose required"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} needs an X-Purpose header (why: a case reference, 1 to 200 characters)."
+        )
+
+
+class InvalidCursor(BadRequest):
+    slug = "invalid-cursor"
+    title = "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not valid.")
+
+
+class VersionRequired(PreconditionRequired):
+    def __init__(self) -> None:
+        super().__init__(
+            'Changing an alert needs If-Match with the ETag of the version changed, e.g. "v3".'
+        )
+
+
+class StaleVersion(PreconditionFailed):
+    def __init__(self, current_etag: str) -> None:
+        super().__init__(
+            "The alert has changed since that version; read it again and retry.",
+            headers={"ETag": current_etag},
+        )
+
+
+class IdempotencyKeyReused(Conflict):
+    slug = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was already used with a different request body.")
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class BodyInvalid(ProblemError):
+    """A body that fails a check beyond its schema; shaped like a schema validation failure."""
+
+    status = 422
+    slug = "validation-error"
+    title = "Validation failed"
+
+    def __init__(self, errors: Sequence[dict[str, object]]) -> None:
+        super().__init__(
+            "The request body does not match the schema; see errors.",
+            extra={"errors": list(errors)},
+        )
+
+
+def issues_of(exc: ValidationError, loc_prefix: Sequence[int | str]) -> list[dict[str, object]]:
+    """A pydantic failure as ``{loc, msg}`` issues under ``loc_prefix``; never the input."""
+    return [
+        {"loc": [*loc_prefix, *error["loc"]], "msg": error["msg"]}
+        for error in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+def as_problem(error: ProblemError) -> dict[str, object]:
+    """The problem document of ``error`` as a value, for answers that hold several (batches)."""
+    return {
+        "type": problem_type(error.slug),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        **error.extra,
+    }

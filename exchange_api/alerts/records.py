@@ -1,0 +1,230 @@
+"""How an alert is laid out at rest, and read back: plain routing facts, sealed groups, index rows.
+
+Pure conversions between the API models (:mod:`exchange_api.alerts.schemas`) and the table rows
+(:mod:`exchange_api.models.alerts`); no I/O and no key handling (that is
+:mod:`exchange_api.alerts.sealing`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Final
+
+from pydantic import TypeAdapter
+
+from exchange_api.alerts.schemas import (
+    AlertCreate,
+    AlertRead,
+    AlertReceipt,
+    AlertSummary,
+    Distribution,
+    Document,
+    HandlingRead,
+    Party,
+    Person,
+    SubstanceLine,
+    SubstanceRead,
+)
+from exchange_api.alerts.tags import Tag
+from exchange_api.alerts.visibility import audience_keys
+from exchange_api.alerts.vocabulary import FIELD_GROUPS, HANDLING_CODE_MEANINGS, FieldGroup
+from exchange_api.models.alerts import Alert
+from exchange_api.reference.catalogue import get_substance
+
+__all__ = [
+    "ROUTING_FIELDS",
+    "audience_rows",
+    "content_of",
+    "content_of_body",
+    "country_rows",
+    "decode_groups",
+    "default_review_by",
+    "encode_groups",
+    "plain_columns",
+    "read_of",
+    "receipt",
+    "substance_rows",
+    "summary_of",
+    "tag_rows",
+]
+
+ROUTING_FIELDS: Final = (
+    "incident_type",
+    "status",
+    "detected_on",
+    "review_by",
+    "substances",
+    "route",
+    "handling",
+    "distribution",
+)
+"""The top-level fields stored in plain text; the others are the sealed field groups."""
+
+_GROUP_ADAPTERS: Final[dict[FieldGroup, TypeAdapter[Any]]] = {
+    "parties": TypeAdapter(list[Party]),
+    "documents": TypeAdapter(list[Document]),
+    "persons": TypeAdapter(list[Person]),
+    "narrative": TypeAdapter(str | None),
+    "reference": TypeAdapter(str | None),
+    "contact": TypeAdapter(str | None),
+}
+
+
+def default_review_by(detected_on: date, years: int) -> date:
+    """``detected_on`` plus ``years`` (29 February falls back to 28 February)."""
+    try:
+        return detected_on.replace(year=detected_on.year + years)
+    except ValueError:
+        return detected_on.replace(year=detected_on.year + years, day=28)
+
+
+def encode_groups(
+    body: AlertCreate, groups: Sequence[FieldGroup] = FIELD_GROUPS
+) -> dict[FieldGroup, bytes]:
+    """The plaintext (JSON) of each of ``groups`` of ``body``, ready to seal."""
+    return {group: _GROUP_ADAPTERS[group].dump_json(getattr(body, group)) for group in groups}
+
+
+def decode_groups(plaintexts: Mapping[FieldGroup, bytes]) -> dict[FieldGroup, Any]:
+    """Opened group plaintexts back to API values (lists of models, or text)."""
+    return {group: _GROUP_ADAPTERS[group].validate_json(raw) for group, raw in plaintexts.items()}
+
+
+def plain_columns(body: AlertCreate, review_by: date) -> dict[str, Any]:
+    """The routing facts of ``body`` as ``alerts`` columns."""
+    return {
+        "incident_type": body.incident_type,
+        "status": body.status,
+        "detected_on": body.detected_on,
+        "review_by": review_by,
+        "distribution_scope": body.distribution.scope,
+        "substances": [line.model_dump(mode="json") for line in body.substances],
+        "route": body.route.model_dump(mode="json"),
+        "handling": body.handling.model_dump(mode="json"),
+        "distribution": body.distribution.model_dump(mode="json"),
+    }
+
+
+def substance_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]:
+    return [
+        {"cas": cas, "alert_id": alert_id} for cas in dict.fromkeys(s.cas for s in body.substances)
+    ]
+
+
+def country_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]:
+    """One row per (country, leg), plus one ``any`` row per distinct country of the route."""
+    route = body.route
+    pairs: dict[tuple[str, str], None] = {}
+    if route.origin is not None:
+        pairs[(route.origin, "origin")] = None
+    for country in route.transit:
+        pairs[(country, "transit")] = None
+    if route.destination is not None:
+        pairs[(route.destination, "destination")] = None
+    for country in {country for country, _leg in pairs}:
+        pairs[(country, "any")] = None
+    return [{"country": c, "leg": leg, "alert_id": alert_id} for c, leg in pairs]
+
+
+def audience_rows(alert_id: uuid.UUID, distribution: Distribution) -> list[dict[str, Any]]:
+    keys = audience_keys(kinds=distribution.kinds, agencies=distribution.agencies)
+    return [{"alert_id": alert_id, "audience": key} for key in keys]
+
+
+def tag_rows(alert_id: uuid.UUID, tags: Sequence[Tag]) -> list[dict[str, Any]]:
+    return [{"field": t.field, "tag": t.tag, "alert_id": alert_id} for t in tags]
+
+
+def _substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
+    reads = []
+    for line in lines:
+        listed = get_substance(str(line["cas"]))
+        reads.append(
+            SubstanceRead.model_validate(
+                {
+                    **line,
+                    "scheduled": listed is not None and listed.scheduled,
+                    "name": listed.name if listed is not None else None,
+                }
+            )
+        )
+    return reads
+
+
+def _handling_read(handling: Mapping[str, Any]) -> HandlingRead:
+    return HandlingRead.model_validate(
+        {**handling, "meaning": HANDLING_CODE_MEANINGS[str(handling["code"])]}
+    )
+
+
+def _facts(row: Alert) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "version": row.version,
+        "reporting_agency": row.reporting_agency_id,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "incident_type": row.incident_type,
+        "status": row.status,
+        "detected_on": row.detected_on,
+        "review_by": row.review_by,
+        "substances": _substance_reads(row.substances),
+        "route": row.route,
+        "handling": _handling_read(row.handling),
+        "distribution": row.distribution,
+    }
+
+
+def summary_of(row: Alert) -> AlertSummary:
+    return AlertSummary.model_validate(_facts(row))
+
+
+def read_of(
+    row: Alert, opened: Mapping[FieldGroup, Any], withheld: Sequence[FieldGroup]
+) -> AlertRead:
+    """The alert as a caller sees it: only ``opened`` groups are set; others stay unset (absent)."""
+    return AlertRead.model_validate({**_facts(row), **opened, "withheld": list(withheld)})
+
+
+def receipt(
+    alert_id: uuid.UUID,
+    version: int,
+    created_at: datetime,
+    updated_at: datetime,
+    review_by: date,
+    substances: Sequence[SubstanceLine],
+) -> AlertReceipt:
+    """The answer to a create or change of an alert."""
+    return AlertReceipt(
+        id=alert_id,
+        version=version,
+        created_at=created_at,
+        updated_at=updated_at,
+        review_by=review_by,
+        substances=_substance_reads([line.model_dump() for line in substances]),
+    )
+
+
+def content_of_body(body: AlertCreate, review_by: date) -> dict[str, Any]:
+    """``body`` in the form of :func:`content_of`, with its review date resolved."""
+    return {**body.model_dump(mode="json"), "review_by": review_by.isoformat()}
+
+
+def content_of(row: Alert, opened: Mapping[FieldGroup, Any]) -> dict[str, Any]:
+    """The whole alert as its reporting agency would send it (the base of a merge patch)."""
+    content: dict[str, Any] = {
+        "incident_type": row.incident_type,
+        "status": row.status,
+        "detected_on": row.detected_on.isoformat(),
+        "review_by": row.review_by.isoformat(),
+        "substances": row.substances,
+        "route": row.route,
+        "handling": row.handling,
+        "distribution": row.distribution,
+    }
+    for group, value in opened.items():
+        adapter = _GROUP_ADAPTERS[group]
+        content[group] = adapter.dump_python(value, mode="json")
+    return content

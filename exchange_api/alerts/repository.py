@@ -1,0 +1,235 @@
+"""The alerts domain's SQL. Every query that can return or count an alert takes the caller and
+adds :func:`~exchange_api.alerts.visibility.visible_to`: there is no unscoped read here.
+
+Search is keyset pagination over ``id`` descending (UUIDv7 ids grow with time, so newest first):
+no OFFSET, no count of all rows. Each filter is an ``EXISTS`` on a side table whose primary key
+starts with the filtered value and ends with ``alert_id``, so the database can either walk the
+alerts newest first and probe the side table (common values) or walk the side table's index
+for that value, already in ``alert_id`` order (rare values).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, insert, or_, update
+from sqlmodel import Session, col, select
+
+from exchange_api.alerts.visibility import visible_to
+from exchange_api.auth.caller import Caller
+from exchange_api.models.agencies import Agency
+from exchange_api.models.alerts import (
+    Alert,
+    AlertAudience,
+    AlertCountry,
+    AlertSubstance,
+    AlertTag,
+    AlertVersionRecord,
+)
+
+__all__ = ["AlertFilters", "AlertRepository", "NewAlertRows"]
+
+# Bound parameters per statement stay well under PostgreSQL's 65,535.
+_IN_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """Search filters, all combined with AND; a tuple of values matches any of them.
+
+    ``tags`` holds blind-index alternatives per filter: each inner tuple of (field, tag) pairs
+    must match at least once (a party filter matches a name or an identifier).
+    """
+
+    substances: tuple[str, ...] = ()
+    incident_types: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    countries: tuple[tuple[str, str], ...] = ()  # (leg, country); leg "any" for any leg
+    reporting_agency: uuid.UUID | None = None
+    detected_after: date | None = None
+    detected_before: date | None = None
+    tags: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+
+@dataclass
+class NewAlertRows:
+    """Rows of new alerts and of their side tables, written together in bulk."""
+
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    substances: list[dict[str, Any]] = field(default_factory=list)
+    countries: list[dict[str, Any]] = field(default_factory=list)
+    audience: list[dict[str, Any]] = field(default_factory=list)
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    expression: ColumnElement[bool] = (
+        col(column) == values[0] if len(values) == 1 else col(column).in_(values)
+    )
+    return expression
+
+
+class AlertRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def insert(self, rows: NewAlertRows) -> None:
+        """Write new alerts and their index rows: one multi-row statement per table."""
+        for model, values in (
+            (Alert, rows.alerts),
+            (AlertSubstance, rows.substances),
+            (AlertCountry, rows.countries),
+            (AlertAudience, rows.audience),
+            (AlertTag, rows.tags),
+            (AlertVersionRecord, rows.versions),
+        ):
+            if values:
+                self.session.exec(insert(model), params=values)
+
+    def claim_version(
+        self, alert_id: uuid.UUID, expected_version: int, values: Mapping[str, Any]
+    ) -> bool:
+        """Move the alert from ``expected_version`` to the next with ``values``; False if another
+        change got there first (the conditional UPDATE is the lock, on both databases)."""
+        result = self.session.exec(
+            update(Alert)
+            .where(col(Alert.id) == alert_id, col(Alert.version) == expected_version)
+            .values(version=expected_version + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)
+
+    def replace_index_rows(
+        self,
+        model: type[AlertSubstance | AlertCountry | AlertAudience],
+        alert_id: uuid.UUID,
+        rows: list[dict[str, Any]],
+    ) -> None:
+        """Replace all of an alert's rows in a side table."""
+        self.session.exec(delete(model).where(col(model.alert_id) == alert_id))
+        if rows:
+            self.session.exec(insert(model), params=rows)
+
+    def replace_tags(
+        self, alert_id: uuid.UUID, fields: Iterable[str], rows: list[dict[str, Any]]
+    ) -> None:
+        """Replace an alert's tags of ``fields`` (those of the changed groups) with ``rows``."""
+        self.session.exec(
+            delete(AlertTag).where(
+                col(AlertTag.alert_id) == alert_id, col(AlertTag.field).in_(list(fields))
+            )
+        )
+        if rows:
+            self.session.exec(insert(AlertTag), params=rows)
+
+    # --- reading, always scoped by the caller -----------------------------------------------
+
+    def get_visible(self, caller: Caller, alert_id: uuid.UUID) -> Alert | None:
+        """The alert if ``caller`` may see it; None if it is absent or invisible (alike)."""
+        statement = select(Alert).where(col(Alert.id) == alert_id, visible_to(caller))
+        return self.session.exec(statement).one_or_none()
+
+    def search(
+        self, caller: Caller, filters: AlertFilters, *, before: uuid.UUID | None, limit: int
+    ) -> list[Alert]:
+        """Up to ``limit`` visible alerts matching ``filters``, newest first, below ``before``."""
+        statement = select(Alert).where(visible_to(caller), *self._conditions(filters))
+        if before is not None:
+            statement = statement.where(col(Alert.id) < before)
+        statement = statement.order_by(col(Alert.id).desc()).limit(limit)
+        return list(self.session.exec(statement))
+
+    @staticmethod
+    def _conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
+        conditions: list[ColumnElement[bool]] = []
+        if filters.substances:
+            conditions.append(
+                exists().where(
+                    col(AlertSubstance.alert_id) == col(Alert.id),
+                    _one_of(AlertSubstance.cas, filters.substances),
+                )
+            )
+        for leg, country in filters.countries:
+            conditions.append(
+                exists().where(
+                    col(AlertCountry.alert_id) == col(Alert.id),
+                    col(AlertCountry.country) == country,
+                    col(AlertCountry.leg) == leg,
+                )
+            )
+        for alternatives in filters.tags:
+            conditions.append(
+                or_(
+                    *(
+                        exists().where(
+                            col(AlertTag.alert_id) == col(Alert.id),
+                            col(AlertTag.field) == tag_field,
+                            col(AlertTag.tag) == tag,
+                        )
+                        for tag_field, tag in alternatives
+                    )
+                )
+            )
+        if filters.incident_types:
+            conditions.append(_one_of(Alert.incident_type, filters.incident_types))
+        if filters.statuses:
+            conditions.append(_one_of(Alert.status, filters.statuses))
+        if filters.reporting_agency is not None:
+            conditions.append(col(Alert.reporting_agency_id) == filters.reporting_agency)
+        if filters.detected_after is not None:
+            conditions.append(col(Alert.detected_on) >= filters.detected_after)
+        if filters.detected_before is not None:
+            conditions.append(col(Alert.detected_on) <= filters.detected_before)
+        return conditions
+
+    def tags_of(self, alert_id: uuid.UUID) -> list[tuple[str, str]]:
+        """The (field, tag) pairs of an alert (whose visibility the caller has checked)."""
+        statement = (
+            select(col(AlertTag.field), col(AlertTag.tag))
+            .where(col(AlertTag.alert_id) == alert_id)
+            .order_by(col(AlertTag.field), col(AlertTag.tag))
+        )
+        return [(row[0], row[1]) for row in self.session.exec(statement)]
+
+    def visible_sharing(
+        self, caller: Caller, tag_field: str, tag: str, *, besides: uuid.UUID, limit: int
+    ) -> list[uuid.UUID]:
+        """Up to ``limit`` ids of other visible alerts with this tag, newest first."""
+        statement = (
+            select(col(AlertTag.alert_id))
+            .join(Alert, col(Alert.id) == col(AlertTag.alert_id))
+            .where(
+                col(AlertTag.field) == tag_field,
+                col(AlertTag.tag) == tag,
+                col(AlertTag.alert_id) != besides,
+                visible_to(caller),
+            )
+            .order_by(col(AlertTag.alert_id).desc())
+            .limit(limit)
+        )
+        return list(self.session.exec(statement))
+
+    def versions(self, alert_id: uuid.UUID) -> list[AlertVersionRecord]:
+        """An alert's history, oldest first (whose visibility the caller has checked)."""
+        statement = (
+            select(AlertVersionRecord)
+            .where(col(AlertVersionRecord.alert_id) == alert_id)
+            .order_by(col(AlertVersionRecord.version))
+        )
+        return list(self.session.exec(statement))
+
+    def existing_agencies(self, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of ``ids`` name registered agencies."""
+        wanted = list(dict.fromkeys(ids))
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[start : start + _IN_CHUNK]
+            found.update(self.session.exec(select(col(Agency.id)).where(col(Agency.id).in_(chunk))))
+        return found

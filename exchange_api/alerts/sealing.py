@@ -1,0 +1,82 @@
+"""An alert's sensitive field groups, sealed under its own data key (DESIGN §5).
+
+Each alert gets a fresh DEK, wrapped by the keyring (bound to the alert id) and stored beside the
+row; each field group is sealed on its own under that DEK, bound to the alert id, the group name
+and the DEK version, so a ciphertext copied to another alert or another column fails to open.
+Every group is sealed even when empty, so that the database does not show which alerts carry
+persons or a narrative, only roughly how long each group is.
+
+This module is the only part of the alerts domain that handles key material, and it does so only
+through :mod:`exchange_api.crypto`. Anything that fails to authenticate raises
+:class:`~exchange_api.crypto.IntegrityError` (500, fail closed); nothing here logs or returns
+ciphertext or plaintext in an error.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
+from exchange_api.crypto import FieldCipher, Keyring, WrappedDek, new_dek
+from exchange_api.models.alerts import Alert
+
+__all__ = ["DEK_VERSION", "open_groups", "reseal_groups", "seal_new_alert", "sealed_column"]
+
+DEK_VERSION: Final = 1
+"""Version of an alert's data key. An alert keeps one DEK for life (KEK rotation re-wraps it);
+the version is in every field header so that re-keying an alert can be added without ambiguity."""
+
+
+def sealed_column(group: FieldGroup) -> str:
+    """The ``alerts`` column holding ``group``'s ciphertext."""
+    return f"sealed_{group}"
+
+
+def seal_new_alert(
+    keyring: Keyring, alert_id: uuid.UUID, plaintexts: Mapping[FieldGroup, bytes]
+) -> dict[str, object]:
+    """A new DEK for the alert and every field group sealed under it, as ``alerts`` columns.
+
+    ``plaintexts`` must hold every group of :data:`FIELD_GROUPS`.
+    """
+    dek = new_dek()
+    alert = str(alert_id)
+    wrapped = keyring.wrap_dek(dek, alert_id=alert)
+    cipher = FieldCipher(dek, alert_id=alert, dek_version=DEK_VERSION)
+    columns: dict[str, object] = {
+        "kek_version": wrapped.kek_version,
+        "wrapped_dek": wrapped.blob,
+        "dek_version": DEK_VERSION,
+    }
+    for group in FIELD_GROUPS:
+        columns[sealed_column(group)] = cipher.seal(group, plaintexts[group])
+    return columns
+
+
+def _cipher(keyring: Keyring, row: Alert) -> FieldCipher:
+    alert = str(row.id)
+    dek = keyring.unwrap_dek(WrappedDek(row.kek_version, row.wrapped_dek), alert_id=alert)
+    return FieldCipher(dek, alert_id=alert, dek_version=row.dek_version)
+
+
+def open_groups(
+    keyring: Keyring, row: Alert, groups: Iterable[FieldGroup]
+) -> dict[FieldGroup, bytes]:
+    """Decrypt only ``groups`` of the alert; the DEK is not unwrapped when there are none."""
+    wanted = list(groups)
+    if not wanted:
+        return {}
+    cipher = _cipher(keyring, row)
+    return {group: cipher.open(group, getattr(row, sealed_column(group))) for group in wanted}
+
+
+def reseal_groups(
+    keyring: Keyring, row: Alert, plaintexts: Mapping[FieldGroup, bytes]
+) -> dict[str, bytes]:
+    """New ciphertexts for changed groups under the alert's existing DEK, as column values."""
+    if not plaintexts:
+        return {}
+    cipher = _cipher(keyring, row)
+    return {sealed_column(group): cipher.seal(group, value) for group, value in plaintexts.items()}

@@ -1,0 +1,323 @@
+"""The rules of the alerts domain: create (one or a batch), read, search, history.
+
+Changes are in :mod:`~exchange_api.alerts.changes`, links in :mod:`~exchange_api.alerts.links`,
+idempotent creation in :mod:`~exchange_api.alerts.idempotency`.
+
+Services flush and never commit: the request's transaction (and its audit record) commits at the
+edge. Each function returns what the endpoint needs to audit the call: the ids returned or
+touched, and the field groups decrypted. An alert the caller may not see raises
+:class:`~exchange_api.alerts.errors.AlertNotFound` carrying its id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlmodel import Session
+from uuid_utils.compat import uuid7
+
+from exchange_api.alerts import records
+from exchange_api.alerts.cursor import decode_cursor, encode_cursor
+from exchange_api.alerts.errors import (
+    AlertNotFound,
+    BodyInvalid,
+    PurposeRequired,
+    as_problem,
+    issues_of,
+)
+from exchange_api.alerts.repository import AlertFilters, AlertRepository, NewAlertRows
+from exchange_api.alerts.schemas import (
+    AlertCreate,
+    AlertHistory,
+    AlertList,
+    AlertQuery,
+    AlertRead,
+    AlertReceipt,
+    AlertVersion,
+    BatchItemError,
+    BatchItemResult,
+    BatchResult,
+)
+from exchange_api.alerts.sealing import open_groups, seal_new_alert
+from exchange_api.alerts.tags import document_search_tags, party_search_tags, tags_of
+from exchange_api.alerts.visibility import visible_groups, withheld_groups
+from exchange_api.alerts.vocabulary import FieldGroup
+from exchange_api.auth.caller import Caller
+from exchange_api.crypto import Keyring
+from exchange_api.errors import BadRequest
+from exchange_api.models.types import utc_now
+
+__all__ = [
+    "AlertView",
+    "BatchOutcome",
+    "SearchOutcome",
+    "alert_history",
+    "create_alert",
+    "create_alerts",
+    "etag_of",
+    "read_alert",
+    "search_alerts",
+    "unknown_agency_issues",
+]
+
+
+def etag_of(version: int) -> str:
+    """The strong entity tag of an alert version: ``"v3"``."""
+    return f'"v{version}"'
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+def unknown_agency_issues(
+    repository: AlertRepository, bodies: Sequence[tuple[Sequence[int | str], AlertCreate]]
+) -> dict[int, list[dict[str, object]]]:
+    """Validation issues for distribution lists naming agencies that do not exist, by position
+    in ``bodies``; each issue's ``loc`` starts with the body's own prefix."""
+    wanted = [agency for _loc, body in bodies for agency in body.distribution.agencies]
+    if not wanted:
+        return {}
+    known = repository.existing_agencies(wanted)
+    issues: dict[int, list[dict[str, object]]] = {}
+    for position, (loc, body) in enumerate(bodies):
+        for index, agency in enumerate(body.distribution.agencies):
+            if agency not in known:
+                issues.setdefault(position, []).append(
+                    {"loc": [*loc, "distribution", "agencies", index], "msg": "no such agency"}
+                )
+    return issues
+
+
+def _stage(
+    rows: NewAlertRows,
+    keyring: Keyring,
+    caller: Caller,
+    body: AlertCreate,
+    *,
+    review_years: int,
+    now: datetime,
+) -> AlertReceipt:
+    """Add one new alert (sealed, indexed, version 1) to ``rows``; return its receipt."""
+    alert_id = uuid7()
+    review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
+    rows.alerts.append(
+        {
+            "id": alert_id,
+            "version": 1,
+            "reporting_agency_id": caller.agency_id,
+            "created_at": now,
+            "updated_at": now,
+            **records.plain_columns(body, review_by),
+            **seal_new_alert(keyring, alert_id, records.encode_groups(body)),
+        }
+    )
+    rows.substances.extend(records.substance_rows(alert_id, body))
+    rows.countries.extend(records.country_rows(alert_id, body))
+    rows.audience.extend(records.audience_rows(alert_id, body.distribution))
+    tags = tags_of(keyring, parties=body.parties, documents=body.documents, persons=body.persons)
+    rows.tags.extend(records.tag_rows(alert_id, tags))
+    rows.versions.append(
+        {
+            "alert_id": alert_id,
+            "version": 1,
+            "event": "created",
+            "at": now,
+            "agency_id": caller.agency_id,
+            "subject": caller.subject,
+            "client_id": caller.client_id,
+            "changes": [],
+        }
+    )
+    return records.receipt(alert_id, 1, now, now, review_by, body.substances)
+
+
+def create_alert(
+    session: Session, keyring: Keyring, caller: Caller, body: AlertCreate, *, review_years: int
+) -> AlertReceipt:
+    """Store a new alert reported by the caller's agency."""
+    repository = AlertRepository(session)
+    issues = unknown_agency_issues(repository, [(["body"], body)])
+    if issues:
+        raise BodyInvalid(issues[0])
+    rows = NewAlertRows()
+    receipt = _stage(rows, keyring, caller, body, review_years=review_years, now=utc_now())
+    repository.insert(rows)
+    return receipt
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    result: BatchResult
+    created: list[uuid.UUID]
+
+
+def create_alerts(
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    items: Sequence[object],
+    *,
+    review_years: int,
+) -> BatchOutcome:
+    """Validate each item on its own and store the valid ones, all in one bulk write.
+
+    An invalid item gets its problem in the results and does not stop the others.
+    """
+    repository = AlertRepository(session)
+    problems: dict[int, list[dict[str, object]]] = {}
+    valid: list[tuple[int, AlertCreate]] = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, AlertCreate.model_validate(item)))
+        except ValidationError as exc:
+            problems[index] = issues_of(exc, ["body", "alerts", index])
+    unknown = unknown_agency_issues(
+        repository, [(["body", "alerts", index], body) for index, body in valid]
+    )
+    rows = NewAlertRows()
+    now = utc_now()
+    created: dict[int, uuid.UUID] = {}
+    for position, (index, body) in enumerate(valid):
+        if position in unknown:
+            problems[index] = unknown[position]
+            continue
+        created[index] = _stage(rows, keyring, caller, body, review_years=review_years, now=now).id
+    repository.insert(rows)
+    results: list[BatchItemResult | BatchItemError] = []
+    for index in range(len(items)):
+        if index in created:
+            results.append(BatchItemResult(index=index, id=created[index]))
+        else:
+            results.append(
+                BatchItemError(index=index, error=as_problem(BodyInvalid(problems[index])))
+            )
+    return BatchOutcome(result=BatchResult(results=results), created=list(created.values()))
+
+
+# --- read -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert: AlertRead
+    fields: tuple[FieldGroup, ...]
+    """The field groups decrypted for the caller (for the audit record)."""
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.alert.version)
+
+
+def read_alert(
+    session: Session, keyring: Keyring, caller: Caller, alert_id: uuid.UUID
+) -> AlertView:
+    """The alert as the caller may see it; groups it may not see are never decrypted."""
+    row = AlertRepository(session).get_visible(caller, alert_id)
+    if row is None:
+        raise AlertNotFound(alert_id)
+    groups = visible_groups(caller, row.reporting_agency_id)
+    opened = records.decode_groups(open_groups(keyring, row, groups))
+    return AlertView(alert=records.read_of(row, opened, withheld_groups(groups)), fields=groups)
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    page: AlertList
+    ids: list[uuid.UUID]
+
+
+def _filters(keyring: Keyring, query: AlertQuery, purpose: str | None) -> AlertFilters:
+    tags: list[tuple[tuple[str, str], ...]] = []
+    for name, value, tags_for in (
+        ("party", query.party, party_search_tags),
+        ("document", query.document, document_search_tags),
+    ):
+        if value is None:
+            continue
+        if purpose is None:
+            raise PurposeRequired(f"A {name} search")
+        alternatives = tuple(tags_for(keyring, value))
+        if not alternatives:
+            raise BadRequest(
+                f"The {name} filter must contain letters or digits.",
+                slug="invalid-parameter",
+                title="Invalid parameter",
+            )
+        tags.append(alternatives)
+    legs = (
+        ("origin", query.origin),
+        ("transit", query.transit),
+        ("destination", query.destination),
+        ("any", query.country),
+    )
+    return AlertFilters(
+        substances=tuple(dict.fromkeys(query.substance)),
+        incident_types=tuple(dict.fromkeys(query.incident_type)),
+        statuses=tuple(dict.fromkeys(query.status)),
+        countries=tuple((leg, country) for leg, country in legs if country is not None),
+        reporting_agency=query.reporting_agency,
+        detected_after=query.detected_after,
+        detected_before=query.detected_before,
+        tags=tuple(tags),
+    )
+
+
+def search_alerts(
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    query: AlertQuery,
+    *,
+    purpose: str | None,
+) -> SearchOutcome:
+    """One page of the visible alerts matching ``query``, newest first.
+
+    Party and document filters match through blind indexes and need a purpose. Only routing
+    facts are listed: nothing is decrypted.
+    """
+    filters = _filters(keyring, query, purpose)
+    before = decode_cursor(query.cursor) if query.cursor is not None else None
+    found = AlertRepository(session).search(caller, filters, before=before, limit=query.limit + 1)
+    page = found[: query.limit]
+    next_cursor = encode_cursor(page[-1].id) if len(found) > query.limit else None
+    return SearchOutcome(
+        page=AlertList(items=[records.summary_of(row) for row in page], next_cursor=next_cursor),
+        ids=[row.id for row in page],
+    )
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> AlertHistory:
+    """Every version of a visible alert: when, which agency, which fields changed.
+
+    The acting officer is shown only to callers who may see the alert's contact group.
+    """
+    repository = AlertRepository(session)
+    row = repository.get_visible(caller, alert_id)
+    if row is None:
+        raise AlertNotFound(alert_id)
+    show_officer = "contact" in visible_groups(caller, row.reporting_agency_id)
+    return AlertHistory(
+        items=[
+            AlertVersion.model_validate(
+                {
+                    "version": record.version,
+                    "event": record.event,
+                    "at": record.at,
+                    "agency": record.agency_id,
+                    "officer": record.subject if show_officer else None,
+                    "changes": record.changes,
+                }
+            )
+            for record in repository.versions(alert_id)
+        ]
+    )
