@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from exchange_api import health
 from exchange_api.agencies import endpoints as admin_endpoints
+from exchange_api.alerts import endpoints as alert_endpoints
 from exchange_api.auth import endpoints as oauth_endpoints
 from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
 from exchange_api.auth.server import OAuthServer
 from exchange_api.config import Settings
-from exchange_api.crypto import load_key_material
+from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
 from exchange_api.logs import configure_logging
@@ -47,6 +48,7 @@ def build_v1_router() -> APIRouter:
     v1.include_router(
         reference_endpoints.router, dependencies=[Depends(require_scope(Scope.ALERTS_READ))]
     )
+    v1.include_router(alert_endpoints.router)
     v1.include_router(admin_endpoints.router)
     return v1
 
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = keys
+    app.state.keyring = LocalKeyring(keys)
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.oauth = OAuthServer.from_settings(settings, keys, app.state.session_factory)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from exchange_api.alerts.schemas import AlertCreate, AlertPatch, AlertRead
 from exchange_api.config import Settings
 from exchange_api.crypto import ensure_keys
 from exchange_api.errors import Problem
@@ -19,6 +20,9 @@ __all__ = ["EXCHANGE_FORMAT_MODELS", "render_openapi", "render_schemas"]
 #: file name in ``schemas/`` → the model whose JSON Schema it holds.
 EXCHANGE_FORMAT_MODELS: dict[str, type[BaseModel]] = {
     "problem.json": Problem,
+    "alert-create.json": AlertCreate,
+    "alert-read.json": AlertRead,
+    "alert-patch.json": AlertPatch,
 }
 
 

@@ -1,0 +1,250 @@
+"""HTTP endpoints of the alerts domain (DESIGN §4 "Alerts"): thin, each calls one service.
+
+Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
+names its scope with ``AlertsRead`` / ``AlertsWrite``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from exchange_api.alerts import changes, idempotency, links, service
+from exchange_api.alerts.dependencies import (
+    IdempotencyKeyHeader,
+    KeyringDep,
+    PurposeHeader,
+    SettingsDep,
+    merge_patch_media_type,
+    require_purpose,
+)
+from exchange_api.alerts.schemas import (
+    AlertCreate,
+    AlertHistory,
+    AlertLinks,
+    AlertList,
+    AlertPatch,
+    AlertQuery,
+    AlertRead,
+    AlertReceipt,
+    BatchCreate,
+    BatchResult,
+)
+from exchange_api.auth.scopes import AlertsRead, AlertsWrite
+from exchange_api.db import SessionDep
+from exchange_api.errors import Problem
+from exchange_api.query_params import forbid_unknown_query_params
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+AlertId = Annotated[uuid.UUID, Path(description="The alert's id (a UUIDv7).")]
+
+_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+_NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
+    404: {**_PROBLEM, "description": "No such alert, or not visible to the caller."}
+}
+_NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AlertReceipt,
+    dependencies=_NO_PARAMS,
+    responses={409: {**_PROBLEM, "description": "Idempotency-Key reused with another body."}},
+)
+def create_alert(
+    body: AlertCreate,
+    caller: AlertsWrite,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> AlertReceipt:
+    """Report an alert for the caller's agency.
+
+    Answers 201 with `Location` and `ETag` (`"v1"`) and a receipt: the id, the version, the
+    review date and what the catalogue says of each substance (`scheduled: false` for a CAS
+    number it does not list). With `Idempotency-Key`, a retry with the same body gets the same
+    receipt again (201, `Idempotent-Replayed: true`) and creates nothing; the same key with
+    another body is 409. Keys are per client.
+    """
+
+    def create() -> AlertReceipt:
+        return service.create_alert(
+            session, keyring, caller, body, review_years=settings.alert_review_years
+        )
+
+    if idempotency_key is None:
+        receipt = create()
+    else:
+        outcome = idempotency.create_once(session, caller, idempotency_key, body, create)
+        receipt = outcome.receipt
+        if outcome.replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/alerts/{receipt.id}"
+    response.headers["ETag"] = service.etag_of(receipt.version)
+    return receipt
+
+
+@router.post("/batch", response_model=BatchResult, dependencies=_NO_PARAMS)
+def create_alerts(
+    body: BatchCreate,
+    caller: AlertsWrite,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> BatchResult:
+    """Report up to 500 alerts at once.
+
+    Each item is validated on its own: the answer (200) has one result per item, in order —
+    `{index, id}` for a stored alert, `{index, error}` with a problem document for a refused one
+    — and one bad item does not stop the others. More than 500 items is refused whole (422).
+    """
+    outcome = service.create_alerts(
+        session, keyring, caller, list(body.alerts), review_years=settings.alert_review_years
+    )
+    return outcome.result
+
+
+@router.get(
+    "",
+    response_model=AlertList,
+    dependencies=[Depends(forbid_unknown_query_params(AlertQuery.model_fields))],
+)
+def search_alerts(
+    query: Annotated[AlertQuery, Query()],
+    caller: AlertsRead,
+    session: SessionDep,
+    keyring: KeyringDep,
+    request: Request,
+    response: Response,
+    purpose: PurposeHeader = None,
+) -> AlertList:
+    """Find visible alerts, newest first: routing facts only, nothing decrypted.
+
+    Filters combine with AND; a repeated `substance`, `incident_type` or `status` matches any
+    of its values. `party` (a company name or identifier) and `document` match exactly through
+    blind indexes, ignoring case, spacing and punctuation, and need `X-Purpose`. Pages follow
+    `next_cursor` (also given as a `Link: rel="next"` header); alerts created meanwhile never
+    shift later pages. Unknown parameters are refused (400).
+    """
+    outcome = service.search_alerts(session, keyring, caller, query, purpose=purpose)
+    if outcome.page.next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=outcome.page.next_cursor)
+        response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+    return outcome.page
+
+
+@router.get(
+    "/{alert_id}",
+    response_model=AlertRead,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_VISIBLE,
+)
+def read_alert(
+    alert_id: AlertId,
+    caller: AlertsRead,
+    session: SessionDep,
+    keyring: KeyringDep,
+    purpose: Annotated[str, Depends(require_purpose)],
+) -> Response:
+    """Read one alert, stating why (`X-Purpose`, e.g. a case reference; 400 without).
+
+    Field groups the caller's agency kind may not see are absent and listed in `withheld`
+    (they are not even decrypted). `ETag` names the version, for `If-Match` on a change.
+    """
+    view = service.read_alert(session, keyring, caller, alert_id)
+    withheld: set[str] = set(view.alert.withheld)
+    content = view.alert.model_dump(mode="json", exclude=withheld)
+    return JSONResponse(content, headers={"ETag": view.etag})
+
+
+@router.patch(
+    "/{alert_id}",
+    response_model=AlertReceipt,
+    dependencies=[*_NO_PARAMS, Depends(merge_patch_media_type)],
+    responses={
+        **_NOT_VISIBLE,
+        403: {**_PROBLEM, "description": "Visible, but not the caller's agency's alert."},
+        412: {**_PROBLEM, "description": "The alert changed since the version in If-Match."},
+        415: {**_PROBLEM, "description": "Not application/merge-patch+json."},
+        428: {**_PROBLEM, "description": "If-Match missing."},
+    },
+)
+def update_alert(
+    alert_id: AlertId,
+    patch: Annotated[AlertPatch, Body(media_type="application/merge-patch+json")],
+    caller: AlertsWrite,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=200)] = None,
+) -> AlertReceipt:
+    """Change an alert of the caller's agency with a JSON Merge Patch (RFC 7386).
+
+    Send `If-Match` with the ETag of the version you change (`"v3"`): without it 428, and 412
+    if the alert has changed since. Only the reporting agency may change an alert (403 for
+    others who can see it, 404 for those who cannot). Every change is a new version in the
+    history; a patch that changes nothing answers the current version.
+    """
+    sent: dict[str, Any] = patch.model_dump(mode="json", exclude_unset=True)
+    outcome = changes.update_alert(
+        session,
+        keyring,
+        caller,
+        alert_id,
+        sent,
+        if_match=if_match,
+        review_years=settings.alert_review_years,
+    )
+    response.headers["ETag"] = outcome.etag
+    return outcome.receipt
+
+
+@router.get(
+    "/{alert_id}/history",
+    response_model=AlertHistory,
+    response_model_exclude_unset=True,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_VISIBLE,
+)
+def alert_history(alert_id: AlertId, caller: AlertsRead, session: SessionDep) -> AlertHistory:
+    """Every version of an alert, oldest first: when, which agency, which fields changed.
+
+    Routing facts show their old and new values; sensitive field groups only their names. The
+    acting officer is shown to callers who may see the alert's contact group.
+    """
+    return service.alert_history(session, caller, alert_id)
+
+
+@router.get(
+    "/{alert_id}/links",
+    response_model=AlertLinks,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_VISIBLE,
+)
+def alert_links(
+    alert_id: AlertId,
+    caller: AlertsRead,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+) -> AlertLinks:
+    """Visible alerts that share a company (name or identifier), a document or container
+    number, or a person (name and date of birth) with this one, and what they share.
+
+    The shared value is shown only if the caller may see its field group. A value held by more
+    alerts than `EXCHANGE_LINKS_COMMON_THRESHOLD` is listed under `common` instead.
+    """
+    view = links.alert_links(
+        session, keyring, caller, alert_id, threshold=settings.links_common_threshold
+    )
+    return view.links
