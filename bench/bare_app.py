@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
@@ -34,6 +34,16 @@ __all__ = ["create_app", "create_schema", "metadata"]
 
 PAGE_LIMIT_MAX = 200
 BATCH_MAX = 500
+_FACTS = (
+    "incident_type",
+    "status",
+    "detected_on",
+    "review_by",
+    "substances",
+    "route",
+    "handling",
+    "distribution",
+)
 
 # Its own registry: importing this module must not add tables to the exchange's metadata
 # (which Alembic compares with the migrations).
@@ -57,6 +67,7 @@ class BareAlert(_BareModel, table=True):
     origin: str = SQLField(max_length=2)
     destination: str = SQLField(max_length=2)
     detected_on: date
+    created_at: datetime = SQLField(default_factory=lambda: datetime.now(UTC))
     body: dict[str, Any] = SQLField(sa_column=Column(JSON, nullable=False))
 
 
@@ -202,8 +213,24 @@ def _store(session: Session, alert: AlertIn) -> BareAlert:
     return row
 
 
-def _shape(row: BareAlert) -> dict[str, Any]:
-    return {"id": str(row.id), **row.body}
+def _facts(row: BareAlert) -> dict[str, Any]:
+    """The routing facts, as the exchange's search lists them (its ``AlertSummary``)."""
+    facts = {key: row.body[key] for key in _FACTS if key in row.body}
+    return {"id": str(row.id), "version": 1, "created_at": row.created_at.isoformat(), **facts}
+
+
+def _whole(row: BareAlert) -> dict[str, Any]:
+    return {"id": str(row.id), "version": 1, "created_at": row.created_at.isoformat(), **row.body}
+
+
+def _receipt(row: BareAlert) -> dict[str, Any]:
+    """What a create answers, as the exchange's ``AlertReceipt``."""
+    return {
+        "id": str(row.id),
+        "version": 1,
+        "created_at": row.created_at.isoformat(),
+        "substances": row.body["substances"],
+    }
 
 
 # --- the app --------------------------------------------------------------------------------
@@ -235,7 +262,7 @@ def create_app() -> FastAPI:
         row = _store(session, alert)
         session.flush()
         response.headers["Location"] = f"/v1/alerts/{row.id}"
-        return _shape(row)
+        return _receipt(row)
 
     @app.post("/v1/alerts/batch")
     def create_alerts(batch: BatchIn, session: SessionDep) -> dict[str, Any]:
@@ -254,7 +281,7 @@ def create_app() -> FastAPI:
         row = session.get(BareAlert, alert_id)
         if row is None:
             raise HTTPException(status_code=404)
-        return _shape(row)
+        return _whole(row)
 
     @app.get("/v1/alerts")
     def search_alerts(
@@ -285,6 +312,6 @@ def create_app() -> FastAPI:
         rows = session.exec(query.order_by(key.desc()).limit(limit + 1)).all()
         page = rows[:limit]
         next_cursor = str(page[-1].id) if len(rows) > limit else None
-        return {"items": [_shape(row) for row in page], "next_cursor": next_cursor}
+        return {"items": [_facts(row) for row in page], "next_cursor": next_cursor}
 
     return app

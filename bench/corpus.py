@@ -109,6 +109,9 @@ _WORDS = (
     "forwarder changed twice",
     "routing through free zone",
 )
+# Detection dates lie in the past (the exchange refuses future ones).
+_FIRST_DETECTION = date(2024, 1, 1)
+_DETECTION_SPAN_DAYS = 600
 _FIRST = ("Jan", "Li", "Maria", "Ahmed", "Olga", "Carlos", "Wei", "Fatima", "Pieter", "Anil")
 _LAST = ("de Vries", "Zhang", "Garcia", "Khan", "Petrova", "Lopez", "Chen", "Ali", "Jansen")
 
@@ -153,7 +156,7 @@ class AlertFactory:
         rng = self._rng
         origin = self.country()
         destination = self.country()
-        detected = date(2025, 1, 1) + timedelta(days=rng.randrange(700))
+        detected = _FIRST_DETECTION + timedelta(days=rng.randrange(_DETECTION_SPAN_DAYS))
         substances = [
             {
                 "cas": cas,
