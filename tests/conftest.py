@@ -13,7 +13,9 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -26,6 +28,7 @@ from exchange_api.app import create_app
 from exchange_api.config import Settings
 from exchange_api.crypto import ensure_keys
 from exchange_api.db import migrate_to_head
+from tests.auth_helpers import Registry, Serving
 
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -132,3 +135,26 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
         yield http
+
+
+@pytest.fixture
+def registry(app: FastAPI) -> Registry:
+    """Registers agencies with real clients and keys: ``await registry.agency(kind=...)`` gives a
+    :class:`~tests.auth_helpers.TestAgency` whose ``headers(client)`` hold a real token."""
+    return Registry(app)
+
+
+@pytest.fixture
+def serving(settings: Settings) -> Serving:
+    """The app with some settings changed, on the same database and keys:
+    ``async with serving(require_dpop=True) as (client, registry): ...``."""
+
+    @asynccontextmanager
+    async def run(**changes: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Registry]]:
+        application = create_app(settings.model_copy(update=changes))
+        async with LifespanManager(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as http:
+                yield http, Registry(application)
+
+    return run
