@@ -11,8 +11,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, literal_column
+from sqlalchemy import ColumnClause, delete, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
@@ -38,7 +39,7 @@ def _insert_once(session: Session, model: type[SQLModel], values: dict[str, obje
     ``RETURNING`` says whether a row went in (drivers' row counts for INSERT are not reliable).
     """
     connection = session.connection()
-    marker = literal_column("1")
+    marker: ColumnClause[Any] = literal_column("1")
     if connection.dialect.name == "postgresql":
         statement = postgresql.insert(model).values(values).on_conflict_do_nothing()
         result = connection.execute(statement.returning(marker))
