@@ -236,6 +236,10 @@ def run_app(name: str, args: argparse.Namespace, workdir: Path) -> tuple[Session
             memory = session.memory_run()
         if "audit_verify" in args.only and name == "secure":
             session.audit_verify()
+    except BaseException:
+        log = app.server.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        say(f"{name}: failed; the server's last log lines:\n" + "\n".join(log[-30:]))
+        raise
     finally:
         session.sampler.stop()
         app.stop()
@@ -287,7 +291,7 @@ def _machine(calibration_s: float) -> dict[str, Any]:
 
 def _commit() -> str:
     completed = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
+        ["git", "describe", "--always", "--dirty"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
