@@ -10,20 +10,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, ensure_keys, load_key_material
-from exchange_api.db import create_db_engine, current_revision, head_revision, migrate_to_head
+from exchange_api.db import (
+    create_db_engine,
+    current_revision,
+    head_revision,
+    make_session_factory,
+    migrate_to_head,
+)
+from exchange_api.errors import ProblemError
 from exchange_api.exports import render_openapi, render_schemas
+from exchange_api.models.agencies import AgencyKind
 
 __all__ = ["CommandError", "main"]
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class CommandError(Exception):
@@ -57,9 +70,10 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
         "schema": head_revision(settings.database_url),
     }
     if args.demo:
-        from exchange_api.demo import seed_demo
+        from exchange_api.demo import demo_instructions, seed_demo
 
         result["demo"] = seed_demo(settings)
+        say(demo_instructions(settings))
     emit(result)
     return 0
 
@@ -120,6 +134,83 @@ def cmd_schemas(args: argparse.Namespace, _settings: Settings) -> int:
     return 0
 
 
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One committed transaction; a refusal of the service or the database becomes one line."""
+    engine = create_db_engine(settings)
+    try:
+        with make_session_factory(engine).begin() as session:
+            yield session
+    except ProblemError as exc:
+        raise CommandError(exc.detail) from None
+    except SQLAlchemyError as exc:
+        raise CommandError(
+            f"the database refused the change ({type(exc).__name__}): is it initialised "
+            "(`exchange-api init`)?"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _validated(model: type[ModelT], **fields: Any) -> ModelT:
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        reasons = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'input'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise CommandError(f"invalid {model.__name__}: {reasons}") from None
+
+
+def cmd_agencies_add(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange_api.agencies import service
+    from exchange_api.agencies.schemas import AgencyCreate
+
+    data = _validated(AgencyCreate, name=args.name, country=args.country, kind=args.kind)
+    with _transaction(settings) as session:
+        agency = service.register_agency(session, data)
+        result = {"id": str(agency.id), "name": agency.name, "country": agency.country}
+    say(f"registered agency {data.name} ({data.kind})")
+    emit({**result, "kind": data.kind.value})
+    return 0
+
+
+def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
+    from exchange_api.agencies import service
+    from exchange_api.agencies.schemas import ClientCreate
+
+    try:
+        agency_id = uuid.UUID(args.agency)
+    except ValueError:
+        raise CommandError("--agency must be an agency id (a UUID)") from None
+    jwks: Any = None
+    if args.jwks is not None:
+        try:
+            jwks = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"cannot read a JWKS from {args.jwks}: {exc}") from None
+    with _transaction(settings) as session:
+        agency = service.get_agency(session, agency_id)
+        data = _validated(
+            ClientCreate,
+            agency_id=agency.id,
+            name=args.name or f"{agency.name} system",
+            scopes=args.scopes.split(),
+            token_endpoint_auth_method="client_secret_basic" if args.secret else "private_key_jwt",
+            jwks=jwks,
+        )
+        registered = service.register_client(
+            session, data, secrets_allowed=settings.allow_client_secrets
+        )
+        result = {"client_id": registered.client.client_id, "scopes": list(data.scopes)}
+    if registered.secret is not None:
+        say("the client secret is shown once, here: only its hash is kept")
+        result["client_secret"] = registered.secret
+    emit(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange-api", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +232,27 @@ def build_parser() -> argparse.ArgumentParser:
     schemas = commands.add_parser("schemas", help="write the exchange format's JSON Schemas")
     schemas.add_argument("--out", default="schemas")
     schemas.set_defaults(handler=cmd_schemas)
+
+    agencies = commands.add_parser("agencies", help="register member agencies")
+    agencies_commands = agencies.add_subparsers(dest="agencies_command", required=True)
+    agencies_add = agencies_commands.add_parser("add", help="register an agency")
+    agencies_add.add_argument("--name", required=True)
+    agencies_add.add_argument("--country", required=True, help="ISO 3166-1 alpha-2, e.g. NL")
+    agencies_add.add_argument("--kind", required=True, choices=[kind.value for kind in AgencyKind])
+    agencies_add.set_defaults(handler=cmd_agencies_add)
+
+    clients = commands.add_parser("clients", help="register agencies' client systems")
+    clients_commands = clients.add_subparsers(dest="clients_command", required=True)
+    clients_add = clients_commands.add_parser("add", help="register a client of an agency")
+    clients_add.add_argument("--agency", required=True, help="the agency's id")
+    clients_add.add_argument("--scopes", required=True, help='e.g. "alerts:read alerts:write"')
+    clients_add.add_argument("--name", help="default: '<agency name> system'")
+    method = clients_add.add_mutually_exclusive_group(required=True)
+    method.add_argument("--jwks", metavar="FILE", help="public keys (private_key_jwt)")
+    method.add_argument(
+        "--secret", action="store_true", help="generate a secret (client_secret_basic, dev only)"
+    )
+    clients_add.set_defaults(handler=cmd_clients_add)
     return parser
 
 

@@ -10,6 +10,7 @@ import pytest
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from exchange_api.errors import PROBLEM_MEDIA_TYPE
+from exchange_api.models.agencies import AgencyKind
 from tests.auth_helpers import Registry, Serving, TestAgency
 
 AGENCIES = "/v1/admin/agencies"
@@ -122,7 +123,7 @@ async def test_a_registered_client_gets_tokens_with_its_key(
 
     holder = TestAgency(
         id=uuid.UUID(agency["id"]),
-        kind=agency["kind"],
+        kind=AgencyKind(agency["kind"]),
         client_id=registered["client_id"],
         private_key=key,
         issuer=app.state.oauth.issuer,

@@ -1,0 +1,149 @@
+"""``exchange-api agencies add`` and ``clients add``: bootstrap without the admin API.
+
+The commands run in-process (``main`` with the environment set), which is what the installed
+script does minus interpreter start-up; ``tests/test_cli.py`` runs the command as a real process.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from joserfc.jwk import ECKey
+
+from exchange_api.cli import main
+from exchange_api.models.agencies import AgencyKind
+from tests.auth_helpers import TestAgency
+from tests.conftest import ISSUER
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Cli = Callable[..., Done]
+
+
+@pytest.fixture
+def cli(
+    database_url: str,
+    keys_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:
+    """Run ``exchange-api`` on the same database and keys as the in-process ``client``."""
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXCHANGE_KEYS_DIR", str(keys_dir))
+
+    def run(*args: str, **env: str) -> Done:
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            returncode = main(list(args))
+        captured = capsys.readouterr()
+        return Done(returncode, captured.out, captured.err)
+
+    return run
+
+
+def add_agency(cli: Cli, name: str) -> dict[str, str]:
+    done = cli("agencies", "add", "--name", name, "--country", "NL", "--kind", "customs")
+    assert done.returncode == 0, done.stderr
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
+
+
+def assert_one_line_refusal(done: Done, *words: str) -> None:
+    assert done.returncode == 2
+    stderr = done.stderr
+    assert stderr.count("\n") == 1, stderr
+    assert "Traceback" not in stderr
+    for word in words:
+        assert word in stderr, stderr
+
+
+async def test_agency_and_key_client_from_the_command_line(
+    cli: Cli, tmp_path: Path, client: httpx.AsyncClient
+) -> None:
+    agency = add_agency(cli, "Douane")
+    assert uuid.UUID(agency["id"])
+    assert agency == {"id": agency["id"], "name": "Douane", "country": "NL", "kind": "customs"}
+
+    key = ECKey.generate_key("P-256")
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    done = cli(
+        "clients",
+        "add",
+        "--agency",
+        agency["id"],
+        "--scopes",
+        "alerts:read",
+        "--jwks",
+        str(jwks_file),
+    )
+    assert done.returncode == 0, done.stderr
+    registered = json.loads(done.stdout)
+    assert set(registered) == {"client_id", "scopes"}
+    assert registered["scopes"] == ["alerts:read"]
+
+    holder = TestAgency(
+        id=uuid.UUID(agency["id"]),
+        kind=AgencyKind(agency["kind"]),
+        client_id=registered["client_id"],
+        private_key=key,
+        issuer=ISSUER,
+    )
+    response = await client.get("/v1/substances", headers=await holder.headers(client))
+    assert response.status_code == 200, response.text
+
+
+async def test_secret_client_from_the_command_line(cli: Cli, client: httpx.AsyncClient) -> None:
+    agency = add_agency(cli, "Dev agency")
+    done = cli("clients", "add", "--agency", agency["id"], "--scopes", "alerts:read", "--secret")
+    assert done.returncode == 0, done.stderr
+    registered = json.loads(done.stdout)
+    assert registered["client_secret"] not in done.stderr
+    credentials = base64.b64encode(
+        f"{registered['client_id']}:{registered['client_secret']}".encode()
+    ).decode()
+    response = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {credentials}"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_refusals_are_one_line(cli: Cli, tmp_path: Path) -> None:
+    agency = add_agency(cli, "Once")
+    assert_one_line_refusal(
+        cli("agencies", "add", "--name", "Once", "--country", "BE", "--kind", "customs"),
+        "already registered",
+    )
+    assert_one_line_refusal(
+        cli("agencies", "add", "--name", "X", "--country", "XX", "--kind", "customs"),
+        "country",
+    )
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"keys": [ECKey.generate_key("P-256").as_dict(private=True)]}))
+    add_client = ("clients", "add", "--scopes", "alerts:read", "--jwks", str(private))
+    assert_one_line_refusal(cli(*add_client, "--agency", agency["id"]), "private")
+    assert_one_line_refusal(cli(*add_client, "--agency", str(uuid.uuid4())), "agency")
+    assert_one_line_refusal(cli(*add_client, "--agency", "not-an-id"), "--agency")
+    missing = ("clients", "add", "--agency", agency["id"], "--scopes", "alerts:read")
+    assert_one_line_refusal(cli(*missing, "--jwks", str(tmp_path / "none.json")), "none.json")
+    assert_one_line_refusal(
+        cli(*missing, "--secret", EXCHANGE_ALLOW_CLIENT_SECRETS="false"),
+        "EXCHANGE_ALLOW_CLIENT_SECRETS",
+    )
