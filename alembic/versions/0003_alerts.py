@@ -56,23 +56,19 @@ def upgrade() -> None:
     )
     op.create_table('alert_countries',
     sa.Column('country', sa.String(length=2), nullable=False),
-    sa.Column('leg', sa.String(length=12), nullable=False),
     sa.Column('alert_id', sa.Uuid(), nullable=False),
+    sa.Column('is_origin', sa.Boolean(), nullable=False),
+    sa.Column('is_transit', sa.Boolean(), nullable=False),
+    sa.Column('is_destination', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_countries_alert_id_alerts')),
-    sa.PrimaryKeyConstraint('country', 'leg', 'alert_id', name=op.f('pk_alert_countries'))
+    sa.PrimaryKeyConstraint('country', 'alert_id', name=op.f('pk_alert_countries'))
     )
-    with op.batch_alter_table('alert_countries', schema=None) as batch_op:
-        batch_op.create_index('ix_alert_countries_alert_id', ['alert_id'], unique=False)
-
     op.create_table('alert_substances',
     sa.Column('cas', sa.String(length=12), nullable=False),
     sa.Column('alert_id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_alert_substances_alert_id_alerts')),
     sa.PrimaryKeyConstraint('cas', 'alert_id', name=op.f('pk_alert_substances'))
     )
-    with op.batch_alter_table('alert_substances', schema=None) as batch_op:
-        batch_op.create_index('ix_alert_substances_alert_id', ['alert_id'], unique=False)
-
     op.create_table('alert_tags',
     sa.Column('field', sa.String(length=32), nullable=False),
     sa.Column('tag', sa.String(length=64), nullable=False),
@@ -114,13 +110,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_alert_tags_alert_id')
 
     op.drop_table('alert_tags')
-    with op.batch_alter_table('alert_substances', schema=None) as batch_op:
-        batch_op.drop_index('ix_alert_substances_alert_id')
-
     op.drop_table('alert_substances')
-    with op.batch_alter_table('alert_countries', schema=None) as batch_op:
-        batch_op.drop_index('ix_alert_countries_alert_id')
-
     op.drop_table('alert_countries')
     op.drop_table('alert_audience')
     with op.batch_alter_table('alerts', schema=None) as batch_op:

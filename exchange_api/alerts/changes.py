@@ -37,7 +37,7 @@ from exchange_api.alerts.tags import TAG_FIELDS_OF_GROUP, tags_of
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
-from exchange_api.models.alerts import AlertAudience, AlertCountry, AlertSubstance
+from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
 
 __all__ = ["ChangeOutcome", "apply_merge_patch", "parse_if_match", "update_alert"]
@@ -147,7 +147,7 @@ def update_alert(
     if not repository.claim_version(alert_id, row.version, values):
         # Another change committed between our read and our write.
         raise StaleVersion(etag_of(row.version + 1))
-    _reindex(repository, keyring, alert_id, body, {c["field"] for c in changes}, changed_groups)
+    _reindex(repository, keyring, row, body, {c["field"] for c in changes}, changed_groups)
     repository.insert(
         NewAlertRows(
             versions=[
@@ -173,22 +173,25 @@ def update_alert(
 def _reindex(
     repository: AlertRepository,
     keyring: Keyring,
-    alert_id: uuid.UUID,
+    before: Alert,
     body: AlertCreate,
     changed: set[str],
     changed_groups: list[FieldGroup],
 ) -> None:
     """Rewrite the side tables that the changed fields feed."""
+    alert_id = before.id
     if "substances" in changed:
-        repository.replace_index_rows(
-            AlertSubstance, alert_id, records.substance_rows(alert_id, body)
+        repository.replace_substances(
+            alert_id,
+            [str(line["cas"]) for line in before.substances],
+            records.substance_rows(alert_id, body),
         )
     if "route" in changed:
-        repository.replace_index_rows(AlertCountry, alert_id, records.country_rows(alert_id, body))
-    if "distribution" in changed:
-        repository.replace_index_rows(
-            AlertAudience, alert_id, records.audience_rows(alert_id, body.distribution)
+        repository.replace_countries(
+            alert_id, records.route_countries(before.route), records.country_rows(alert_id, body)
         )
+    if "distribution" in changed:
+        repository.replace_audience(alert_id, records.audience_rows(alert_id, body.distribution))
     tagged = [group for group in changed_groups if group in TAG_FIELDS_OF_GROUP]
     if tagged:
         fields = [field for group in tagged for field in TAG_FIELDS_OF_GROUP[group]]

@@ -45,6 +45,7 @@ __all__ = [
     "plain_columns",
     "read_of",
     "receipt",
+    "route_countries",
     "substance_rows",
     "summary_of",
     "tag_rows",
@@ -113,19 +114,25 @@ def substance_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any
     ]
 
 
+def route_countries(route: Mapping[str, Any]) -> list[str]:
+    """The distinct countries of a route (as stored or sent), in route order."""
+    legs = [route.get("origin"), *route.get("transit", ()), route.get("destination")]
+    return list(dict.fromkeys(country for country in legs if country is not None))
+
+
 def country_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]:
-    """One row per (country, leg), plus one ``any`` row per distinct country of the route."""
+    """One row per distinct country of the route, flagging the legs it is on."""
     route = body.route
-    pairs: dict[tuple[str, str], None] = {}
-    if route.origin is not None:
-        pairs[(route.origin, "origin")] = None
-    for country in route.transit:
-        pairs[(country, "transit")] = None
-    if route.destination is not None:
-        pairs[(route.destination, "destination")] = None
-    for country in {country for country, _leg in pairs}:
-        pairs[(country, "any")] = None
-    return [{"country": c, "leg": leg, "alert_id": alert_id} for c, leg in pairs]
+    return [
+        {
+            "country": country,
+            "alert_id": alert_id,
+            "is_origin": country == route.origin,
+            "is_transit": country in route.transit,
+            "is_destination": country == route.destination,
+        }
+        for country in route_countries(body.route.model_dump())
+    ]
 
 
 def audience_rows(alert_id: uuid.UUID, distribution: Distribution) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -98,12 +98,11 @@ def _stage(
     caller: Caller,
     body: AlertCreate,
     *,
-    review_years: int,
+    review_by: date,
     now: datetime,
-) -> AlertReceipt:
-    """Add one new alert (sealed, indexed, version 1) to ``rows``; return its receipt."""
+) -> uuid.UUID:
+    """Add one new alert (sealed, indexed, version 1) to ``rows``; return its id."""
     alert_id = uuid7()
-    review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
     rows.alerts.append(
         {
             "id": alert_id,
@@ -132,7 +131,7 @@ def _stage(
             "changes": [],
         }
     )
-    return records.receipt(alert_id, 1, now, now, review_by, body.substances)
+    return alert_id
 
 
 def create_alert(
@@ -144,9 +143,11 @@ def create_alert(
     if issues:
         raise BodyInvalid(issues[0])
     rows = NewAlertRows()
-    receipt = _stage(rows, keyring, caller, body, review_years=review_years, now=utc_now())
+    now = utc_now()
+    review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
+    alert_id = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
-    return receipt
+    return records.receipt(alert_id, 1, now, now, review_by, body.substances)
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,8 @@ def create_alerts(
         if position in unknown:
             problems[index] = unknown[position]
             continue
-        created[index] = _stage(rows, keyring, caller, body, review_years=review_years, now=now).id
+        review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
+        created[index] = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
     results: list[BatchItemResult | BatchItemError] = []
     for index in range(len(items)):

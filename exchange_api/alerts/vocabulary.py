@@ -12,7 +12,6 @@ __all__ = [
     "FIELD_GROUPS",
     "HANDLING_CODE_MEANINGS",
     "AlertStatus",
-    "CountryLeg",
     "DistributionScope",
     "DocumentKind",
     "FieldGroup",
@@ -92,8 +91,6 @@ Tlp = Literal["clear", "green", "amber", "amber+strict", "red"]
 """Traffic Light Protocol 2.0 labels."""
 
 DistributionScope = Literal["network", "kinds", "agencies"]
-
-CountryLeg = Literal["origin", "transit", "destination"]
 
 FieldGroup = Literal["parties", "documents", "persons", "narrative", "reference", "contact"]
 """The sensitive parts of an alert: each sealed on its own, each withheld or shown as a whole."""

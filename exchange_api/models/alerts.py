@@ -6,12 +6,14 @@ analysts filter and aggregate on them. Each sensitive field group is its own AES
 (``sealed_*``) under the alert's data key, which is stored only wrapped by the keyring's KEK.
 
 The side tables exist for search and visibility, so that every filter is an index range and a
-page of results is found in SQL, never by filtering in Python:
+page of results is found in SQL, never by filtering in Python. Their primary keys start with the
+searched value and end with the alert id; an alert's rows are found again (to replace them on a
+change) through the values the alert row itself records:
 
 - ``alert_substances`` (cas, alert_id): one row per distinct CAS number of an alert.
-- ``alert_countries`` (country, leg, alert_id): one row per country per leg (origin, transit,
-  destination) and one ``any`` row per distinct country, so "this country on any leg" is a single
-  index range like the others.
+- ``alert_countries`` (country, alert_id): one row per distinct country of the route, with a flag
+  per leg it is on, so "this country on any leg" and "this country as origin" are the same index
+  range (the second also reads the flag).
 - ``alert_audience`` (alert_id, audience): for distribution ``kinds`` and ``agencies``, one row per
   ``kind:<kind>`` or ``agency:<id>`` that may see the alert.
 - ``alert_tags`` (field, tag, alert_id): blind indexes of party names and identifiers, document
@@ -74,7 +76,6 @@ class Alert(SQLModel, table=True):
 
 class AlertSubstance(SQLModel, table=True):
     __tablename__ = "alert_substances"
-    __table_args__ = (Index("ix_alert_substances_alert_id", "alert_id"),)
 
     cas: str = Field(primary_key=True, max_length=12)
     alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
@@ -82,11 +83,12 @@ class AlertSubstance(SQLModel, table=True):
 
 class AlertCountry(SQLModel, table=True):
     __tablename__ = "alert_countries"
-    __table_args__ = (Index("ix_alert_countries_alert_id", "alert_id"),)
 
     country: str = Field(primary_key=True, max_length=2)
-    leg: str = Field(primary_key=True, max_length=12)
     alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+    is_origin: bool = Field(nullable=False)
+    is_transit: bool = Field(nullable=False)
+    is_destination: bool = Field(nullable=False)
 
 
 class AlertAudience(SQLModel, table=True):
