@@ -59,10 +59,12 @@ class LoadSpec:
 
 @dataclass
 class Recorder:
-    """Latencies and statuses of the requests that ran inside the measured window.
+    """Latencies and statuses of the requests that finish inside the measured window.
 
-    The window holds at most ``max_requests``: each request started in it takes a ticket first,
-    so a bounded run (seeding to an exact size) sends exactly that many.
+    Counting completions (not starts) measures the steady state even when one request takes
+    seconds (a batch of 500): the warm-up fills the pipeline, the window counts what comes out.
+    Each request started inside the window takes a ticket first, so a run without warm-up
+    (seeding to an exact size) sends exactly ``max_requests``.
     """
 
     max_requests: int
@@ -79,9 +81,9 @@ class Recorder:
         self.tickets_taken += 1
         return True
 
-    def record(self, started_in_window: bool, seconds: float, status: int, detail: str) -> None:
+    def record(self, seconds: float, status: int, detail: str) -> None:
         """Count one finished request; ``status`` 0 is a transport error (no HTTP answer)."""
-        if not (started_in_window and self.recording):
+        if not self.recording:
             return
         self.latencies.append(seconds)
         self.statuses[status] += 1
@@ -146,19 +148,18 @@ class VirtualClient:
             headers["Content-Type"] = "application/json"
         if self.tokens is not None:
             headers["Authorization"] = await self.tokens.authorization(self.http)
-        in_window = self.recorder.recording
         started = time.perf_counter()
         try:
             response = await self.http.request(
                 method, path, content=content, params=params, headers=headers
             )
         except httpx.TransportError as exc:
-            self.recorder.record(in_window, time.perf_counter() - started, 0, repr(exc))
+            self.recorder.record(time.perf_counter() - started, 0, repr(exc))
             # An answer no operation accepts, so the request counts as failed and the run goes on.
             return httpx.Response(599, request=exc.request)
         seconds = time.perf_counter() - started
         status = response.status_code
-        self.recorder.record(in_window, seconds, status, response.text if status >= 400 else "")
+        self.recorder.record(seconds, status, response.text if status >= 400 else "")
         return response
 
     async def search(self, make_query: Callable[[VirtualClient], dict[str, str]]) -> int:
@@ -276,11 +277,10 @@ async def _drive(client: VirtualClient, operation: Operation, work: Workload) ->
     recorder = client.recorder
     units = 0
     while not recorder.stop.is_set():
-        in_window = recorder.recording
-        if in_window and not recorder.take_ticket():
+        if recorder.recording and not recorder.take_ticket():
             break
         done = await operation(client, work)
-        if in_window and recorder.recording:
+        if recorder.recording:
             units += done
     return units
 

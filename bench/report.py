@@ -137,17 +137,21 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"processes get {machine['parallel_speedup_2_procs']:.1f}x the work of one), "
         f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}. "
         f"Database: {config['db']} {results.get('db_version', '')}; "
-        f"{config['workers']} uvicorn workers per app; load: {config['concurrency']} concurrent "
-        f"clients (asyncio + httpx, one separate process) on the same machine; "
+        f"{config['workers']} uvicorn workers per app; load from one separate process (asyncio + "
+        f"httpx) on the same machine: {config['concurrency']} concurrent clients, "
+        f"{config['search_concurrency']} for searches, {config['batch_concurrency']} batches in "
+        "flight; "
         f"{config['duration_s']:.0f} s per operation after {config['warmup_s']:.0f} s warm-up.",
         "",
-        "| app | operation | stored | requests | errors | throughput | p50 ms | p95 ms | p99 ms "
+        "| app | operation | stored | clients | requests | errors | throughput | p50 ms | p95 ms "
+        "| p99 ms "
         "| server CPU s/1k | DB CPU s/1k | driver CPU % | peak RSS/worker MiB |",
-        "| --- | --- |" + " ---: |" * 11,
+        "| --- | --- |" + " ---: |" * 12,
     ]
     for row in results["rows"]:
         lines.append(
-            f"| {row['app']} | {row['op']} | {row['size']:,} | {row['requests']:,} "
+            f"| {row['app']} | {row['op']} | {row['size']:,} | {row.get('concurrency', '-')} "
+            f"| {row['requests']:,} "
             f"| {row['errors']:,} | {_num(row['throughput'], 0)} {row['unit']}/s "
             f"| {_num(row['p50_ms'])} | {_num(row['p95_ms'])} | {_num(row['p99_ms'])} "
             f"| {_num(row['cpu_s_per_1k'], 2)} | {_num(row['db_cpu_s_per_1k'], 2)} "

@@ -18,7 +18,7 @@ POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL")
 DATABASE = (
     ["--db", "postgres", "--postgres-url", POSTGRES_URL] if POSTGRES_URL else ["--db", "sqlite"]
 )
-OPS = ["get_by_id", "search_substance", "search_party", "post_single", "batch"]
+OPS = ["get_by_id", "search_party", "post_single", "batch"]
 TINY_RUN = [
     *DATABASE,
     "--sizes", "40",
@@ -27,6 +27,8 @@ TINY_RUN = [
     "--warmup", "0",
     "--max-requests", "4",
     "--concurrency", "2",
+    "--search-concurrency", "1",
+    "--batch-concurrency", "1",
     "--workers", "1",
     "--calibration", "0.1",
     "--only", ",".join(OPS),
@@ -46,4 +48,4 @@ def test_a_tiny_run_of_both_apps_writes_the_table(tmp_path: Path) -> None:
     assert rows["secure", "batch"]["units"] == 4 * 20
     assert {ratio["op"] for ratio in ratios(results)} == set(OPS)
     markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
-    assert "| secure | search_party | 40 |" in markdown
+    assert "| secure | search_party | 40 | 1 |" in markdown
