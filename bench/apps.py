@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, func, select, table
-from sqlmodel import Session as SQLModelSession
 
 from bench.bare_app import create_schema
 from bench.servers import Database, ServerProcess, free_port
@@ -95,32 +94,6 @@ def _start_bare(database: Database, workdir: Path, workers: int) -> AppUnderTest
     return AppUnderTest("bare", database, server, "bare_alerts", env)
 
 
-def _register_client(database_url: str, jwks_path: Path) -> str:
-    """Register the benchmark's agency (customs) and its private_key_jwt client.
-
-    Through the admin service, as ``POST /v1/admin/agencies`` and ``/clients`` would.
-    """
-    from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
-    from exchange_api.agencies.service import register_agency, register_client
-    from exchange_api.models.agencies import AgencyKind
-
-    engine = create_engine(database_url)
-    with SQLModelSession(engine) as session:
-        agency = register_agency(
-            session, AgencyCreate(name="Bench Customs", country="NL", kind=AgencyKind.CUSTOMS)
-        )
-        data = ClientCreate(
-            agency_id=agency.id,
-            name="Bench load driver",
-            scopes=BENCH_SCOPES.split(),
-            jwks=json.loads(jwks_path.read_text(encoding="utf-8")),
-        )
-        client_id = register_client(session, data, secrets_allowed=False).client.client_id
-        session.commit()
-    engine.dispose()
-    return client_id
-
-
 def _start_secure(database: Database, workdir: Path, workers: int) -> AppUnderTest:
     port = free_port()
     env = {
@@ -130,15 +103,21 @@ def _start_secure(database: Database, workdir: Path, workers: int) -> AppUnderTe
         "PYTHONPATH": str(REPO_ROOT),
     }
     exchange_cli(env, "init")
+    agency, _ = exchange_cli(
+        env, "agencies", "add", "--name", "Bench Customs", "--country", "NL", "--kind", "customs"
+    )
     private_pem, kid, jwks_path = generate_client_key(workdir)
-    client_id = _register_client(database.url, jwks_path)
+    client, _ = exchange_cli(
+        env, "clients", "add", "--agency", str(agency["id"]), "--scopes", BENCH_SCOPES,
+        "--jwks", str(jwks_path),
+    )  # fmt: skip
     command = [
         sys.executable, "-m", "exchange_api.cli", "serve",
         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
     ]  # fmt: skip
     server = ServerProcess(command, env, port, workdir / "secure.log")
     server.start(workers)
-    key = ClientKey(client_id, private_pem, kid, BENCH_SCOPES)
+    key = ClientKey(str(client["client_id"]), private_pem, kid, BENCH_SCOPES)
     return AppUnderTest("secure", database, server, "alerts", env, key)
 
 
