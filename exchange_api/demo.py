@@ -22,9 +22,10 @@ from sqlmodel import Session, col, select
 
 from exchange_api.agencies import service
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
+from exchange_api.alerts.demo import seed_demo_alerts
 from exchange_api.auth.scopes import Scope
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyFileError
+from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.models.agencies import Agency, AgencyKind, Client
 
@@ -136,6 +137,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
         _create_demo_key(demo_key_path(settings.keys_dir, demo.kind))
     engine = create_db_engine(settings)
     agencies = []
+    reporters: dict[str, Agency] = {}
     try:
         with make_session_factory(engine).begin() as session:
             for demo in DEMO_AGENCIES:
@@ -153,9 +155,18 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                         "private_key": str(key_path),
                     }
                 )
+                reporters[client.client_id] = agency
+            keyring = LocalKeyring(load_key_material(settings.keys_dir))
+            alerts = seed_demo_alerts(
+                session, keyring, reporters, review_years=settings.alert_review_years
+            )
     finally:
         engine.dispose()
-    return {"database": settings.database.get_backend_name(), "agencies": agencies}
+    return {
+        "database": settings.database.get_backend_name(),
+        "agencies": agencies,
+        "alerts_created": len(alerts),
+    }
 
 
 def demo_instructions(settings: Settings) -> str:

@@ -1,0 +1,28 @@
+"""The demo alerts: valid, linked to each other, seeded once."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from exchange_api.alerts.demo import seed_demo_alerts
+from exchange_api.models.agencies import Agency
+from tests.alerts.conftest import Exchange
+
+
+def test_demo_alerts_are_seeded_once_and_link_up(exchange: Exchange) -> None:
+    callers = {kind: exchange.agency(kind) for kind in ("law_enforcement", "customs", "industry")}
+
+    def seed(session: Session) -> list[str]:
+        agencies = {
+            f"demo-{kind}": session.get_one(Agency, caller.agency_id)
+            for kind, caller in callers.items()
+        }
+        return seed_demo_alerts(session, exchange.keyring, agencies, review_years=3)
+
+    assert len(exchange.run(seed)) == 24
+    assert exchange.run(seed) == []
+    police = callers["law_enforcement"]
+    everything = exchange.search_all(police)
+    assert len(everything) == 24
+    assert exchange.search_all(police, substance=["5413-05-8"])  # not in the catalogue
+    assert all(exchange.links(police, alert_id).linked_ids for alert_id in everything)
