@@ -139,9 +139,7 @@ def _check_binding(
         raise _invalid_proof(server, str(exc)) from None
     if proof.key_thumbprint != claims.bound_to:
         raise _invalid_proof(server, "The DPoP proof is signed by another key than the token's.")
-    with server.session_factory.begin() as replay_session:
-        fresh = repository.claim_dpop_proof(replay_session, proof)
-    if not fresh:
+    if not repository.claim_dpop_proof_at_once(server.session_factory, proof):
         raise _invalid_proof(server, "The DPoP proof was used before.")
 
 
