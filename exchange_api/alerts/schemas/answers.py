@@ -1,0 +1,167 @@
+"""Search parameters and the answers that list things: pages, batch results, history, links."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    Field,
+    SkipValidation,
+)
+
+from exchange_api.alerts.schemas.alert import AlertCreate, AlertSummary
+from exchange_api.alerts.schemas.parts import StrictModel
+from exchange_api.alerts.vocabulary import (
+    AlertStatus,
+    IncidentType,
+)
+from exchange_api.reference.validators import CasNumber, CountryCode
+
+__all__ = [
+    "MAX_BATCH_ITEMS",
+    "AlertHistory",
+    "AlertLinks",
+    "AlertList",
+    "AlertQuery",
+    "AlertVersion",
+    "BatchCreate",
+    "BatchItemError",
+    "BatchItemResult",
+    "BatchResult",
+    "CommonValue",
+    "FieldChange",
+    "LinkedAlert",
+    "SharedValue",
+]
+
+MAX_BATCH_ITEMS = 500
+
+
+class AlertQuery(StrictModel):
+    """Search filters, all combined with AND. A repeated filter (substance, incident_type,
+    status) matches any of its values. Dates are inclusive."""
+
+    substance: list[CasNumber] = Field(default_factory=list, max_length=20)
+    origin: CountryCode | None = None
+    transit: CountryCode | None = None
+    destination: CountryCode | None = None
+    country: CountryCode | None = Field(default=None, description="On any leg of the route.")
+    incident_type: list[IncidentType] = Field(default_factory=list, max_length=10)
+    status: list[AlertStatus] = Field(default_factory=list, max_length=6)
+    reporting_agency: uuid.UUID | None = None
+    detected_after: date | None = Field(default=None, description="Detected on or after.")
+    detected_before: date | None = Field(default=None, description="Detected on or before.")
+    party: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A company name or identifier, matched exactly after normalisation (case, "
+        "spacing and punctuation ignored). Needs X-Purpose.",
+    )
+    document: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="A document or container number, matched exactly after normalisation. "
+        "Needs X-Purpose.",
+    )
+    cursor: str | None = Field(
+        default=None, max_length=64, description="`next_cursor` of the previous page."
+    )
+    limit: int = Field(default=50, ge=1, le=200, description="Page size.")
+
+
+class AlertList(BaseModel):
+    """One page of a search, newest first; ``next_cursor`` is null on the last page."""
+
+    items: list[AlertSummary]
+    next_cursor: str | None
+
+
+# --- batch ----------------------------------------------------------------------------------
+
+
+class BatchCreate(StrictModel):
+    """Up to 500 alerts; each is validated on its own, so one bad item does not sink the rest."""
+
+    # Items are validated one by one by the service (so that one bad item, even one that is not
+    # an object, fails alone); SkipValidation keeps them raw while documenting them as alerts.
+    alerts: list[SkipValidation[AlertCreate]] = Field(min_length=1, max_length=MAX_BATCH_ITEMS)
+
+
+class BatchItemError(BaseModel):
+    index: int
+    error: dict[str, object] = Field(description="A problem document (RFC 9457).")
+
+
+class BatchItemResult(BaseModel):
+    index: int
+    id: uuid.UUID
+
+
+class BatchResult(BaseModel):
+    """One result per item, in the order sent."""
+
+    results: list[BatchItemResult | BatchItemError]
+
+
+# --- history and links ----------------------------------------------------------------------
+
+
+class FieldChange(BaseModel):
+    """A changed field. Routing facts show old and new values; sensitive groups only the name."""
+
+    field: str
+    old: object | None = None
+    new: object | None = None
+
+
+class AlertVersion(BaseModel):
+    version: int
+    event: Literal["created", "updated"]
+    at: datetime
+    agency: uuid.UUID
+    officer: str | None = Field(
+        description="Who acted; null when the caller may not see the contact group."
+    )
+    changes: list[FieldChange]
+
+
+class AlertHistory(BaseModel):
+    """Every version, oldest first. One page: an alert's history is bounded by its edits."""
+
+    items: list[AlertVersion]
+    next_cursor: str | None = None
+
+
+class SharedValue(BaseModel):
+    field: Literal["party.name", "party.identifier", "document.number", "person.name_dob"]
+    value: str | None = Field(
+        description="The shared value as this alert holds it; null if the caller may not see it."
+    )
+
+
+class LinkedAlert(BaseModel):
+    id: uuid.UUID
+    shared: list[SharedValue]
+
+
+class CommonValue(SharedValue):
+    """A value shared by more alerts than the links threshold: too common to link on."""
+
+    more_than: int
+
+
+class AlertLinks(BaseModel):
+    """Visible alerts sharing a party, document or person with this one, newest first.
+
+    One page: each value links at most the threshold's number of alerts (beyond it the value
+    is reported under ``common``), so the answer is bounded.
+    """
+
+    items: list[LinkedAlert]
+    common: list[CommonValue]
+    next_cursor: str | None = None
