@@ -63,6 +63,25 @@ class Settings(BaseSettings):
         le=1000,
         description="A value shared by more alerts than this is reported as common, not linked.",
     )
+    audit_log_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Names the audit log in its signed checkpoints; default <issuer>/v1/audit. "
+        "Set it once and keep it: checkpoints of another log id do not verify.",
+    )
+    audit_checkpoint_every: int = Field(
+        default=1000,
+        ge=1,
+        le=1_000_000,
+        description="Sign a checkpoint at every seq that is a multiple of this.",
+    )
+    audit_checkpoint_interval: int = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="Seconds after which new audit entries get a checkpoint even below the count.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -97,6 +116,11 @@ class Settings(BaseSettings):
     def database(self) -> URL:
         """The parsed database URL."""
         return make_url(self.database_url)
+
+    @property
+    def audit_log(self) -> str:
+        """The audit log's id, as its checkpoints name it."""
+        return self.audit_log_id or f"{self.issuer}/v1/audit"
 
     @property
     def is_sqlite(self) -> bool:

@@ -25,6 +25,12 @@ from exchange_api.models.alerts import (  # noqa: E402
     AlertVersionRecord,
     IdempotencyKey,
 )
+from exchange_api.models.audit import (  # noqa: E402
+    AuditChainHead,
+    AuditCheckpointRecord,
+    AuditEntryRecord,
+    AuditEntryResource,
+)
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
 __all__ = [
@@ -36,6 +42,10 @@ __all__ = [
     "AlertSubstance",
     "AlertTag",
     "AlertVersionRecord",
+    "AuditChainHead",
+    "AuditCheckpointRecord",
+    "AuditEntryRecord",
+    "AuditEntryResource",
     "Client",
     "IdempotencyKey",
     "RevokedToken",

@@ -1,0 +1,85 @@
+"""The audit log at rest (DESIGN §6): entries, the chain head, signed checkpoints.
+
+- ``audit_entries``: one row per entry, exactly the hashed fields plus ``prev_hash`` and ``hash``
+  (lower-case hex). ``at`` is a microsecond timestamp that :func:`format_audit_time` turns back
+  into the very string that was hashed. Append-only: migration 0004 adds triggers that refuse
+  UPDATE and DELETE (and TRUNCATE on PostgreSQL), so changing history takes dropping them first —
+  and ``exchange-api audit verify`` then names the first entry touched.
+- ``audit_entry_resources``: (resource id, seq) per id an entry names, so that "every access to
+  alert X" is an index range. An index only: verification reads ``audit_entries``.
+- ``audit_chain_head``: the single row (id 1) holding the last seq, its hash and its time. Every
+  append locks it (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write lock does the same), so
+  appends from every worker and machine form one gapless chain.
+- ``audit_checkpoints``: Ed25519-signed ``{log_id, seq, hash, at}``, one per seq at most.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Text
+from sqlmodel import Field, SQLModel
+
+from exchange_api.models.types import UTCDateTime
+
+__all__ = ["AuditChainHead", "AuditCheckpointRecord", "AuditEntryRecord", "AuditEntryResource"]
+
+
+class AuditEntryRecord(SQLModel, table=True):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_actor_seq", "actor", "seq"),
+        Index("ix_audit_entries_agency_seq", "agency", "seq"),
+        Index("ix_audit_entries_client_id_seq", "client_id", "seq"),
+        Index("ix_audit_entries_action_seq", "action", "seq"),
+        Index("ix_audit_entries_outcome_seq", "outcome", "seq"),
+    )
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    actor: str | None = Field(default=None, max_length=200)
+    client_id: str | None = Field(default=None, max_length=64)
+    agency: str | None = Field(default=None, max_length=64)
+    action: str = Field(max_length=32)
+    resource_ids: list[str] = Field(sa_type=JSON, nullable=False)
+    result_count: int | None = Field(default=None)
+    fields: list[str] = Field(sa_type=JSON, nullable=False)
+    purpose: str | None = Field(default=None, sa_type=Text)
+    token_id: str | None = Field(default=None, max_length=128)
+    request_id: str | None = Field(default=None, max_length=128)
+    source_ip: str | None = Field(default=None, max_length=64)
+    outcome: str = Field(max_length=8)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditEntryResource(SQLModel, table=True):
+    __tablename__ = "audit_entry_resources"
+
+    resource_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(
+        sa_column=Column(
+            BigInteger, ForeignKey("audit_entries.seq"), primary_key=True, autoincrement=False
+        )
+    )
+
+
+class AuditChainHead(SQLModel, table=True):
+    __tablename__ = "audit_chain_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(primary_key=True)
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    hash: str = Field(max_length=64)
+    at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditCheckpointRecord(SQLModel, table=True):
+    __tablename__ = "audit_checkpoints"
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    log_id: str = Field(max_length=200)
+    hash: str = Field(max_length=64)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    kid: str = Field(max_length=64)
+    signature: str = Field(max_length=128)
