@@ -12,7 +12,7 @@ once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +29,7 @@ from exchange_api.config import Settings
 __all__ = [
     "SessionDep",
     "alembic_config",
+    "before_commit",
     "create_db_engine",
     "current_revision",
     "get_session",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 _ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
+_BEFORE_COMMIT = "before_commit_hooks"
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -72,6 +74,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, class_=Session, expire_on_commit=False, autoflush=True)
 
 
+def before_commit(session: Session, hook: Callable[[], None]) -> None:
+    """Run ``hook`` when the request's transaction is about to commit, after the endpoint.
+
+    The audit recorder appends its entries here, so that the chain head is locked only for the
+    append and the commit. A hook that raises fails the request: nothing is committed.
+    """
+    session.info.setdefault(_BEFORE_COMMIT, []).append(hook)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """The request's session: committed when the endpoint returns, rolled back if it raises."""
     factory: sessionmaker[Session] = request.app.state.session_factory
@@ -81,6 +92,8 @@ def get_session(request: Request) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+        for hook in session.info.pop(_BEFORE_COMMIT, ()):
+            hook()
         session.commit()
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "ValidationIssue",
     "install_error_handlers",
     "internal_error_response",
+    "problem_error_response",
     "problem_response",
     "problem_type",
 ]
@@ -175,11 +176,21 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return [{"loc": list(err.get("loc", ())), "msg": str(err.get("msg", ""))} for err in errors]
 
 
+def problem_error_response(error: ProblemError) -> JSONResponse:
+    """The response for a domain error (what the ``ProblemError`` handler answers)."""
+    return problem_response(
+        error.status,
+        error.slug,
+        error.title,
+        error.detail,
+        headers=error.headers,
+        extra=error.extra,
+    )
+
+
 async def _handle_problem(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_response(
-        exc.status, exc.slug, exc.title, exc.detail, headers=exc.headers, extra=exc.extra
-    )
+    return problem_error_response(exc)
 
 
 async def _handle_validation(_request: Request, exc: Exception) -> Response:

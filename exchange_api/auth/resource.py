@@ -162,7 +162,7 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     reason = state.inactive_reason(claims.agency_id)
     if reason is not None:
         raise _invalid_token(server, reason, on_dpop=bound)
-    return Caller(
+    caller = Caller(
         subject=claims.subject,
         client_id=claims.client_id,
         agency_id=claims.agency_id,
@@ -170,6 +170,8 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         scopes=claims.scopes,
         token_id=claims.token_id,
     )
+    request.state.caller = caller  # for the audit records of this request, refusals included
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]
