@@ -10,6 +10,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from exchange_api import health
 from exchange_api.agencies import endpoints as admin_endpoints
 from exchange_api.alerts import endpoints as alert_endpoints
+from exchange_api.audit import endpoints as audit_endpoints
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.background import periodic_checkpoints
+from exchange_api.audit.denials import install_denial_recording
 from exchange_api.auth import endpoints as oauth_endpoints
 from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
@@ -50,6 +54,7 @@ def build_v1_router() -> APIRouter:
     )
     v1.include_router(alert_endpoints.router)
     v1.include_router(admin_endpoints.router)
+    v1.include_router(audit_endpoints.router)
     return v1
 
 
@@ -59,10 +64,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     keys = load_key_material(settings.keys_dir)
     engine = create_db_engine(settings)
+    session_factory = make_session_factory(engine)
+    audit_log = AuditLog.from_settings(settings, keys)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with periodic_checkpoints(audit_log, session_factory):
+            yield
         engine.dispose()
 
     app = FastAPI(
@@ -75,11 +83,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     app.state.keyring = LocalKeyring(keys)
     app.state.engine = engine
-    app.state.session_factory = make_session_factory(engine)
+    app.state.session_factory = session_factory
+    app.state.audit_log = audit_log
     app.state.oauth = OAuthServer.from_settings(settings, keys, app.state.session_factory)
     app.state.migration_head = head_revision(settings.database_url)
 
     install_error_handlers(app)
+    install_denial_recording(app)
     app.include_router(health.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())
