@@ -253,6 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--secret", action="store_true", help="generate a secret (client_secret_basic, dev only)"
     )
     clients_add.set_defaults(handler=cmd_clients_add)
+
+    from exchange_api.audit.commands import add_audit_commands  # it uses emit, say, CommandError
+
+    add_audit_commands(commands)
     return parser
 
 

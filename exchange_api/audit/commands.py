@@ -1,0 +1,127 @@
+"""The ``exchange-api audit`` commands: ``verify`` and ``checkpoint``.
+
+``verify`` prints the verdict for people on stderr and the report as one JSON object on stdout;
+it exits 0 when the log verifies, 1 when it does not (naming the first bad seq), and 2 when it
+cannot run (unreadable files, bad settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.checkpoints import key_id
+from exchange_api.audit.verification import (
+    VerificationInputError,
+    load_checkpoint_files,
+    load_jwks_file,
+    report_document,
+    summary,
+    verify_export_file,
+    verify_stored_log,
+)
+from exchange_api.audit.verify import VerificationReport
+from exchange_api.cli import emit, say
+from exchange_api.config import Settings
+from exchange_api.crypto import load_key_material
+from exchange_api.db import create_db_engine, make_session_factory
+
+__all__ = ["add_audit_commands"]
+
+
+class _CannotRun(Exception):
+    """The command cannot run (exit 2); the message is one line.
+
+    Not ``exchange_api.cli.CommandError``: under ``python -m exchange_api.cli`` that module runs
+    as ``__main__``, and its ``main`` would not recognise the class imported here.
+    """
+
+
+def _cannot_run(command: str, error: Exception) -> int:
+    say(f"exchange-api audit {command}: {error}")
+    return 2
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        report = _verify(args, settings)
+    except (_CannotRun, VerificationInputError) as exc:
+        return _cannot_run("verify", exc)
+    say(summary(report))
+    emit(report_document(report))
+    return 0 if report.ok else 1
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> VerificationReport:
+    if args.export is None:
+        return _verify_database(settings)
+    if args.keys is None:
+        raise _CannotRun("--export needs --keys (the JWKS of /v1/audit/keys)")
+    return verify_export_file(
+        Path(args.export),
+        load_jwks_file(Path(args.keys)),
+        load_checkpoint_files([Path(path) for path in args.checkpoint]),
+        from_seq=args.from_seq,
+        log_id=args.log_id,
+    )
+
+
+def _verify_database(settings: Settings) -> VerificationReport:
+    public_key = load_key_material(settings.keys_dir).audit_signing_key.public_key()
+    engine = create_db_engine(settings)
+    try:
+        return verify_stored_log(
+            make_session_factory(engine),
+            {key_id(public_key): public_key},
+            log_id=settings.audit_log,
+        )
+    except SQLAlchemyError as exc:
+        raise _CannotRun(f"cannot read the audit log: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+
+
+def cmd_audit_checkpoint(_args: argparse.Namespace, settings: Settings) -> int:
+    log = AuditLog.from_settings(settings, load_key_material(settings.keys_dir))
+    engine = create_db_engine(settings)
+    try:
+        with make_session_factory(engine).begin() as session:
+            checkpoint, created = log.checkpoint(session)
+    except SQLAlchemyError as exc:
+        return _cannot_run("checkpoint", _CannotRun(f"cannot write it: {type(exc).__name__}"))
+    finally:
+        engine.dispose()
+    say(f"{'signed' if created else 'already signed'}: checkpoint at seq {checkpoint.seq}")
+    emit(dict(checkpoint.as_dict()))
+    return 0
+
+
+def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``audit verify`` and ``audit checkpoint`` to the ``exchange-api`` parser."""
+    audit = commands.add_parser("audit", help="verify the audit log, sign a checkpoint")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check the whole chain and every checkpoint (database, or --export offline)",
+    )
+    verify.add_argument("--export", metavar="FILE", help="an NDJSON export (GET /v1/audit/export)")
+    verify.add_argument("--keys", metavar="JWKS_FILE", help="the JWKS of GET /v1/audit/keys")
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="a checkpoint (or a list) saved from GET /v1/audit/checkpoints/latest; repeatable",
+    )
+    verify.add_argument(
+        "--from-seq", type=int, default=1, help="the export's first seq (from_seq of the export)"
+    )
+    verify.add_argument("--log-id", help="refuse checkpoints of any other log id")
+    verify.set_defaults(handler=cmd_audit_verify)
+
+    checkpoint = audit_commands.add_parser("checkpoint", help="sign a checkpoint of the head now")
+    checkpoint.set_defaults(handler=cmd_audit_checkpoint)

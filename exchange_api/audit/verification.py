@@ -1,0 +1,216 @@
+"""``exchange-api audit verify``: the whole chain and every checkpoint, from the database or from
+an export file, with a summary that names the first bad seq.
+
+From the database, on top of :func:`~exchange_api.audit.verify.verify_chain`:
+
+- the entries are read in chunks, each in a short transaction (constant memory, no long lock),
+  from seq 1 up to the chain head as it was when verification began, with every checkpoint up
+  to that seq;
+- the chain head must be the last entry (``chain head does not match the entries``): entries cut
+  off the end, with the head left alone, show here even without a later checkpoint;
+- no entry may lie beyond the head as it is when verification ends (``entries beyond the chain
+  head``): such rows were inserted behind the service's back.
+
+Offline, from an export and the JWKS of ``GET /v1/audit/keys`` (and any checkpoints saved from
+``GET /v1/audit/checkpoints/latest``): an export must start at seq 1 unless ``from_seq`` says
+otherwise — then the first line's ``prev_hash`` is taken as given, and only a checkpoint at or
+after it anchors the rest. Without any checkpoint a chain is only self-consistent: whoever can
+rewrite the table can rewrite a whole suffix; the summary says how far checkpoints pin it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, col
+
+from exchange_api.audit import repository
+from exchange_api.audit.chain import GENESIS_HASH
+from exchange_api.audit.checkpoints import (
+    Checkpoint,
+    InvalidCheckpointError,
+    InvalidJWKSError,
+    load_public_keys_from_jwks,
+)
+from exchange_api.audit.verify import (
+    MalformedExportError,
+    VerificationReport,
+    iter_ndjson,
+    verify_chain,
+)
+from exchange_api.models.audit import AuditEntryRecord
+
+__all__ = [
+    "VerificationInputError",
+    "load_checkpoint_files",
+    "load_jwks_file",
+    "report_document",
+    "summary",
+    "verify_export_file",
+    "verify_stored_log",
+]
+
+
+class VerificationInputError(Exception):
+    """A key or checkpoint file cannot be used; the message is one line."""
+
+
+def verify_stored_log(
+    session_factory: sessionmaker[Session],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    log_id: str,
+) -> VerificationReport:
+    """Verify the log in the database (see the module docstring)."""
+    with session_factory() as session:
+        head = repository.chain_head(session)
+        try:
+            checkpoints = repository.all_checkpoints(session, up_to_seq=head.seq)
+        except repository.StoredCheckpointInvalid as exc:
+            return _broken(exc.seq, "checkpoint row malformed", last_seq=0)
+    entries = repository.iter_entries(session_factory, from_seq=1, to_seq=head.seq)
+    report = verify_chain(entries, checkpoints, public_keys, log_id=log_id)
+    if not report.ok:
+        return report
+    if (report.last_seq, report.last_hash) != (head.seq, head.hash):
+        first_bad = report.last_seq + 1 if report.last_seq < head.seq else head.seq
+        return replace(
+            report,
+            ok=False,
+            first_bad_seq=first_bad,
+            reason="chain head does not match the entries",
+        )
+    with session_factory() as session:
+        end_head = repository.chain_head(session).seq
+        beyond = session.execute(
+            select(func.min(col(AuditEntryRecord.seq))).where(col(AuditEntryRecord.seq) > end_head)
+        ).scalar()
+    if beyond is not None:
+        return replace(
+            report, ok=False, first_bad_seq=beyond, reason="entries beyond the chain head"
+        )
+    return report
+
+
+def _broken(seq: int, reason: str, *, last_seq: int) -> VerificationReport:
+    """A verdict reached before any entry was checked."""
+    return VerificationReport(
+        ok=False,
+        entries_checked=0,
+        checkpoints_checked=0,
+        first_bad_seq=seq,
+        reason=reason,
+        last_seq=last_seq,
+        last_hash=GENESIS_HASH.hex(),
+        anchored_seq=None,
+    )
+
+
+def load_jwks_file(path: Path) -> dict[str, Ed25519PublicKey]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict):
+            raise InvalidJWKSError("not a JSON object")
+        return load_public_keys_from_jwks(document)
+    except (OSError, ValueError) as exc:
+        raise VerificationInputError(f"cannot use the key set {path}: {exc}") from None
+
+
+def load_checkpoint_files(paths: Sequence[Path]) -> list[Checkpoint]:
+    """Checkpoints from files, each holding one checkpoint object or a list of them."""
+    checkpoints: list[Checkpoint] = []
+    for path in paths:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            items = document if isinstance(document, list) else [document]
+            if not all(isinstance(item, dict) for item in items):
+                raise InvalidCheckpointError("a checkpoint is a JSON object")
+            checkpoints.extend(Checkpoint.from_dict(item) for item in items)
+        except (OSError, ValueError) as exc:
+            raise VerificationInputError(f"cannot use the checkpoint file {path}: {exc}") from None
+    return checkpoints
+
+
+def verify_export_file(
+    export: Path,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    checkpoints: Iterable[Checkpoint],
+    *,
+    from_seq: int = 1,
+    log_id: str | None = None,
+) -> VerificationReport:
+    """Verify an NDJSON export offline (see the module docstring)."""
+    try:
+        stream = export.open("rb")
+    except OSError as exc:
+        raise VerificationInputError(f"cannot read the export {export}: {exc}") from None
+    with stream:
+        lines = iter_ndjson(stream)
+        start_prev_hash = GENESIS_HASH
+        if from_seq > 1:
+            try:
+                first = next(lines, None)
+            except MalformedExportError:
+                first = None
+            prev_hash = first.get("prev_hash") if first is not None else None
+            if first is None or not isinstance(prev_hash, str) or not _is_hash(prev_hash):
+                return _broken(from_seq, "malformed entry", last_seq=from_seq - 1)
+            start_prev_hash = bytes.fromhex(prev_hash)
+            lines = itertools.chain([first], lines)
+        return verify_chain(
+            lines,
+            checkpoints,
+            public_keys,
+            start_prev_hash=start_prev_hash,
+            start_seq=from_seq,
+            log_id=log_id,
+        )
+
+
+def _is_hash(text: str) -> bool:
+    return len(text) == 64 and all(char in "0123456789abcdef" for char in text)
+
+
+def report_document(report: VerificationReport) -> dict[str, object]:
+    """The report as one JSON object (the command's stdout)."""
+    return {
+        "ok": report.ok,
+        "entries_checked": report.entries_checked,
+        "checkpoints_checked": report.checkpoints_checked,
+        "first_bad_seq": report.first_bad_seq,
+        "reason": report.reason,
+        "last_seq": report.last_seq,
+        "last_hash": report.last_hash,
+        "anchored_seq": report.anchored_seq,
+    }
+
+
+def summary(report: VerificationReport) -> str:
+    """A few lines for people: the verdict first, then how far checkpoints pin the chain."""
+    if not report.ok:
+        return (
+            f"AUDIT LOG INVALID: first bad entry is seq {report.first_bad_seq} "
+            f"({report.reason}); {report.entries_checked} entries before it verified."
+        )
+    anchored = (
+        "no checkpoint pins it: it is only self-consistent"
+        if report.anchored_seq is None
+        else f"signed checkpoints pin it up to seq {report.anchored_seq}"
+    )
+    unpinned = (
+        ""
+        if report.anchored_seq is None or report.anchored_seq >= report.last_seq
+        else f" (entries after seq {report.anchored_seq} are only self-consistent)"
+    )
+    return (
+        f"audit log OK: {report.entries_checked} entries up to seq {report.last_seq} and "
+        f"{report.checkpoints_checked} checkpoints verified; {anchored}{unpinned}.\n"
+        f"head hash {report.last_hash}"
+    )
