@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.responses import JSONResponse, Response
 
+from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth import service
 from exchange_api.auth.errors import OAuthError, oauth_error_response
 from exchange_api.auth.jose import CLIENT_SIGNING_ALGORITHMS
@@ -96,14 +97,16 @@ ClientRequestDep = Annotated[ClientRequest, Depends(read_client_request)]
     responses=_OAUTH_ERRORS,
     openapi_extra=_form_body(TokenRequestForm),
 )
-def token(request: ClientRequestDep, session: SessionDep, server: OAuthServerDep) -> Response:
+def token(
+    request: ClientRequestDep, session: SessionDep, server: OAuthServerDep, audit: AuditDep
+) -> Response:
     """Issue an access token (RFC 6749 §4.4 client credentials, RFC 7523 JWT bearer).
 
     With a `DPoP` proof header (RFC 9449) the token is bound to the proof's key: `token_type` is
     `DPoP`, and every API call must then carry a fresh proof by that key.
     """
     try:
-        issued = service.handle_token_request(session, server, request)
+        issued = service.handle_token_request(session, server, request, audit)
     except OAuthError as error:
         return oauth_error_response(error)
     answer = TokenResponse(
@@ -121,10 +124,12 @@ def token(request: ClientRequestDep, session: SessionDep, server: OAuthServerDep
     responses={200: {"description": "Revoked, or nothing to revoke."}, **_OAUTH_ERRORS},
     openapi_extra=_form_body(RevocationForm),
 )
-def revoke(request: ClientRequestDep, session: SessionDep, server: OAuthServerDep) -> Response:
+def revoke(
+    request: ClientRequestDep, session: SessionDep, server: OAuthServerDep, audit: AuditDep
+) -> Response:
     """Revoke one of the client's own access tokens (RFC 7009). Takes effect at once."""
     try:
-        service.revoke_token(session, server, request)
+        service.revoke_token(session, server, request, audit)
     except OAuthError as error:
         return oauth_error_response(error)
     return Response(status_code=200, headers=_NO_STORE)

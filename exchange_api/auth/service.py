@@ -1,8 +1,9 @@
 """The authorization server's rules: who gets a token, with which scopes, bound to which key.
 
 Every token request ends in exactly one of two functions — :func:`issue_token` or
-:func:`deny_token` — so that whatever must accompany an issued or refused token (a log line now,
-the audit record later) has one place to live.
+:func:`deny_token` — so that what must accompany an issued or refused token (a log line and the
+audit record, ``token.issue`` or ``token.deny``) has one place to live. Both records go into the
+request's own transaction, which commits in either case.
 
 Grants (RFC 6749 §4.4, RFC 7523 §2.1):
 
@@ -29,6 +30,8 @@ from typing import Any
 
 from sqlmodel import Session
 
+from exchange_api.audit.chain import AuditAction, Outcome
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth import repository
 from exchange_api.auth.clients import authenticate_client, verify_client_jwt
 from exchange_api.auth.dpop import (
@@ -57,6 +60,7 @@ __all__ = [
 
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+_GRANT_TYPES = (GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER)
 #: An officer id goes into tokens, audit records and logs: printable ASCII, no spaces.
 _OFFICER_ID = re.compile(r"[\x21-\x7e]{1,200}")
 
@@ -86,18 +90,20 @@ class TokenGrant:
 
 
 def handle_token_request(
-    session: Session, server: OAuthServer, request: ClientRequest
+    session: Session, server: OAuthServer, request: ClientRequest, audit: AuditRecorder
 ) -> IssuedAccessToken:
     """Answer ``POST /oauth/token``: a token, or an :class:`OAuthError` seen by ``deny_token``."""
     try:
         grant = _validate_token_request(session, server, request)
     except OAuthError as error:
-        deny_token(error, grant_type=request.form.get("grant_type"))
+        deny_token(error, grant_type=request.form.get("grant_type"), audit=audit)
         raise
-    return issue_token(session, server, grant)
+    return issue_token(session, server, grant, audit)
 
 
-def issue_token(session: Session, server: OAuthServer, grant: TokenGrant) -> IssuedAccessToken:
+def issue_token(
+    session: Session, server: OAuthServer, grant: TokenGrant, audit: AuditRecorder
+) -> IssuedAccessToken:
     """Mint the access token for a validated grant. The one place tokens are issued."""
     issued = server.authority.issue(
         subject=grant.subject,
@@ -121,10 +127,19 @@ def issue_token(session: Session, server: OAuthServer, grant: TokenGrant) -> Iss
             }
         },
     )
+    audit.record(
+        AuditAction.TOKEN_ISSUE,
+        identity=AuditIdentity(
+            actor=grant.subject,
+            client_id=grant.client.client_id,
+            agency=str(grant.client.agency_id),
+            token_id=issued.token_id,
+        ),
+    )
     return issued
 
 
-def deny_token(error: OAuthError, *, grant_type: str | None) -> None:
+def deny_token(error: OAuthError, *, grant_type: str | None, audit: AuditRecorder) -> None:
     """Record a refused token request. The one place refusals go through."""
     logger.info(
         "token refused",
@@ -137,9 +152,11 @@ def deny_token(error: OAuthError, *, grant_type: str | None) -> None:
             }
         },
     )
-
-
-_GRANT_TYPES = (GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER)
+    audit.record(
+        AuditAction.TOKEN_DENY,
+        outcome=Outcome.DENIED,
+        identity=AuditIdentity(client_id=error.client_id),
+    )
 
 
 def _validate_token_request(
@@ -246,7 +263,9 @@ def _token_of(server: OAuthServer, request: ClientRequest) -> AccessTokenClaims 
         return None
 
 
-def revoke_token(session: Session, server: OAuthServer, request: ClientRequest) -> None:
+def revoke_token(
+    session: Session, server: OAuthServer, request: ClientRequest, audit: AuditRecorder
+) -> None:
     """RFC 7009: the client revokes one of its own access tokens until it expires.
 
     A token that is invalid, expired or unknown needs no revoking: that is a success too (§2.2).
@@ -265,6 +284,13 @@ def revoke_token(session: Session, server: OAuthServer, request: ClientRequest) 
         token_id=claims.token_id,
         client_id=claims.client_id,
         expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+    )
+    audit.record(
+        AuditAction.TOKEN_REVOKE,
+        resource_ids=[claims.token_id],
+        identity=AuditIdentity(
+            actor=claims.subject, client_id=client.client_id, agency=str(client.agency_id)
+        ),
     )
 
 
