@@ -17,6 +17,8 @@ from exchange_api.agencies.schemas import (
     ClientRead,
     ClientRegistered,
 )
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import Admin
 from exchange_api.auth.server import OAuthServerDep
 from exchange_api.db import SessionDep
@@ -30,9 +32,13 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 
 
 @router.post("/agencies", status_code=201, response_model=AgencyRead)
-def create_agency(body: AgencyCreate, _caller: Admin, session: SessionDep) -> AgencyRead:
+def create_agency(
+    body: AgencyCreate, _caller: Admin, session: SessionDep, audit: AuditDep
+) -> AgencyRead:
     """Register a member agency. Its name must be unused (409 otherwise)."""
-    return AgencyRead.of(service.register_agency(session, body))
+    agency = service.register_agency(session, body)
+    audit.record(AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
+    return AgencyRead.of(agency)
 
 
 @router.get(
@@ -43,6 +49,7 @@ def create_agency(body: AgencyCreate, _caller: Admin, session: SessionDep) -> Ag
 def list_agencies(
     _caller: Admin,
     session: SessionDep,
+    audit: AuditDep,
     limit: Limit = 50,
     cursor: Annotated[
         uuid.UUID | None, Query(description="`next_cursor` of the previous page.")
@@ -52,6 +59,7 @@ def list_agencies(
     found = service.list_agencies(session, limit=limit + 1, after=cursor)
     page = found[:limit]
     next_cursor = str(page[-1].id) if len(found) > limit else None
+    audit.record(AuditAction.ADMIN_AGENCY_LIST, result_count=len(page))
     return AgencyList(items=[AgencyRead.of(agency) for agency in page], next_cursor=next_cursor)
 
 
@@ -61,6 +69,7 @@ def create_client(
     _caller: Admin,
     session: SessionDep,
     server: OAuthServerDep,
+    audit: AuditDep,
     response: Response,
 ) -> ClientRegistered:
     """Register a client system of an agency.
@@ -70,6 +79,7 @@ def create_client(
     client's secret — the only time it is shown.
     """
     registered = service.register_client(session, body, secrets_allowed=server.allow_client_secrets)
+    audit.record(AuditAction.ADMIN_CLIENT_CREATE, resource_ids=[registered.client.client_id])
     response.headers["Cache-Control"] = "no-store"
     return ClientRegistered.of_new(registered.client, registered.secret)
 
@@ -82,6 +92,7 @@ def create_client(
 def list_clients(
     _caller: Admin,
     session: SessionDep,
+    audit: AuditDep,
     agency_id: Annotated[uuid.UUID | None, Query(description="Only this agency's.")] = None,
     limit: Limit = 50,
     cursor: Annotated[
@@ -92,12 +103,18 @@ def list_clients(
     found = service.list_clients(session, agency_id=agency_id, limit=limit + 1, after=cursor)
     page = found[:limit]
     next_cursor = page[-1].client_id if len(found) > limit else None
+    audit.record(AuditAction.ADMIN_CLIENT_LIST, result_count=len(page))
     return ClientList(items=[ClientRead.of(client) for client in page], next_cursor=next_cursor)
 
 
 @router.post("/clients/{client_id}/disable", response_model=ClientRead)
 def disable_client(
-    client_id: Annotated[str, Path(max_length=64)], _caller: Admin, session: SessionDep
+    client_id: Annotated[str, Path(max_length=64)],
+    _caller: Admin,
+    session: SessionDep,
+    audit: AuditDep,
 ) -> ClientRead:
     """Disable a client: from now on its tokens are refused and it gets no new ones."""
-    return ClientRead.of(service.disable_client(session, client_id))
+    client = service.disable_client(session, client_id)
+    audit.record(AuditAction.ADMIN_CLIENT_DISABLE, resource_ids=[client.client_id])
+    return ClientRead.of(client)
