@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Column, Engine, ForeignKey, Index, create_engine, event
+from sqlalchemy import JSON, Column, Engine, ForeignKey, Index, create_engine, event, insert
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select
@@ -213,6 +214,46 @@ def _store(session: Session, alert: AlertIn) -> BareAlert:
     return row
 
 
+@dataclass
+class _BulkRows:
+    """A batch's rows, written with one executemany per table (SQLAlchemy's bulk path)."""
+
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    substances: list[dict[str, Any]] = field(default_factory=list)
+    parties: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, alert: AlertIn) -> uuid.UUID:
+        alert_id = uuid7()
+        self.alerts.append(
+            {
+                "id": alert_id,
+                "origin": alert.route.origin,
+                "destination": alert.route.destination,
+                "detected_on": alert.detected_on,
+                "created_at": datetime.now(UTC),
+                "body": alert.model_dump(mode="json", exclude_none=True),
+            }
+        )
+        self.substances.extend(
+            {"cas": cas, "alert_id": alert_id}
+            for cas in dict.fromkeys(s.cas for s in alert.substances)
+        )
+        self.parties.extend(
+            {"name": name, "alert_id": alert_id}
+            for name in dict.fromkeys(p.name for p in alert.parties)
+        )
+        return alert_id
+
+    def insert(self, session: Session) -> None:
+        for table, values in (
+            ("bare_alerts", self.alerts),
+            ("bare_alert_substances", self.substances),
+            ("bare_alert_parties", self.parties),
+        ):
+            if values:
+                session.execute(insert(metadata.tables[table]), values)
+
+
 def _facts(row: BareAlert) -> dict[str, Any]:
     """The routing facts, as the exchange's search lists them (its ``AlertSummary``)."""
     facts = {key: row.body[key] for key in _FACTS if key in row.body}
@@ -267,13 +308,15 @@ def create_app() -> FastAPI:
     @app.post("/v1/alerts/batch")
     def create_alerts(batch: BatchIn, session: SessionDep) -> dict[str, Any]:
         results: list[dict[str, Any]] = []
+        rows = _BulkRows()
         for index, raw in enumerate(batch.alerts):
             try:
                 alert = AlertIn.model_validate(raw)
             except ValueError:
                 results.append({"index": index, "error": {"status": 422}})
                 continue
-            results.append({"index": index, "id": str(_store(session, alert).id)})
+            results.append({"index": index, "id": str(rows.add(alert))})
+        rows.insert(session)
         return {"results": results}
 
     @app.get("/v1/alerts/{alert_id}")

@@ -109,7 +109,7 @@ def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         long_enough = memory["duration_s"] >= TARGET_MEMORY_RUN_S
         verdicts["memory_flat"] = _verdict(
             drift <= 10 if long_enough else None,
-            f"max |drift| {drift:.1f} % over {memory['duration_s']:.0f} s",
+            f"largest drift {drift:.1f} % over {memory['duration_s']:.0f} s",
             "" if long_enough else "indicative: the target is over a 10-minute run",
         )
     else:
@@ -135,7 +135,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         f"Run {results['started_at']} on commit `{results['commit']}`. "
         f"Machine: {machine['cores_logical']} logical cores ({machine['cpu_model']}; two busy "
         f"processes get {machine['parallel_speedup_2_procs']:.1f}x the work of one), "
-        f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}. "
+        f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}; load average "
+        f"{machine['load_average_start'][0]:.1f} at the start, "
+        f"{machine['load_average_end'][0]:.1f} at the end (anything else running skews it). "
         f"Database: {config['db']} {results.get('db_version', '')}; "
         f"{config['workers']} uvicorn workers per app; load from one separate process (asyncio + "
         f"httpx) on the same machine: {config['concurrency']} concurrent clients, "

@@ -299,6 +299,7 @@ def _machine(calibration_s: float) -> dict[str, Any]:
         "cpu_model": model,
         "memory_gib": psutil.virtual_memory().total / 2**30,
         "parallel_speedup_2_procs": parallel_speedup(calibration_s),
+        "load_average_start": os.getloadavg(),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
@@ -411,6 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results["db_version"] = session.db_version
             if memory:
                 results["memory"][name] = memory
+    results["machine"]["load_average_end"] = os.getloadavg()
     results["targets"] = evaluate_targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
