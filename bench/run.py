@@ -27,10 +27,12 @@ from typing import Any
 import psutil
 
 from bench.apps import REPO_ROOT, AppUnderTest, start_app
+from bench.audit_fill import fill_audit_log
 from bench.driver import LoadSpec
 from bench.memory import MemorySampler, flatness
 from bench.report import evaluate_targets, render_markdown
 from bench.servers import DEFAULT_POSTGRES_ADMIN_URL, postmaster_pid
+from exchange_api.config import Settings
 
 __all__ = ["main"]
 
@@ -187,6 +189,16 @@ class Session:
         }
 
     def audit_verify(self) -> None:
+        if self.args.audit_entries:
+            settings = Settings(
+                database_url=self.app.env["EXCHANGE_DATABASE_URL"],
+                keys_dir=Path(self.app.env["EXCHANGE_KEYS_DIR"]),
+                issuer=self.app.env["EXCHANGE_ISSUER"],
+            )
+            say(f"audit log: appending entries up to {self.args.audit_entries:,}")
+            client_id = self.app.client_key.client_id if self.app.client_key else "bench"
+            added = fill_audit_log(settings, self.args.audit_entries, client_id)
+            say(f"audit log: {added:,} entries appended")
         try:
             output, elapsed = self.app.cli("audit", "verify")
         except RuntimeError as exc:
@@ -197,9 +209,10 @@ class Session:
             {
                 "app": self.app.name,
                 "op": "audit_verify",
-                "size": self.stored,
+                "size": entries,
                 "stored": self.stored,
                 "unit": "entry",
+                "concurrency": 1,
                 "requests": 1,
                 "errors": 0 if output.get("ok", True) else 1,
                 "statuses": {},
@@ -373,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="mixed run for worker memory (600 for the target)",
     )
+    parser.add_argument(
+        "--audit-entries",
+        type=int,
+        default=0,
+        help="grow the audit log to this many entries before verifying it (1000000 for the target)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--calibration", type=float, default=1.0, help="seconds of the CPU parallelism check"
@@ -400,6 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "workers": args.workers,
             "batch_size": args.batch_size,
             "memory_duration_s": args.memory_duration,
+            "audit_entries": args.audit_entries,
         },
         "rows": [],
         "memory": {},

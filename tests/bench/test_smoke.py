@@ -31,7 +31,8 @@ TINY_RUN = [
     "--batch-concurrency", "1",
     "--workers", "1",
     "--calibration", "0.1",
-    "--only", ",".join(OPS),
+    "--audit-entries", "300",
+    "--only", ",".join([*OPS, "audit_verify"]),
 ]  # fmt: skip
 
 
@@ -40,6 +41,9 @@ def test_a_tiny_run_of_both_apps_writes_the_table(tmp_path: Path) -> None:
 
     results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     rows = {(row["app"], row["op"]): row for row in results["rows"]}
+    audit = rows.pop(("secure", "audit_verify"))
+    assert audit["verify_output"]["ok"] is True
+    assert audit["units"] >= 300
     assert set(rows) == {(app, op) for app in ("bare", "secure") for op in OPS}
     for row in rows.values():
         assert row["errors"] == 0, row
