@@ -47,6 +47,7 @@ __all__ = [
     "SigningKey",
     "TestAgency",
     "dpop_proof",
+    "in_seconds",
     "sign",
 ]
 
@@ -58,13 +59,27 @@ SigningKey = ECKey | RSAKey | OKPKey
 _ALG_OF_KEY = {"EC": "ES256", "RSA": "PS256", "OKP": "Ed25519"}
 
 
+class in_seconds:  # noqa: N801 (reads as a value: claims={"exp": in_seconds(-120)})
+    """A time claim relative to when the JWT is made, not to when a test module was imported."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def __int__(self) -> int:
+        return int(time.time()) + self.offset
+
+
+def _resolved(claims: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: int(v) if isinstance(v, in_seconds) else v for k, v in claims.items()}
+
+
 def sign(
     key: SigningKey, claims: Mapping[str, Any], header: Mapping[str, Any] | None = None
 ) -> str:
     """A JWS over ``claims`` (no ``typ`` unless ``header`` gives one), by a key of ours."""
     full_header = {"alg": _ALG_OF_KEY[key.key_type], **(header or {})}
     return jwt.encode(
-        full_header, dict(claims), key, algorithms=[full_header["alg"]], default_type=None
+        full_header, _resolved(claims), key, algorithms=[full_header["alg"]], default_type=None
     )
 
 

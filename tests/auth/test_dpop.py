@@ -12,7 +12,15 @@ from joserfc.jwk import ECKey, OKPKey
 
 from tests.auth.conftest import assert_oauth_error, assert_unauthorized
 from tests.auth.forge import claims_of, hs256, unsigned
-from tests.auth_helpers import TOKEN_PATH, Registry, Serving, TestAgency, dpop_proof, sign
+from tests.auth_helpers import (
+    TOKEN_PATH,
+    Registry,
+    Serving,
+    TestAgency,
+    dpop_proof,
+    in_seconds,
+    sign,
+)
 from tests.conftest import ISSUER
 
 API = "/v1/substances"
@@ -55,6 +63,19 @@ async def test_the_proof_ignores_the_query_string(
 ) -> None:
     headers = agency.proof_headers(bound, "GET", API)
     response = await client.get(API, params={"q": "acetic"}, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "htu",
+    ["HTTP://127.0.0.1:8000/v1/substances", "http://127.0.0.1:8000/v1/substances#fragment"],
+    ids=["upper-case scheme", "fragment"],
+)
+async def test_htu_is_compared_after_normalisation(
+    client: httpx.AsyncClient, agency: TestAgency, bound: dict[str, str], htu: str
+) -> None:
+    proof = dpop_proof(agency.dpop_key, "GET", htu, access_token=token_of(bound))
+    response = await client.get(API, headers={**bound, "DPoP": proof})
     assert response.status_code == 200, response.text
 
 
@@ -173,8 +194,8 @@ REFUSED_PROOFS: dict[str, Proof] = {
     "wrong htu path": _proof(htu=ISSUER + "/v1/admin/agencies"),
     "wrong htu host": _proof(htu="http://attacker.example:8000" + API),
     "wrong htu scheme": _proof(htu="https://127.0.0.1:8000" + API),
-    "stale iat": _proof(iat=int(time.time()) - 120),
-    "iat from the future": _proof(iat=int(time.time()) + 120),
+    "stale iat": _proof(iat=in_seconds(-120)),
+    "iat from the future": _proof(iat=in_seconds(120)),
     "no iat": _proof(iat=None),
     "no jti": _proof(jti=None),
     "wrong ath": _proof(ath="x" * 43),
@@ -231,7 +252,7 @@ async def test_token_endpoint_refuses_a_replayed_proof(
     [
         {"htm": "GET"},
         {"htu": ISSUER + "/oauth/other"},
-        {"iat": int(time.time()) - 120},
+        {"iat": in_seconds(-120)},
     ],
     ids=["wrong htm", "wrong htu", "stale iat"],
 )

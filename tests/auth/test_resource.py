@@ -14,7 +14,7 @@ from joserfc.jwk import ECKey
 
 from tests.auth.conftest import assert_unauthorized
 from tests.auth.forge import claims_of, hs256, tamper, unsigned
-from tests.auth_helpers import Registry, TestAgency, sign
+from tests.auth_helpers import Registry, TestAgency, in_seconds, sign
 from tests.conftest import ISSUER
 
 API = "/v1/substances"
@@ -122,9 +122,9 @@ REFUSED_TOKENS: dict[str, Forge] = {
     "tampered subject": lambda _a, _k, t: tamper(t, sub="someone-else"),
     "wrong iss": _ours(iss="https://other-issuer.example"),
     "wrong aud": _ours(aud="https://other-api.example"),
-    "expired": _ours(exp=int(time.time()) - 120),
-    "not yet valid": _ours(nbf=int(time.time()) + 600),
-    "issued in the future": _ours(iat=int(time.time()) + 600),
+    "expired": _ours(exp=in_seconds(-120)),
+    "not yet valid": _ours(nbf=in_seconds(600)),
+    "issued in the future": _ours(iat=in_seconds(600)),
     "no jti": _ours(jti=None),
     "no exp": _ours(exp=None),
     "no client_id": _ours(client_id=None),
