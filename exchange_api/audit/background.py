@@ -40,7 +40,10 @@ async def _run(log: AuditLog, session_factory: sessionmaker[Session]) -> None:
             await run_in_threadpool(_checkpoint_if_due, log, session_factory)
         except SQLAlchemyError as exc:
             # Another worker's checkpoint at the same seq, or the database away: try next time.
-            logger.warning("audit checkpoint skipped", extra={"error": type(exc).__name__})
+            logger.warning(
+                "audit checkpoint skipped",
+                extra={"event": {"action": "audit.checkpoint", "error": type(exc).__name__}},
+            )
 
 
 @contextlib.asynccontextmanager

@@ -164,9 +164,7 @@ class AuditRecorder:
         try:
             self._log.append(self._session, events)
         except (SQLAlchemyError, ValueError) as exc:
-            # The reason goes to the log by type only: the entry may name what was read.
-            logger.error("audit append failed", extra={"error": type(exc).__name__})
-            raise AuditUnavailable() from exc
+            raise _unavailable(exc) from exc
 
 
 def record_in_own_transaction(
@@ -189,8 +187,16 @@ def record_in_own_transaction(
         try:
             session.commit()
         except SQLAlchemyError as exc:
-            logger.error("audit commit failed", extra={"error": type(exc).__name__})
-            raise AuditUnavailable() from exc
+            raise _unavailable(exc) from exc
+
+
+def _unavailable(exc: Exception) -> AuditUnavailable:
+    # The reason goes to the log by type only: the message may quote what was to be recorded.
+    logger.error(
+        "audit append failed",
+        extra={"event": {"action": "audit.append", "error": type(exc).__name__}},
+    )
+    return AuditUnavailable()
 
 
 def _request_id(request: Request) -> str | None:
