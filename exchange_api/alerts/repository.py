@@ -19,7 +19,18 @@ from typing import Any, cast
 import psycopg
 from psycopg import sql as psycopg_sql
 from psycopg.types.json import Json
-from sqlalchemy import JSON, ColumnElement, Connection, Table, delete, exists, insert, or_, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    update,
+)
 from sqlmodel import Session, SQLModel, col, select
 
 from exchange_api.alerts.visibility import visible_to
@@ -218,16 +229,17 @@ class AlertRepository:
                 on_leg.append(col(_LEG_FLAGS[leg]).is_(True))
             conditions.append(exists().where(col(AlertCountry.alert_id) == col(Alert.id), *on_leg))
         for alternatives in filters.tags:
+            # One EXISTS over all alternatives: the database unions their index ranges. An OR
+            # of one EXISTS per alternative makes it walk every alert instead.
             conditions.append(
-                or_(
-                    *(
-                        exists().where(
-                            col(AlertTag.alert_id) == col(Alert.id),
-                            col(AlertTag.field) == tag_field,
-                            col(AlertTag.tag) == tag,
+                exists().where(
+                    col(AlertTag.alert_id) == col(Alert.id),
+                    or_(
+                        *(
+                            and_(col(AlertTag.field) == tag_field, col(AlertTag.tag) == tag)
+                            for tag_field, tag in alternatives
                         )
-                        for tag_field, tag in alternatives
-                    )
+                    ),
                 )
             )
         if filters.incident_types:
