@@ -99,6 +99,12 @@ def cmd_audit_checkpoint(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return int(text)
+
+
 def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``audit verify`` and ``audit checkpoint`` to the ``exchange-api`` parser."""
     audit = commands.add_parser("audit", help="verify the audit log, sign a checkpoint")
@@ -118,7 +124,10 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         help="a checkpoint (or a list) saved from GET /v1/audit/checkpoints/latest; repeatable",
     )
     verify.add_argument(
-        "--from-seq", type=int, default=1, help="the export's first seq (from_seq of the export)"
+        "--from-seq",
+        type=_positive,
+        default=1,
+        help="the export's first seq (its from_seq); its first prev_hash is then taken as given",
     )
     verify.add_argument("--log-id", help="refuse checkpoints of any other log id")
     verify.set_defaults(handler=cmd_audit_verify)

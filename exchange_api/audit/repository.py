@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, col
 
@@ -36,10 +36,12 @@ from exchange_api.models.audit import (
 __all__ = [
     "EXPORT_CHUNK",
     "AuditFilters",
+    "BeyondHead",
     "ChainHead",
     "StoredCheckpointInvalid",
     "add_checkpoint",
     "all_checkpoints",
+    "beyond",
     "chain_head",
     "iter_entries",
     "latest_checkpoint",
@@ -184,6 +186,25 @@ class StoredCheckpointInvalid(ValueError):
     def __init__(self, seq: int) -> None:
         super().__init__(f"checkpoint row at seq {seq} is malformed")
         self.seq = seq
+
+
+@dataclass(frozen=True, slots=True)
+class BeyondHead:
+    """What lies past a seq: the first entry and the first checkpoint there, if any."""
+
+    entry_seq: int | None
+    checkpoint_seq: int | None
+
+
+def beyond(session: Session, seq: int) -> BeyondHead:
+    """Rows past ``seq``: none can exist past the chain head unless written behind its back."""
+    entry = session.execute(select(func.min(col(_E.seq))).where(col(_E.seq) > seq)).scalar()
+    checkpoint = session.execute(
+        select(func.min(col(AuditCheckpointRecord.seq))).where(
+            col(AuditCheckpointRecord.seq) > seq
+        )
+    ).scalar()
+    return BeyondHead(entry_seq=entry, checkpoint_seq=checkpoint)
 
 
 def _checkpoint_of(row: AuditCheckpointRecord) -> Checkpoint:

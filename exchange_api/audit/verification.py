@@ -8,8 +8,10 @@ From the database, on top of :func:`~exchange_api.audit.verify.verify_chain`:
   to that seq;
 - the chain head must be the last entry (``chain head does not match the entries``): entries cut
   off the end, with the head left alone, show here even without a later checkpoint;
-- no entry may lie beyond the head as it is when verification ends (``entries beyond the chain
-  head``): such rows were inserted behind the service's back.
+- nothing may lie beyond the head as it is when verification ends: a checkpoint there proves the
+  log was cut short and the head moved back (``truncated before checkpoint at seq N``, named at
+  the first missing seq); an entry there was inserted behind the service's back (``entries
+  beyond the chain head``).
 
 Offline, from an export and the JWKS of ``GET /v1/audit/keys`` (and any checkpoints saved from
 ``GET /v1/audit/checkpoints/latest``): an export must start at seq 1 unless ``from_seq`` says
@@ -27,9 +29,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from exchange_api.audit import repository
 from exchange_api.audit.chain import GENESIS_HASH
@@ -45,7 +46,6 @@ from exchange_api.audit.verify import (
     iter_ndjson,
     verify_chain,
 )
-from exchange_api.models.audit import AuditEntryRecord
 
 __all__ = [
     "VerificationInputError",
@@ -88,14 +88,14 @@ def verify_stored_log(
             reason="chain head does not match the entries",
         )
     with session_factory() as session:
-        end_head = repository.chain_head(session).seq
-        beyond = session.execute(
-            select(func.min(col(AuditEntryRecord.seq))).where(col(AuditEntryRecord.seq) > end_head)
-        ).scalar()
-    if beyond is not None:
-        return replace(
-            report, ok=False, first_bad_seq=beyond, reason="entries beyond the chain head"
-        )
+        end_seq = repository.chain_head(session).seq
+        past = repository.beyond(session, end_seq)
+    if past.checkpoint_seq is not None:
+        reason = f"truncated before checkpoint at seq {past.checkpoint_seq}"
+        return replace(report, ok=False, first_bad_seq=end_seq + 1, reason=reason)
+    if past.entry_seq is not None:
+        reason = "entries beyond the chain head"
+        return replace(report, ok=False, first_bad_seq=past.entry_seq, reason=reason)
     return report
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -9,7 +10,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from exchange_api.audit import repository
+from exchange_api.audit import AuditAction, key_id, repository, verify_chain
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
+from exchange_api.audit.repository import all_checkpoints
 from tests.auth_helpers import Registry
 
 AUDITOR_OFFICER = "NL-IGJ-AUDIT-0007"
@@ -55,6 +59,35 @@ def stored_entries(app: FastAPI) -> list[dict[str, Any]]:
     with factory() as session:
         head = repository.chain_head(session).seq
     return [dict(entry) for entry in repository.iter_entries(factory, from_seq=1, to_seq=head)]
+
+
+def append(app: FastAPI, count: int, *, action: AuditAction = AuditAction.ALERT_READ) -> None:
+    """Append ``count`` entries in one transaction, as one request's recorder would."""
+    with app.state.session_factory() as session:
+        recorder = AuditRecorder(
+            app.state.audit_log,
+            session,
+            request_id=f"req-{uuid.uuid4().hex[:8]}",
+            source_ip="192.0.2.1",
+            identity=lambda: AuditIdentity(actor="officer-1", client_id="client-1"),
+        )
+        for _ in range(count):
+            recorder.record(action, resource_ids=[str(uuid.uuid4())], result_count=1)
+        recorder.flush()
+        session.commit()
+
+
+def verify_all(app: FastAPI) -> None:
+    """The stored chain and every stored checkpoint verify."""
+    log: AuditLog = app.state.audit_log
+    public_key = app.state.keys.audit_signing_key.public_key()
+    with app.state.session_factory() as session:
+        checkpoints = all_checkpoints(session, up_to_seq=10**12)
+    report = verify_chain(
+        stored_entries(app), checkpoints, {key_id(public_key): public_key}, log_id=log.log_id
+    )
+    assert report.ok, report
+    assert report.checkpoints_checked == len(checkpoints)
 
 
 def drop_audit_triggers(engine: Engine) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -17,13 +16,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from exchange_api.audit import AuditAction, key_id, verify_chain
 from exchange_api.audit.appender import AuditLog
-from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.audit.repository import all_checkpoints, latest_checkpoint
 from exchange_api.config import Settings
 from exchange_api.models.agencies import Agency
-from tests.audit.conftest import stored_entries
+from tests.audit.conftest import append, stored_entries, verify_all
 from tests.auth_helpers import Registry
 
 
@@ -32,33 +29,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = create_engine(database_url)
     yield engine
     engine.dispose()
-
-
-def append(app: FastAPI, count: int, *, action: AuditAction = AuditAction.ALERT_READ) -> None:
-    with app.state.session_factory() as session:
-        recorder = AuditRecorder(
-            app.state.audit_log,
-            session,
-            request_id=f"req-{uuid.uuid4().hex[:8]}",
-            source_ip="192.0.2.1",
-            identity=lambda: AuditIdentity(actor="officer-1", client_id="client-1"),
-        )
-        for _ in range(count):
-            recorder.record(action, resource_ids=[str(uuid.uuid4())], result_count=1)
-        recorder.flush()
-        session.commit()
-
-
-def verify_all(app: FastAPI) -> None:
-    log: AuditLog = app.state.audit_log
-    public_key = app.state.keys.audit_signing_key.public_key()
-    with app.state.session_factory() as session:
-        checkpoints = all_checkpoints(session, up_to_seq=10**12)
-    report = verify_chain(
-        stored_entries(app), checkpoints, {key_id(public_key): public_key}, log_id=log.log_id
-    )
-    assert report.ok, report
-    assert report.checkpoints_checked == len(checkpoints)
 
 
 # --- append-only -------------------------------------------------------------------------------
