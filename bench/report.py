@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["TARGETS", "evaluate_targets", "ratios", "render_markdown"]
+__all__ = ["TARGETS", "evaluate_targets", "ratios", "render_markdown", "replace_readme_table"]
 
 TARGET_MEMORY_RUN_S = 600
 TARGET_SEARCH_SIZE = 1_000_000
@@ -188,3 +188,14 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"| {description} | {verdict['measured']}{note} | {_mark(verdict['passed'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def replace_readme_table(readme: str, markdown: str) -> str:
+    """The README with the table between its bench markers replaced by ``markdown``'s body."""
+    start, end = readme.index(README_START), readme.index(README_END)
+    body = markdown.split("\n", 2)[2].strip()  # without the title line and the blank after it
+    return f"{readme[: start + len(README_START)]}\n{body}\n{readme[end:]}"

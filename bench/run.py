@@ -30,7 +30,7 @@ from bench.apps import REPO_ROOT, AppUnderTest, start_app
 from bench.audit_fill import fill_audit_log
 from bench.driver import LoadSpec
 from bench.memory import MemorySampler, flatness
-from bench.report import evaluate_targets, render_markdown
+from bench.report import evaluate_targets, render_markdown, replace_readme_table
 from bench.servers import DEFAULT_POSTGRES_ADMIN_URL, postmaster_pid
 from exchange_api.config import Settings
 
@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--calibration", type=float, default=1.0, help="seconds of the CPU parallelism check"
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--update-readme", action="store_true", help="copy the table into README.md's section"
+    )
     return parser
 
 
@@ -438,5 +441,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     (args.out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     markdown = render_markdown(results)
     (args.out / "latest.md").write_text(markdown, encoding="utf-8")
+    if args.update_readme:
+        readme = REPO_ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(replace_readme_table(text, markdown), encoding="utf-8")
+        say(f"updated the table in {readme}")
     sys.stdout.write(markdown)
     return 0

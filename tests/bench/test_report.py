@@ -1,0 +1,96 @@
+"""The report's arithmetic: ratios, target verdicts, and the README's table section."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.report import evaluate_targets, ratios, render_markdown, replace_readme_table
+
+
+def _row(app: str, op: str, size: int, throughput: float, p95: float = 10.0) -> dict[str, Any]:
+    return {
+        "app": app,
+        "op": op,
+        "size": size,
+        "stored": size,
+        "unit": "alert" if op == "batch" else "req",
+        "concurrency": 2,
+        "requests": 100,
+        "errors": 0,
+        "units": 100,
+        "throughput": throughput,
+        "p50_ms": p95 / 2,
+        "p95_ms": p95,
+        "p99_ms": p95 * 2,
+        "cpu_s_per_1k": 1.0,
+        "db_cpu_s_per_1k": None,
+        "driver_cpu_pct": 10.0,
+        "peak_rss_mib": 100.0,
+    }
+
+
+def _results(rows: list[dict[str, Any]], memory: dict[str, Any] | None = None) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "commit": "abc",
+        "machine": {
+            "cores_logical": 2,
+            "cpu_model": "test",
+            "parallel_speedup_2_procs": 2.0,
+            "memory_gib": 8.0,
+            "python": "3.11",
+            "load_average_start": (0.0, 0.0, 0.0),
+            "load_average_end": (0.0, 0.0, 0.0),
+        },
+        "config": {
+            "db": "postgres",
+            "workers": 2,
+            "concurrency": 16,
+            "search_concurrency": 2,
+            "batch_concurrency": 4,
+            "duration_s": 10.0,
+            "warmup_s": 2.0,
+        },
+        "rows": rows,
+        "memory": memory or {},
+    }
+    results["targets"] = evaluate_targets(results)
+    return results
+
+
+def test_ratio_targets_take_the_worst_size() -> None:
+    results = _results(
+        [
+            _row("bare", "get_by_id", 10_000, 100.0),
+            _row("secure", "get_by_id", 10_000, 80.0),
+            _row("bare", "get_by_id", 100_000, 100.0),
+            _row("secure", "get_by_id", 100_000, 50.0),
+        ]
+    )
+    assert [round(r["ratio"], 2) for r in ratios(results)] == [0.8, 0.5]
+    assert results["targets"]["get_by_id_ratio"]["passed"] is False
+    assert results["targets"]["post_single_ratio"]["passed"] is None
+
+
+def test_search_latency_is_judged_only_at_a_million_alerts() -> None:
+    small = _results([_row("secure", "search_substance", 10_000, 50.0, p95=20.0)])
+    assert small["targets"]["search_substance_p95"]["passed"] is None
+    large = _results([_row("secure", "search_route", 1_000_000, 50.0, p95=60.0)])
+    assert large["targets"]["search_route_p95"]["passed"] is False
+
+
+def test_memory_is_judged_only_over_ten_minutes() -> None:
+    memory = {"secure": {"duration_s": 600.0, "max_abs_drift_pct": 4.0, "workers": {}}}
+    assert _results([], memory)["targets"]["memory_flat"]["passed"] is True
+    memory["secure"]["duration_s"] = 30.0
+    assert _results([], memory)["targets"]["memory_flat"]["passed"] is None
+
+
+def test_the_readme_section_is_replaced_and_stays_put_on_a_second_run() -> None:
+    markdown = render_markdown(_results([_row("bare", "batch", 10_000, 3_000.0)]))
+    readme = "intro\n<!-- bench:start -->\nold table\n<!-- bench:end -->\noutro\n"
+    once = replace_readme_table(readme, markdown)
+    assert "old table" not in once
+    assert "| bare | batch | 10,000 | 2 |" in once
+    assert once.endswith("<!-- bench:end -->\noutro\n")
+    assert replace_readme_table(once, markdown) == once
