@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, delete, literal_column
+from sqlalchemy import ColumnClause, bindparam, delete, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel, col, select
@@ -121,16 +121,20 @@ class TokenState:
         return None
 
 
+# Built once: the statement's shape never changes, so only its parameters are bound per request.
+_TOKEN_STATE = (
+    select(Client.agency_id, Client.disabled_at, Agency.kind, RevokedToken.jti)
+    .join(Agency, col(Agency.id) == col(Client.agency_id))
+    .outerjoin(RevokedToken, col(RevokedToken.jti) == bindparam("token_id"))
+    .where(col(Client.client_id) == bindparam("client_id"))
+)
+
+
 def token_state(session: Session, *, client_id: str, token_id: str) -> TokenState | None:
     """One round trip on primary keys: the client (disabled?), its agency's kind, and whether
     the token was revoked. ``None`` if the client no longer exists."""
-    statement = (
-        select(Client.agency_id, Client.disabled_at, Agency.kind, RevokedToken.jti)
-        .join(Agency, col(Agency.id) == col(Client.agency_id))
-        .outerjoin(RevokedToken, col(RevokedToken.jti) == token_id)
-        .where(col(Client.client_id) == client_id)
-    )
-    row = session.exec(statement).one_or_none()
+    params = {"client_id": client_id, "token_id": token_id}
+    row = session.exec(_TOKEN_STATE, params=params).one_or_none()
     if row is None:
         return None
     agency_id, disabled_at, kind, revoked_jti = row
