@@ -30,6 +30,7 @@ from bench.apps import REPO_ROOT, AppUnderTest, start_app
 from bench.audit_fill import fill_audit_log
 from bench.driver import LoadSpec
 from bench.memory import MemorySampler, flatness
+from bench.profile import Profiler
 from bench.report import evaluate_targets, render_markdown, replace_readme_table
 from bench.servers import DEFAULT_POSTGRES_ADMIN_URL, postmaster_pid
 from exchange_api.config import Settings
@@ -135,6 +136,13 @@ class Session:
         return int(self.args.concurrency)
 
     def measure(self, op: str, size: int) -> None:
+        profiler = None
+        if self.args.profile:
+            folder = self.args.out / "profiles"
+            folder.mkdir(parents=True, exist_ok=True)
+            seconds = self.args.warmup + self.args.duration + 2
+            path = folder / f"{self.app.name}-{op}-{size}.txt"
+            profiler = Profiler(self.app.server.pid, seconds, path)
         result = self.load(op, concurrency=self.concurrency_of(op))
         start, end = result["window"]
         unit = "alert" if op == "batch" else "req"
@@ -162,6 +170,8 @@ class Session:
             "driver_cpu_pct": result["driver_cpu_s"] / elapsed * 100 if elapsed else None,
             "peak_rss_mib": self.sampler.peak_mib(start, end),
         }
+        if profiler is not None:
+            row["profile"] = profiler.finish()
         self.rows.append(row)
         if op in WRITE_OPS:
             self.stored = self.app.stored_alerts()
@@ -397,6 +407,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--calibration", type=float, default=1.0, help="seconds of the CPU parallelism check"
     )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the server with py-spy during each operation (OUT/profiles/, hot functions "
+        "in the JSON)",
+    )
     parser.add_argument(
         "--update-readme", action="store_true", help="copy the table into README.md's section"
     )
