@@ -1,8 +1,8 @@
 """Request-level inputs of the alerts endpoints: keys, settings, and the headers with rules.
 
-``X-Purpose`` says why the caller reads (a case reference); it is required to read an alert and
-to search by party or document, and it goes into the audit record. ``Idempotency-Key`` makes a
-create safe to retry.
+``X-Purpose`` says why the caller reads (a case reference); it is required to read an alert or
+its links (both decrypt) and to search by party or document, and it goes into the audit record.
+``Idempotency-Key`` makes a create safe to retry.
 """
 
 from __future__ import annotations
@@ -65,9 +65,9 @@ IdempotencyKeyHeader = Annotated[
 
 
 def require_purpose(purpose: PurposeHeader = None) -> str:
-    """The ``X-Purpose`` of a read; 400 ``purpose-required`` without one."""
+    """The ``X-Purpose`` of a read that decrypts; 400 ``purpose-required`` without one."""
     if purpose is None:
-        raise PurposeRequired("Reading an alert")
+        raise PurposeRequired("Reading an alert or its links")
     return purpose
 
 

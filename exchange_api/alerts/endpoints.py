@@ -33,6 +33,8 @@ from exchange_api.alerts.schemas import (
     BatchCreate,
     BatchResult,
 )
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import AlertsRead, AlertsWrite
 from exchange_api.db import SessionDep
 from exchange_api.errors import Problem
@@ -64,6 +66,7 @@ def create_alert(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    audit: AuditDep,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> AlertReceipt:
@@ -88,6 +91,7 @@ def create_alert(
         receipt = outcome.receipt
         if outcome.replayed:
             response.headers["Idempotent-Replayed"] = "true"
+    audit.record(AuditAction.ALERT_CREATE, resource_ids=[receipt.id])
     response.headers["Location"] = f"/v1/alerts/{receipt.id}"
     response.headers["ETag"] = service.etag_of(receipt.version)
     return receipt
@@ -100,6 +104,7 @@ def create_alerts(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    audit: AuditDep,
 ) -> BatchResult:
     """Report up to 500 alerts at once.
 
@@ -109,6 +114,9 @@ def create_alerts(
     """
     outcome = service.create_alerts(
         session, keyring, caller, list(body.alerts), review_years=settings.alert_review_years
+    )
+    audit.record(
+        AuditAction.ALERT_CREATE, resource_ids=outcome.created, result_count=len(outcome.created)
     )
     return outcome.result
 
@@ -123,6 +131,7 @@ def search_alerts(
     caller: AlertsRead,
     session: SessionDep,
     keyring: KeyringDep,
+    audit: AuditDep,
     request: Request,
     response: Response,
     purpose: PurposeHeader = None,
@@ -136,6 +145,12 @@ def search_alerts(
     shift later pages. Unknown parameters are refused (400).
     """
     outcome = service.search_alerts(session, keyring, caller, query, purpose=purpose)
+    audit.record(
+        AuditAction.ALERT_SEARCH,
+        resource_ids=outcome.ids,
+        result_count=len(outcome.ids),
+        purpose=purpose,
+    )
     if outcome.page.next_cursor is not None:
         next_url = request.url.include_query_params(cursor=outcome.page.next_cursor)
         response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
@@ -153,6 +168,7 @@ def read_alert(
     caller: AlertsRead,
     session: SessionDep,
     keyring: KeyringDep,
+    audit: AuditDep,
     purpose: Annotated[str, Depends(require_purpose)],
 ) -> Response:
     """Read one alert, stating why (`X-Purpose`, e.g. a case reference; 400 without).
@@ -161,6 +177,9 @@ def read_alert(
     (they are not even decrypted). `ETag` names the version, for `If-Match` on a change.
     """
     view = service.read_alert(session, keyring, caller, alert_id)
+    audit.record(
+        AuditAction.ALERT_READ, resource_ids=[alert_id], fields=view.fields, purpose=purpose
+    )
     withheld: set[str] = set(view.alert.withheld)
     content = view.alert.model_dump(mode="json", exclude=withheld)
     return JSONResponse(content, headers={"ETag": view.etag})
@@ -185,6 +204,7 @@ def update_alert(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    audit: AuditDep,
     response: Response,
     if_match: Annotated[str | None, Header(max_length=200)] = None,
 ) -> AlertReceipt:
@@ -205,6 +225,8 @@ def update_alert(
         if_match=if_match,
         review_years=settings.alert_review_years,
     )
+    # `fields` names what changed; the values never enter the log.
+    audit.record(AuditAction.ALERT_UPDATE, resource_ids=[alert_id], fields=outcome.changed)
     response.headers["ETag"] = outcome.etag
     return outcome.receipt
 
@@ -216,13 +238,26 @@ def update_alert(
     dependencies=_NO_PARAMS,
     responses=_NOT_VISIBLE,
 )
-def alert_history(alert_id: AlertId, caller: AlertsRead, session: SessionDep) -> AlertHistory:
+def alert_history(
+    alert_id: AlertId,
+    caller: AlertsRead,
+    session: SessionDep,
+    audit: AuditDep,
+    purpose: PurposeHeader = None,
+) -> AlertHistory:
     """Every version of an alert, oldest first: when, which agency, which fields changed.
 
     Routing facts show their old and new values; sensitive field groups only their names. The
     acting officer is shown to callers who may see the alert's contact group.
     """
-    return service.alert_history(session, caller, alert_id)
+    history = service.alert_history(session, caller, alert_id)
+    audit.record(
+        AuditAction.ALERT_HISTORY,
+        resource_ids=[alert_id],
+        result_count=len(history.items),
+        purpose=purpose,
+    )
+    return history
 
 
 @router.get(
@@ -237,14 +272,24 @@ def alert_links(
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
+    audit: AuditDep,
+    purpose: Annotated[str, Depends(require_purpose)],
 ) -> AlertLinks:
     """Visible alerts that share a company (name or identifier), a document or container
-    number, or a person (name and date of birth) with this one, and what they share.
+    number, or a person (name and date of birth) with this one, and what they share. Needs
+    `X-Purpose`, like a read: shared values are decrypted.
 
     The shared value is shown only if the caller may see its field group. A value held by more
     alerts than `EXCHANGE_LINKS_COMMON_THRESHOLD` is listed under `common` instead.
     """
     view = links.alert_links(
         session, keyring, caller, alert_id, threshold=settings.links_common_threshold
+    )
+    audit.record(
+        AuditAction.ALERT_LINKS,
+        resource_ids=[alert_id, *view.linked_ids],
+        result_count=len(view.linked_ids),
+        fields=view.fields,
+        purpose=purpose,
     )
     return view.links

@@ -86,7 +86,7 @@ async def test_an_invisible_alert_is_404_everywhere_like_a_missing_one(
         answers = [
             await client.get(f"/v1/alerts/{alert_id}", headers=industry.reading()),
             await client.get(f"/v1/alerts/{alert_id}/history", headers=industry.headers),
-            await client.get(f"/v1/alerts/{alert_id}/links", headers=industry.headers),
+            await client.get(f"/v1/alerts/{alert_id}/links", headers=industry.reading()),
             await client.patch(
                 f"/v1/alerts/{alert_id}",
                 json={"status": "closed_unfounded"},
@@ -122,7 +122,7 @@ async def test_tokens_and_scopes_are_required(
         await client.get("/v1/alerts", headers=writer.headers),
         await client.get(f"/v1/alerts/{alert_id}", headers=writer.reading()),
         await client.get(f"/v1/alerts/{alert_id}/history", headers=writer.headers),
-        await client.get(f"/v1/alerts/{alert_id}/links", headers=writer.headers),
+        await client.get(f"/v1/alerts/{alert_id}/links", headers=writer.reading()),
     ]
     for response in refused:
         assert response.status_code == 403, response.text
@@ -230,12 +230,18 @@ async def test_idempotent_create(
 
 
 async def test_batch(client: httpx.AsyncClient, police: Desk) -> None:
-    items = [minimal_body(), minimal_body(route={"origin": "XQ"}), alert_body()]
+    items = [minimal_body(), minimal_body(route={"origin": "XQ"}), alert_body(), 42]
     response = await client.post("/v1/alerts/batch", json={"alerts": items}, headers=police.headers)
     assert response.status_code == 200, response.text
     results = response.json()["results"]
-    assert [sorted(r) for r in results] == [["id", "index"], ["error", "index"], ["id", "index"]]
+    assert [sorted(r) for r in results] == [
+        ["id", "index"],
+        ["error", "index"],
+        ["id", "index"],
+        ["error", "index"],
+    ]
     assert results[1]["error"]["errors"][0]["loc"] == ["body", "alerts", 1, "route", "origin"]
+    assert results[3]["error"]["errors"][0]["loc"] == ["body", "alerts", 3]
 
     too_many = await client.post(
         "/v1/alerts/batch", json={"alerts": [minimal_body()] * 501}, headers=police.headers
@@ -252,7 +258,9 @@ async def test_links_over_http(registry: Registry, client: httpx.AsyncClient, po
     second = await push(
         client, police, minimal_body(documents=[{"kind": "container", "number": CONTAINER}])
     )
-    links = (await client.get(f"/v1/alerts/{first}/links", headers=regulator.headers)).json()
+    response = await client.get(f"/v1/alerts/{first}/links", headers=regulator.headers)
+    assert_problem(response, 400, "purpose-required")
+    links = (await client.get(f"/v1/alerts/{first}/links", headers=regulator.reading())).json()
     assert links == {
         "items": [{"id": second, "shared": [{"field": "document.number", "value": CONTAINER}]}],
         "common": [],

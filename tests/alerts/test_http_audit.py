@@ -1,0 +1,87 @@
+"""Every alert action leaves its audit record: ids returned or touched, counts, field groups
+decrypted, the stated purpose — and a refused look at a hidden alert names that alert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.alerts.builders import CONTAINER, NARRATIVE, alert_body, minimal_body
+from tests.alerts.http import PURPOSE, Desk, open_desk, push
+from tests.auth_helpers import Registry
+
+
+async def _entries(
+    client: httpx.AsyncClient, auditor: Desk, **filters: str
+) -> list[dict[str, Any]]:
+    response = await client.get("/v1/audit/events", params=filters, headers=auditor.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_alert_actions_are_audited(registry: Registry, client: httpx.AsyncClient) -> None:
+    police = await open_desk(registry, client)
+    regulator = await open_desk(registry, client, "regulatory")
+    industry = await open_desk(registry, client, "industry")
+    auditor = await open_desk(registry, client, "law_enforcement", scopes="audit:read")
+
+    alert_id = await push(client, police, alert_body())
+    other = await push(
+        client, police, minimal_body(documents=[{"kind": "container", "number": CONTAINER}])
+    )
+    batch = await client.post(
+        "/v1/alerts/batch", json={"alerts": [minimal_body(), {}]}, headers=police.headers
+    )
+    batch_id = batch.json()["results"][0]["id"]
+    await client.get(f"/v1/alerts/{alert_id}", headers=regulator.reading())
+    await client.get("/v1/alerts", params={"document": CONTAINER}, headers=regulator.reading())
+    await client.patch(
+        f"/v1/alerts/{alert_id}",
+        json={"status": "backtracking", "narrative": "changed"},
+        headers={
+            **police.headers,
+            "Content-Type": "application/merge-patch+json",
+            "If-Match": '"v1"',
+        },
+    )
+    await client.get(f"/v1/alerts/{alert_id}/history", headers=regulator.headers)
+    await client.get(f"/v1/alerts/{alert_id}/links", headers=regulator.reading())
+    await client.get(f"/v1/alerts/{alert_id}", headers=industry.reading())
+
+    def one(entries: list[dict[str, Any]], action: str) -> dict[str, Any]:
+        matching = [entry for entry in entries if entry["action"] == action]
+        assert len(matching) == 1, entries
+        return matching[0]
+
+    about_alert = await _entries(client, auditor, alert_id=alert_id)
+    created = one(about_alert, "alert.create")
+    assert created["agency"] == str(police.agency.id)
+    read = one(about_alert, "alert.read")
+    assert (read["fields"], read["purpose"], read["outcome"]) == (
+        ["parties", "documents"],
+        PURPOSE["X-Purpose"],
+        "allowed",
+    )
+    search = one(about_alert, "alert.search")
+    assert (sorted(search["resource_ids"]), search["result_count"]) == (
+        sorted([alert_id, other]),
+        2,
+    )
+    assert search["purpose"] == PURPOSE["X-Purpose"]
+    assert one(about_alert, "alert.update")["fields"] == ["status", "narrative"]
+    assert one(about_alert, "alert.history")["result_count"] == 2
+    links = one(about_alert, "alert.links")
+    assert (links["resource_ids"], links["fields"]) == ([alert_id, other], ["documents"])
+    denied = one(about_alert, "access.denied")
+    assert (denied["outcome"], denied["agency"]) == ("denied", str(industry.agency.id))
+
+    batch_entry = one(await _entries(client, auditor, alert_id=batch_id), "alert.create")
+    assert (batch_entry["resource_ids"], batch_entry["result_count"]) == ([batch_id], 1)
+
+    log = (
+        await client.get("/v1/audit/events", params={"limit": 200}, headers=auditor.headers)
+    ).text
+    assert NARRATIVE not in log
+    assert CONTAINER not in log
