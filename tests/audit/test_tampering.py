@@ -4,9 +4,6 @@ administrator changed behind the service's back (triggers dropped first, as they
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,40 +19,16 @@ from exchange_api.audit.chain import ENTRY_FIELDS, parse_audit_time
 from exchange_api.models.audit import AuditEntryRecord
 from tests.audit.builders import rehash
 from tests.audit.conftest import append, drop_audit_triggers, stored_entries
-from tests.conftest import ISSUER
+from tests.audit.processes import run_cli, service_env, verify_with_cli
 
-REPO = Path(__file__).resolve().parents[2]
 ENTRIES = 30
 ENTRY_TABLE: Table = AuditEntryRecord.__table__  # type: ignore[assignment]
 CHECKPOINTED = 20
 
 
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exchange_api.cli", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=REPO,
-    )
-
-
-def run_verify(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
-    """``exchange-api audit verify`` as a process: exit status, JSON report, summary."""
-    done = run_cli(env, "audit", "verify", *args)
-    report = json.loads(done.stdout) if done.stdout else {}
-    return done.returncode, report, done.stderr
-
-
 @pytest.fixture
 def cli_env(database_url: str, keys_dir: Path) -> dict[str, str]:
-    return {
-        "EXCHANGE_DATABASE_URL": database_url,
-        "EXCHANGE_KEYS_DIR": str(keys_dir),
-        "EXCHANGE_ISSUER": ISSUER,
-    }
+    return service_env(database_url, keys_dir)
 
 
 @pytest.fixture
@@ -174,7 +147,7 @@ TAMPERING: dict[str, Callable[[Connection, list[dict[str, Any]]], int]] = {
 
 
 def test_an_untouched_log_verifies(seeded: list[dict[str, Any]], cli_env: dict[str, str]) -> None:
-    status, report, summary = run_verify(cli_env)
+    status, report, summary = verify_with_cli(cli_env)
 
     assert status == 0, summary
     assert report["ok"] is True
@@ -197,7 +170,7 @@ def test_verify_names_the_first_entry_tampered_with(
     finally:
         engine.dispose()
 
-    status, report, summary = run_verify(cli_env)
+    status, report, summary = verify_with_cli(cli_env)
 
     assert status == 1, summary
     assert report["ok"] is False
@@ -225,7 +198,7 @@ async def test_offline_verification_from_an_export_and_the_keys(
     }
     args = ["--export", str(tmp_path / "audit.ndjson"), "--keys", str(tmp_path / "keys.json")]
 
-    status, report, summary = run_verify(
+    status, report, summary = verify_with_cli(
         offline, *args, "--checkpoint", str(tmp_path / "checkpoint.json")
     )
     assert status == 0, summary
@@ -237,15 +210,15 @@ async def test_offline_verification_from_an_export_and_the_keys(
     edited["result_count"] = 99
     lines[3] = json.dumps(edited).encode()
     (tmp_path / "audit.ndjson").write_bytes(b"\n".join(lines) + b"\n")
-    status, report, summary = run_verify(offline, *args)
+    status, report, summary = verify_with_cli(offline, *args)
     assert status == 1
     assert report["first_bad_seq"] == 4
     assert report["reason"] == "hash mismatch"
 
     (tmp_path / "audit.ndjson").write_bytes(b"\n".join(export.splitlines()[10:]) + b"\n")
-    status, report, _ = run_verify(offline, *args)
+    status, report, _ = verify_with_cli(offline, *args)
     assert (status, report["first_bad_seq"], report["reason"]) == (1, 1, "gap: seq 1 missing")
-    status, report, summary = run_verify(offline, *args, "--from-seq", "11")
+    status, report, summary = verify_with_cli(offline, *args, "--from-seq", "11")
     assert status == 0, summary
     assert report["entries_checked"] == len(export.splitlines()) - 10
 
@@ -254,8 +227,8 @@ def test_unusable_inputs_end_with_a_reason(tmp_path: Path, cli_env: dict[str, st
     (tmp_path / "keys.json").write_text('{"keys": [{"kty": "RSA"}]}')
     (tmp_path / "audit.ndjson").write_text("")
 
-    no_keys = run_verify(cli_env, "--export", str(tmp_path / "audit.ndjson"))
-    bad_keys = run_verify(
+    no_keys = verify_with_cli(cli_env, "--export", str(tmp_path / "audit.ndjson"))
+    bad_keys = verify_with_cli(
         cli_env, "--export", str(tmp_path / "audit.ndjson"), "--keys", str(tmp_path / "keys.json")
     )
 
