@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from exchange_api.agencies import service
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
 from exchange_api.alerts.demo import seed_demo_alerts
+from exchange_api.audit.appender import AuditLog
 from exchange_api.auth.scopes import Scope
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
@@ -156,9 +157,13 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                     }
                 )
                 reporters[client.client_id] = agency
-            keyring = LocalKeyring(load_key_material(settings.keys_dir))
+            material = load_key_material(settings.keys_dir)
             alerts = seed_demo_alerts(
-                session, keyring, reporters, review_years=settings.alert_review_years
+                session,
+                LocalKeyring(material),
+                reporters,
+                audit_log=AuditLog.from_settings(settings, material),
+                review_years=settings.alert_review_years,
             )
     finally:
         engine.dispose()

@@ -3,9 +3,9 @@ something — recurring companies, containers, air waybills and a courier across
 different agencies, substances and routes, including a precursor the catalogue does not list.
 
 All names, numbers and people are invented. They go through the same service as an agency's
-batch (validated, sealed, indexed), each agency's alerts as one batch, in the caller's
-transaction. Deterministic: the same alerts every time, and none if the demo agencies already
-reported any.
+batch (validated, sealed, indexed), each agency's alerts as one batch with its ``alert.create``
+audit entry, in the caller's transaction. Deterministic: the same alerts every time, and none if
+the demo agencies already reported any.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from typing import Any, Final
 from sqlmodel import Session, col, select
 
 from exchange_api.alerts import service
+from exchange_api.audit.appender import AuditEvent, AuditLog
+from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.models.agencies import Agency, AgencyKind
@@ -279,15 +281,17 @@ def seed_demo_alerts(
     keyring: Keyring,
     agencies: Mapping[str, Agency],
     *,
+    audit_log: AuditLog,
     review_years: int,
 ) -> list[str]:
     """Report the demo alerts of each demo agency (keyed by its client id), unless any of them
-    already reported something. Returns the ids created."""
+    already reported something, and record each batch in the audit log. Returns the ids."""
     ids = [agency.id for agency in agencies.values()]
     already = session.exec(select(col(Alert.id)).where(col(Alert.reporting_agency_id).in_(ids)))
     if already.first() is not None:
         return []
     created: list[str] = []
+    events: list[AuditEvent] = []
     offsets = itertools.count(0, 3)
     for client_id, agency in agencies.items():
         caller = Caller(
@@ -296,11 +300,26 @@ def seed_demo_alerts(
             agency_id=agency.id,
             agency_kind=agency.kind,
             scopes=frozenset(),
-            token_id="demo-seed",  # noqa: S106 (no token: the seed acts for the agency)
+            token_id="",  # no token: the seed acts for the agency from the command line
         )
         bodies = demo_alert_bodies(agency.kind, agency.country, next(offsets))
         outcome = service.create_alerts(session, keyring, caller, bodies, review_years=review_years)
         if len(outcome.created) != len(bodies):
             raise ValueError("a demo alert failed validation")
         created.extend(str(alert_id) for alert_id in outcome.created)
+        events.append(
+            AuditEvent(
+                action=AuditAction.ALERT_CREATE,
+                outcome=Outcome.ALLOWED,
+                actor=caller.subject,
+                client_id=client_id,
+                agency=str(agency.id),
+                token_id=None,
+                request_id=None,
+                source_ip=None,
+                resource_ids=tuple(str(alert_id) for alert_id in outcome.created),
+                result_count=len(outcome.created),
+            )
+        )
+    audit_log.append(session, events)
     return created

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 
 from exchange_api.alerts.demo import seed_demo_alerts
+from exchange_api.audit.appender import AuditLog
+from exchange_api.crypto import load_key_material
 from exchange_api.models.agencies import Agency
+from exchange_api.models.audit import AuditEntryRecord
 from tests.alerts.conftest import Exchange
 
 
-def test_demo_alerts_are_seeded_once_and_link_up(exchange: Exchange) -> None:
+def test_demo_alerts_are_seeded_once_audited_and_link_up(
+    exchange: Exchange, engine: Engine, keys_dir: Path
+) -> None:
     callers = {kind: exchange.agency(kind) for kind in ("law_enforcement", "customs", "industry")}
 
     def seed(session: Session) -> list[str]:
@@ -17,7 +25,10 @@ def test_demo_alerts_are_seeded_once_and_link_up(exchange: Exchange) -> None:
             f"demo-{kind}": session.get_one(Agency, caller.agency_id)
             for kind, caller in callers.items()
         }
-        return seed_demo_alerts(session, exchange.keyring, agencies, review_years=3)
+        audit_log = AuditLog.from_settings(exchange.settings, load_key_material(keys_dir))
+        return seed_demo_alerts(
+            session, exchange.keyring, agencies, audit_log=audit_log, review_years=3
+        )
 
     assert len(exchange.run(seed)) == 24
     assert exchange.run(seed) == []
@@ -26,3 +37,8 @@ def test_demo_alerts_are_seeded_once_and_link_up(exchange: Exchange) -> None:
     assert len(everything) == 24
     assert exchange.search_all(police, substance=["5413-05-8"])  # not in the catalogue
     assert all(exchange.links(police, alert_id).linked_ids for alert_id in everything)
+    with engine.connect() as connection:
+        entries = connection.execute(
+            select(col(AuditEntryRecord.action), col(AuditEntryRecord.result_count))
+        ).all()
+    assert [tuple(entry) for entry in entries] == [("alert.create", 8)] * 3
