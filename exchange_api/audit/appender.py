@@ -29,7 +29,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from exchange_api.audit import repository
 from exchange_api.audit.chain import (
@@ -50,6 +50,8 @@ from exchange_api.models.types import utc_now
 __all__ = ["AuditEvent", "AuditLog"]
 
 _HEAD_ID = 1
+_ENTRIES = SQLModel.metadata.tables[AuditEntryRecord.__tablename__]
+_RESOURCES = SQLModel.metadata.tables[AuditEntryResource.__tablename__]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,9 +152,10 @@ class AuditLog:
             )
             if line["seq"] % self.checkpoint_every == 0:
                 checkpoints.append(self._sign(line["seq"], line["hash"], at))
-        session.execute(insert(AuditEntryRecord), entry_rows)
+        # Core inserts (executemany): the ORM's bulk path costs more than the hashing here.
+        session.execute(insert(_ENTRIES), entry_rows)
         if resource_rows:
-            session.execute(insert(AuditEntryResource), resource_rows)
+            session.execute(insert(_RESOURCES), resource_rows)
         for checkpoint in checkpoints:
             repository.add_checkpoint(session, checkpoint)
         last = sealed[-1]

@@ -200,9 +200,7 @@ def beyond(session: Session, seq: int) -> BeyondHead:
     """Rows past ``seq``: none can exist past the chain head unless written behind its back."""
     entry = session.execute(select(func.min(col(_E.seq))).where(col(_E.seq) > seq)).scalar()
     checkpoint = session.execute(
-        select(func.min(col(AuditCheckpointRecord.seq))).where(
-            col(AuditCheckpointRecord.seq) > seq
-        )
+        select(func.min(col(AuditCheckpointRecord.seq))).where(col(AuditCheckpointRecord.seq) > seq)
     ).scalar()
     return BeyondHead(entry_seq=entry, checkpoint_seq=checkpoint)
 

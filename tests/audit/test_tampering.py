@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Connection, Table, create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy import insert as insert_into
+from sqlmodel import SQLModel
 
 from exchange_api.audit import compute_hash
 from exchange_api.audit.chain import ENTRY_FIELDS, parse_audit_time
@@ -22,7 +23,7 @@ from tests.audit.conftest import append, drop_audit_triggers, stored_entries
 from tests.audit.processes import run_cli, service_env, verify_with_cli
 
 ENTRIES = 30
-ENTRY_TABLE: Table = AuditEntryRecord.__table__  # type: ignore[assignment]
+ENTRY_TABLE = SQLModel.metadata.tables[AuditEntryRecord.__tablename__]
 CHECKPOINTED = 20
 
 
