@@ -66,4 +66,11 @@ async def test_two_workers_keep_one_gapless_verifiable_chain(
         actions = by_actor[f"OFFICER-{number:03d}"]
         assert actions.count("token.issue") == 1
         assert actions.count("audit.read") == ROUNDS
-    assert sum(len(batch) for batch in batches) == OFFICERS * ROUNDS
+    created = {alert_id for batch in batches for alert_id in batch}
+    assert len(created) == OFFICERS * ROUNDS
+
+    def named_by(action: str) -> set[str]:
+        return {rid for e in entries if e["action"] == action for rid in e["resource_ids"]}
+
+    assert named_by("alert.create") == created
+    assert named_by("alert.read") == created
