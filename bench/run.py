@@ -270,7 +270,7 @@ def run_app(name: str, args: argparse.Namespace, workdir: Path) -> tuple[Session
         for op in WRITE_OPS:
             if op in args.only:
                 session.measure(op, args.sizes[-1])
-        if "memory" in args.only:
+        if "memory" in args.only and name in args.memory_apps:
             memory = session.memory_run()
         if "audit_verify" in args.only and name == "secure":
             session.audit_verify()
@@ -401,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="grow the audit log to this many entries before verifying it (1000000 for the target)",
+    )
+    parser.add_argument(
+        "--memory-apps",
+        type=_csv(("bare", "secure")),
+        default=["bare", "secure"],
+        help="apps that get the memory run (the target concerns the secure one)",
     )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
