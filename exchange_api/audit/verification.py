@@ -192,6 +192,10 @@ def report_document(report: VerificationReport) -> dict[str, object]:
     }
 
 
+def _checkpoints(count: int) -> str:
+    return f"{count} checkpoint" if count == 1 else f"{count} checkpoints"
+
+
 def summary(report: VerificationReport) -> str:
     """A few lines for people: the verdict first, then how far checkpoints pin the chain."""
     if not report.ok:
@@ -211,6 +215,6 @@ def summary(report: VerificationReport) -> str:
     )
     return (
         f"audit log OK: {report.entries_checked} entries up to seq {report.last_seq} and "
-        f"{report.checkpoints_checked} checkpoints verified; {anchored}{unpinned}.\n"
+        f"{_checkpoints(report.checkpoints_checked)} verified; {anchored}{unpinned}.\n"
         f"head hash {report.last_hash}"
     )
