@@ -1,11 +1,7 @@
 """The alerts domain's SQL. Every query that can return or count an alert takes the caller and
 adds :func:`~exchange_api.alerts.visibility.visible_to`: there is no unscoped read here.
 
-Search is keyset pagination over ``id`` descending (UUIDv7 ids grow with time, so newest first):
-no OFFSET, no count of all rows. Each filter is an ``EXISTS`` on a side table whose primary key
-starts with the filtered value and ends with ``alert_id``, so the database can either walk the
-alerts newest first and probe the side table (common values) or walk the side table's index
-for that value, already in ``alert_id`` order (rare values).
+The search statement itself is built in :mod:`~exchange_api.alerts.search_query`.
 """
 
 from __future__ import annotations
@@ -13,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, cast
 
 import psycopg
@@ -21,18 +16,15 @@ from psycopg import sql as psycopg_sql
 from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
-    ColumnElement,
     Connection,
     Table,
-    and_,
     delete,
-    exists,
     insert,
-    or_,
     update,
 )
 from sqlmodel import Session, SQLModel, col, select
 
+from exchange_api.alerts.search_query import AlertFilters, search_statement
 from exchange_api.alerts.visibility import visible_to
 from exchange_api.auth.caller import Caller
 from exchange_api.models.agencies import Agency
@@ -45,35 +37,10 @@ from exchange_api.models.alerts import (
     AlertVersionRecord,
 )
 
-__all__ = ["AlertFilters", "AlertRepository", "NewAlertRows"]
+__all__ = ["AlertRepository", "NewAlertRows"]
 
 # Bound parameters per statement stay well under PostgreSQL's 65,535.
 _IN_CHUNK = 1000
-
-_LEG_FLAGS = {
-    "origin": AlertCountry.is_origin,
-    "transit": AlertCountry.is_transit,
-    "destination": AlertCountry.is_destination,
-}
-
-
-@dataclass(frozen=True)
-class AlertFilters:
-    """Search filters, all combined with AND; a tuple of values matches any of them.
-
-    ``tags`` holds blind-index alternatives per filter: each inner tuple of (field, tag) pairs
-    must match at least once (a party filter matches a name or an identifier).
-    """
-
-    substances: tuple[str, ...] = ()
-    incident_types: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ()
-    countries: tuple[tuple[str, str], ...] = ()  # (leg, country): leg origin, transit,
-    # destination, or any
-    reporting_agency: uuid.UUID | None = None
-    detected_after: date | None = None
-    detected_before: date | None = None
-    tags: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 @dataclass
@@ -86,13 +53,6 @@ class NewAlertRows:
     audience: list[dict[str, Any]] = field(default_factory=list)
     tags: list[dict[str, Any]] = field(default_factory=list)
     versions: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    expression: ColumnElement[bool] = (
-        col(column) == values[0] if len(values) == 1 else col(column).in_(values)
-    )
-    return expression
 
 
 def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -207,52 +167,9 @@ class AlertRepository:
         self, caller: Caller, filters: AlertFilters, *, before: uuid.UUID | None, limit: int
     ) -> list[Alert]:
         """Up to ``limit`` visible alerts matching ``filters``, newest first, below ``before``."""
-        statement = select(Alert).where(visible_to(caller), *self._conditions(filters))
-        if before is not None:
-            statement = statement.where(col(Alert.id) < before)
-        statement = statement.order_by(col(Alert.id).desc()).limit(limit)
-        return list(self.session.exec(statement))
-
-    @staticmethod
-    def _conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if filters.substances:
-            conditions.append(
-                exists().where(
-                    col(AlertSubstance.alert_id) == col(Alert.id),
-                    _one_of(AlertSubstance.cas, filters.substances),
-                )
-            )
-        for leg, country in filters.countries:
-            on_leg = [col(AlertCountry.country) == country]
-            if leg != "any":
-                on_leg.append(col(_LEG_FLAGS[leg]).is_(True))
-            conditions.append(exists().where(col(AlertCountry.alert_id) == col(Alert.id), *on_leg))
-        for alternatives in filters.tags:
-            # One EXISTS over all alternatives: the database unions their index ranges. An OR
-            # of one EXISTS per alternative makes it walk every alert instead.
-            conditions.append(
-                exists().where(
-                    col(AlertTag.alert_id) == col(Alert.id),
-                    or_(
-                        *(
-                            and_(col(AlertTag.field) == tag_field, col(AlertTag.tag) == tag)
-                            for tag_field, tag in alternatives
-                        )
-                    ),
-                )
-            )
-        if filters.incident_types:
-            conditions.append(_one_of(Alert.incident_type, filters.incident_types))
-        if filters.statuses:
-            conditions.append(_one_of(Alert.status, filters.statuses))
-        if filters.reporting_agency is not None:
-            conditions.append(col(Alert.reporting_agency_id) == filters.reporting_agency)
-        if filters.detected_after is not None:
-            conditions.append(col(Alert.detected_on) >= filters.detected_after)
-        if filters.detected_before is not None:
-            conditions.append(col(Alert.detected_on) <= filters.detected_before)
-        return conditions
+        return list(
+            self.session.exec(search_statement(caller, filters, before=before, limit=limit))
+        )
 
     def tags_of(self, alert_id: uuid.UUID) -> list[tuple[str, str]]:
         """The (field, tag) pairs of an alert (whose visibility the caller has checked)."""

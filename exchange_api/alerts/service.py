@@ -29,7 +29,7 @@ from exchange_api.alerts.errors import (
     as_problem,
     issues_of,
 )
-from exchange_api.alerts.repository import AlertFilters, AlertRepository, NewAlertRows
+from exchange_api.alerts.repository import AlertRepository, NewAlertRows
 from exchange_api.alerts.schemas import (
     AlertCreate,
     AlertHistory,
@@ -43,6 +43,7 @@ from exchange_api.alerts.schemas import (
     BatchResult,
 )
 from exchange_api.alerts.sealing import open_groups, seal_new_alert
+from exchange_api.alerts.search_query import AlertFilters
 from exchange_api.alerts.tags import document_search_tags, party_search_tags, tags_of
 from exchange_api.alerts.visibility import visible_groups, withheld_groups
 from exchange_api.alerts.vocabulary import FieldGroup
