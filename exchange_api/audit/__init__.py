@@ -1,10 +1,23 @@
 """The tamper-evident audit log (DESIGN §6): hash chain, signed checkpoints, offline checks.
 
-- :mod:`.chain` — the wire contract: what an entry is (:class:`AuditEntry`), the canonical JSON
-  and the hash rule; :func:`seal_entry` turns an entry into its export line.
+The contract (pure, no database):
+
+- :mod:`.chain` — what an entry is (:class:`AuditEntry`), the canonical JSON and the hash rule;
+  :func:`seal_entry` turns an entry into its export line.
 - :mod:`.checkpoints` — Ed25519-signed ``{log_id, seq, hash, at}`` and the JWKS of their keys.
 - :mod:`.verify` — :func:`verify_chain` over an export (:func:`iter_ndjson`) or any stream of
   lines, with the checkpoints and public keys; it names the first bad seq.
+
+The service around it:
+
+- :mod:`.recorder` — ``AuditDep``: the one way other domains record what happened; it buffers a
+  request's events and appends them just before its commit (503 ``audit-unavailable`` if not).
+- :mod:`.denials` — refusals (401, 403, a hidden alert's 404), recorded by the error handler.
+- :mod:`.appender` — :class:`~.appender.AuditLog`, the only writer: appends under the chain-head
+  lock, signs checkpoints (every N entries, every interval, on demand).
+- :mod:`.repository`, :mod:`.service`, :mod:`.schemas`, :mod:`.endpoints` — the auditor API;
+  :mod:`.background` — the time-based checkpoints; :mod:`.verification` and :mod:`.commands` —
+  ``exchange-api audit verify`` and ``audit checkpoint``.
 """
 
 from exchange_api.audit.chain import (

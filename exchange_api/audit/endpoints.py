@@ -1,6 +1,7 @@
 """The auditor API (scope ``audit:read``): events, export, checkpoints and keys.
 
-Every call is itself recorded (``audit.read``, ``audit.export``, ``audit.checkpoint``).
+Every call is itself recorded (``audit.read``, ``audit.export``, ``audit.checkpoint``), with the
+auditor's ``X-Purpose`` when one is given.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
+from exchange_api.alerts.dependencies import PurposeHeader
 from exchange_api.audit import service
 from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.audit.recorder import AuditDep, get_audit_log
@@ -62,6 +64,7 @@ def list_audit_events(
     ] = None,
     cursor: Annotated[str | None, Query(max_length=32, description="`next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    purpose: PurposeHeader = None,
 ) -> AuditEventList:
     """Audit log entries, oldest first, filtered (all filters combine with AND).
 
@@ -84,6 +87,7 @@ def list_audit_events(
         AuditAction.AUDIT_READ,
         resource_ids=[alert_id] if alert_id is not None else [],
         result_count=len(page.items),
+        purpose=purpose,
     )
     return page
 
@@ -105,13 +109,14 @@ def export_audit_log(
     session: SessionDep,
     request: Request,
     from_seq: Annotated[int, Query(ge=1, description="First seq to export.")] = 1,
+    purpose: PurposeHeader = None,
 ) -> StreamingResponse:
     """The log as NDJSON from `from_seq` up to the newest entry at the time of the request,
     streamed: each line is exactly a hashed entry plus `prev_hash` and `hash`, so the chain
     can be recomputed from the export alone (see the README's auditor walk-through and
     `exchange-api audit verify --export`). `X-Audit-Last-Seq` says where it ends."""
     span = service.export_range(session, from_seq)
-    audit.record(AuditAction.AUDIT_EXPORT, result_count=span.count)
+    audit.record(AuditAction.AUDIT_EXPORT, result_count=span.count, purpose=purpose)
     lines = service.export_lines(request.app.state.session_factory, span)
     return StreamingResponse(
         lines,

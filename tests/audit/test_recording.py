@@ -116,7 +116,9 @@ async def test_a_revoked_token_is_recorded_as_denied_with_its_client(
 async def test_reading_the_log_is_itself_recorded(
     app: FastAPI, client: httpx.AsyncClient, auditor: dict[str, str]
 ) -> None:
-    events = await client.get("/v1/audit/events", headers=auditor)
+    events = await client.get(
+        "/v1/audit/events", headers={**auditor, "X-Purpose": "annual review 2026"}
+    )
     keys = await client.get("/v1/audit/keys", headers=auditor)
     export = await client.get("/v1/audit/export", headers=auditor)
 
@@ -126,6 +128,7 @@ async def test_reading_the_log_is_itself_recorded(
     assert all(e["actor"] == AUDITOR_OFFICER for e in reads)
     assert reads[0]["result_count"] == 1  # the auditor's own token.issue
     assert reads[0]["request_id"] == events.headers["x-request-id"]
+    assert [e["purpose"] for e in reads] == ["annual review 2026", None, None]
 
 
 async def test_each_entry_names_the_request_it_came_from(
