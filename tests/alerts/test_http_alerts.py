@@ -107,8 +107,20 @@ async def test_tokens_and_scopes_are_required(
     alert_id = await push(client, police, alert_body())
     reader = await open_desk(registry, client, scopes="alerts:read")
     writer = await open_desk(registry, client, scopes="alerts:write")
-    assert_problem(await client.get("/v1/alerts"), 401, "missing-token")
-    assert_problem(await client.post("/v1/alerts", json=alert_body()), 401, "missing-token")
+    anonymous = [
+        await client.get("/v1/alerts"),
+        await client.post("/v1/alerts", json=alert_body()),
+        await client.post("/v1/alerts/batch", json={"alerts": [alert_body()]}),
+        await client.get(f"/v1/alerts/{alert_id}", headers={"X-Purpose": "case"}),
+        await client.patch(
+            f"/v1/alerts/{alert_id}", json={}, headers={**MERGE_PATCH, "If-Match": '"v1"'}
+        ),
+        await client.get(f"/v1/alerts/{alert_id}/history"),
+        await client.get(f"/v1/alerts/{alert_id}/links", headers={"X-Purpose": "case"}),
+    ]
+    for response in anonymous:
+        assert_problem(response, 401, "missing-token")
+        assert "www-authenticate" in response.headers
     refused = [
         await client.post("/v1/alerts", json=alert_body(), headers=reader.headers),
         await client.post(
