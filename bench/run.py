@@ -1,10 +1,11 @@
 """Run the benchmark: ``python -m bench [flags]`` (``make bench`` runs the quick default).
 
-For each app (bare, then secure — never both at once) it creates a fresh database, starts the
-server, seeds it through the batch endpoint up to each size, measures the reads at that size,
-then the writes, a mixed run for worker memory over time and, for the secure app, ``exchange-api
-audit verify``. Load comes from a separate driver process (:mod:`bench.driver`). Results go to
-``bench/results/latest.json`` and ``latest.md``; progress goes to stderr.
+It starts both apps (bare and secure), each on a fresh database of its own, seeds them through
+the batch endpoint up to each size and measures the reads at that size, then the writes, a mixed
+run for worker memory over time and, for the secure app, ``exchange-api audit verify``. Only one
+app is under load at a time: for each operation the apps are measured back to back. Load comes
+from a separate driver process (:mod:`bench.driver`). Results go to ``bench/results/latest.json``
+and ``latest.md``; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -254,34 +255,55 @@ def _per_1k(cpu_s: float, units: int) -> float | None:
     return cpu_s / units * 1000 if units else None
 
 
-def run_app(name: str, args: argparse.Namespace, workdir: Path) -> tuple[Session, dict[str, Any]]:
-    say(f"{name}: starting ({args.db}, {args.workers} workers)")
-    app = start_app(name, args.db, workdir, args.postgres_url, args.workers)
-    session = Session(app, args, workdir)
-    session.db_version = app.database.server_version()
-    session.sampler.start()
-    memory: dict[str, Any] = {}
-    try:
-        for size in args.sizes:
+def _start_sessions(args: argparse.Namespace, workdir: Path, sessions: list[Session]) -> None:
+    for name in args.apps:
+        say(f"{name}: starting ({args.db}, {args.workers} workers)")
+        app = start_app(name, args.db, workdir, args.postgres_url, args.workers)
+        session = Session(app, args, workdir)
+        sessions.append(session)
+        session.db_version = app.database.server_version()
+        session.sampler.start()
+
+
+def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str, Any]:
+    """Every operation on every app, the apps back to back for each operation: a ratio then
+    compares two measurements a few seconds apart, whatever else the machine is doing."""
+    for size in args.sizes:
+        for session in sessions:
             session.seed_to(size)
-            for op in READ_OPS:
-                if op in args.only:
-                    session.measure(op, size)
-        for op in WRITE_OPS:
+        for op in READ_OPS:
             if op in args.only:
+                for session in sessions:
+                    session.measure(op, size)
+    for op in WRITE_OPS:
+        if op in args.only:
+            for session in sessions:
                 session.measure(op, args.sizes[-1])
-        if "memory" in args.only and name in args.memory_apps:
-            memory = session.memory_run()
-        if "audit_verify" in args.only and name == "secure":
+    memory: dict[str, Any] = {}
+    for session in sessions:
+        if "memory" in args.only and session.app.name in args.memory_apps:
+            memory[session.app.name] = session.memory_run()
+        if "audit_verify" in args.only and session.app.name == "secure":
             session.audit_verify()
+    return memory
+
+
+def run_apps(args: argparse.Namespace, workdir: Path) -> tuple[list[Session], dict[str, Any]]:
+    """Start every app (each idle while another is measured), measure, stop them all."""
+    sessions: list[Session] = []
+    try:
+        _start_sessions(args, workdir, sessions)
+        return sessions, _measure_all(args, sessions)
     except BaseException:
-        log = app.server.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
-        say(f"{name}: failed; the server's last log lines:\n" + "\n".join(log[-30:]))
+        for session in sessions:
+            path = session.app.server.log_path
+            log = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            say(f"{session.app.name}: the server's last log lines:\n" + "\n".join(log[-30:]))
         raise
     finally:
-        session.sampler.stop()
-        app.stop()
-    return session, memory
+        for session in sessions:
+            session.sampler.stop()
+            session.app.stop()
 
 
 _SPIN = (
@@ -451,12 +473,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
         workdir = Path(tmp)
-        for name in args.apps:
-            session, memory = run_app(name, args, workdir)
-            results["rows"] += session.rows
-            results["db_version"] = session.db_version
-            if memory:
-                results["memory"][name] = memory
+        sessions, results["memory"] = run_apps(args, workdir)
+    for session in sessions:
+        results["rows"] += session.rows
+        results["db_version"] = session.db_version
     results["machine"]["load_average_end"] = os.getloadavg()
     results["targets"] = evaluate_targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
