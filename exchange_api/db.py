@@ -43,15 +43,25 @@ _BEFORE_COMMIT = "before_commit_hooks"
 
 
 def create_db_engine(settings: Settings) -> Engine:
-    """Build the engine for the configured database."""
+    """Build the engine for the configured database.
+
+    ``hide_parameters``: a database error's text never carries the bound values (they may be case
+    data), so it is safe to log."""
     if settings.is_sqlite:
         engine = create_engine(
             settings.database,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(settings.database, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        settings.database,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        hide_parameters=True,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

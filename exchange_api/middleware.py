@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import traceback
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -68,9 +69,19 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # The traceback goes to the log (code paths, not request data); never to the caller.
-            access_logger.exception("unhandled exception", extra={"request_id": request_id})
+        except Exception as exc:
+            # Code paths go to the log, never to the caller; the exception's message does not go
+            # anywhere, since it may quote a value (a pydantic error quotes its input).
+            access_logger.error(
+                "unhandled exception",
+                extra={
+                    "request_id": request_id,
+                    "event": {
+                        "error": type(exc).__name__,
+                        "stack": "".join(traceback.format_tb(exc.__traceback__)),
+                    },
+                },
+            )
             if not response_started:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:

@@ -173,3 +173,28 @@ async def test_one_access_log_line_without_query_values(client: httpx.AsyncClien
     assert line["http"] == record.__dict__["http"]
     assert line["request_id"] == "r-1"
     assert "Example" not in json.dumps(line)
+
+
+async def test_unhandled_exception_logs_code_paths_not_its_message(app: FastAPI) -> None:
+    """The exception's message may quote request data: only its type and stack are logged."""
+
+    @app.get("/crash-quoting/{value}")
+    def crash_quoting(value: str) -> None:
+        raise ValueError(f"could not handle {value}")
+
+    collect = _Collect()
+    logger = logging.getLogger("exchange_api.access")
+    logger.addHandler(collect)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            response = await http.get("/crash-quoting/Jan-Jansen-1980")
+    finally:
+        logger.removeHandler(collect)
+    assert response.status_code == 500
+    crashes = [r for r in collect.records if r.getMessage() == "unhandled exception"]
+    assert len(crashes) == 1
+    line = json.loads(JsonFormatter().format(crashes[0]))
+    assert line["event"]["error"] == "ValueError"
+    assert "crash_quoting" in line["event"]["stack"]
+    assert "Jan-Jansen-1980" not in json.dumps(line)
