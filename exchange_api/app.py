@@ -14,6 +14,7 @@ from exchange_api.audit import endpoints as audit_endpoints
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.background import periodic_checkpoints
 from exchange_api.audit.denials import install_denial_recording
+from exchange_api.audit.sequencer import AuditSequencer
 from exchange_api.auth import endpoints as oauth_endpoints
 from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
@@ -69,7 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with periodic_checkpoints(audit_log, session_factory):
+        sequencer = AuditSequencer(audit_log, session_factory)
+        async with sequencer.running(), periodic_checkpoints(audit_log, session_factory):
             yield
         engine.dispose()
 

@@ -87,8 +87,8 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def before_commit(session: Session, hook: Callable[[], None]) -> None:
     """Run ``hook`` when the request's transaction is about to commit, after the endpoint.
 
-    The audit recorder appends its entries here, so that the chain head is locked only for the
-    append and the commit. A hook that raises fails the request: nothing is committed.
+    The audit recorder submits its entries here, once the endpoint has recorded everything. A
+    hook that raises fails the request: nothing is committed.
     """
     session.info.setdefault(_BEFORE_COMMIT, []).append(hook)
 

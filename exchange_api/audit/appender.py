@@ -1,19 +1,30 @@
-"""Appending entries to the audit chain and signing checkpoints: the only code that writes the log.
+"""Writing the audit log: taking entries in, chaining them, signing checkpoints.
 
-Appends from every worker and machine form one gapless chain because each one locks the single
-chain-head row first (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already
-holds the database's write lock, see :mod:`exchange_api.db`), then, under that lock:
+Two steps, so that requests never wait on each other for the log:
 
-1. gives the new entries the next seqs and one time ``at`` — never earlier than the head's, so
-   time order follows seq order even across machines whose clocks disagree a little;
-2. seals each entry after the previous hash (:func:`~exchange_api.audit.chain.seal_entry`);
-3. inserts the entries, their resource-id index rows, and a signed checkpoint for every seq that
-   is a multiple of ``checkpoint_every``;
-4. moves the head.
+- **Intake** (:meth:`AuditLog.submit`, from the recorder just before a request commits): the
+  request's entries are inserted into ``audit_intake`` in the request's own transaction — a change
+  and its record commit together or not at all — without any lock, so concurrent requests share
+  their commits' fsyncs.
+- **Chaining** (:meth:`AuditLog.chain_intake`, from the sequencer in every worker within
+  milliseconds, and before anything reads or verifies the log): under the lock on the single
+  chain-head row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds
+  the database's write lock, see :mod:`exchange_api.db`), the waiting entries, in intake order:
 
-The caller commits (or rolls back) with the rest of its transaction, which releases the lock:
-the entries exist exactly when the change they record does. The recorder calls :meth:`append`
-at the very end of a request, so the lock is held only for the append and the commit.
+  1. get the next seqs, and an ``at`` that is their recorded time but never earlier than the
+     entry before, so time order follows seq order even across machines whose clocks disagree;
+  2. are sealed after the previous hash (:func:`~exchange_api.audit.chain.seal_entry`);
+  3. are inserted with their resource-id index rows and a signed checkpoint for every seq that is
+     a multiple of ``checkpoint_every``, and deleted from the intake;
+  4. move the head.
+
+  One transaction chains many requests' entries; every worker's and machine's sequencer takes the
+  same lock, so the chain stays one and gapless.
+
+The cost of the split: an entry spends a few milliseconds in the intake before it is chained,
+where it is durable but not yet covered by a hash. Everything that reads the log chains the intake
+first (the auditor API, ``audit verify``, ``audit checkpoint``), so an auditor always sees every
+recorded entry. :meth:`AuditLog.append` chains events directly, for bulk loaders (the demo data).
 
 Checkpoints are also signed every ``checkpoint_interval`` when there are new entries
 (:meth:`checkpoint_if_due`, from a background task in every worker: the head lock and the time
@@ -23,12 +34,12 @@ of the latest checkpoint keep them from doubling up) and on demand (:meth:`check
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session, SQLModel, col
 
 from exchange_api.audit import repository
@@ -44,19 +55,31 @@ from exchange_api.audit.chain import (
 from exchange_api.audit.checkpoints import Checkpoint, public_jwks, sign_checkpoint
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyMaterial
-from exchange_api.models.audit import AuditChainHead, AuditEntryRecord, AuditEntryResource
+from exchange_api.models.audit import (
+    AuditChainHead,
+    AuditEntryRecord,
+    AuditEntryResource,
+    AuditIntakeRecord,
+)
 from exchange_api.models.types import utc_now
 
-__all__ = ["AuditEvent", "AuditLog"]
+__all__ = ["CHAIN_BATCH", "SUBMITTED", "AuditEvent", "AuditLog"]
+
+CHAIN_BATCH = 5000
+"""Intake entries chained per transaction at most: bounds the transaction, not the throughput."""
+SUBMITTED = "audit_submitted"
+"""``Session.info`` key set when a transaction put entries in the intake (the sequencer's cue)."""
 
 _HEAD_ID = 1
 _ENTRIES = SQLModel.metadata.tables[AuditEntryRecord.__tablename__]
 _RESOURCES = SQLModel.metadata.tables[AuditEntryResource.__tablename__]
+_INTAKE = SQLModel.metadata.tables[AuditIntakeRecord.__tablename__]
+_EVENT_COLUMNS = tuple(column.name for column in _INTAKE.c if column.name != "id")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditEvent:
-    """One audited action as the recorder saw it, before the log gives it a seq and a time.
+    """One audited action as the recorder saw it, before the log gives it a seq.
 
     Only identifiers, counts and names: never the content of an alert.
     """
@@ -73,6 +96,25 @@ class AuditEvent:
     result_count: int | None = None
     fields: tuple[str, ...] = ()
     purpose: str | None = None
+    at: datetime = field(default_factory=utc_now)
+    """When it was recorded (the chain may move it later, never earlier: see the module)."""
+
+    @classmethod
+    def of_intake(cls, row: Any) -> AuditEvent:
+        values = {name: getattr(row, name) for name in _EVENT_COLUMNS}
+        values.update(
+            action=AuditAction(row.action),
+            outcome=Outcome(row.outcome),
+            resource_ids=tuple(row.resource_ids),
+            fields=tuple(row.fields),
+        )
+        return cls(**values)
+
+    def intake_row(self) -> dict[str, Any]:
+        row = {name: getattr(self, name) for name in _EVENT_COLUMNS}
+        row["resource_ids"] = list(self.resource_ids)
+        row["fields"] = list(self.fields)
+        return row
 
     def entry(self, seq: int, at: str) -> AuditEntry:
         return AuditEntry(
@@ -129,19 +171,52 @@ class AuditLog:
         """The JWKS of the keys that verify this log's checkpoints."""
         return public_jwks([self._signing_key.public_key()])
 
+    def submit(self, session: Session, events: Sequence[AuditEvent]) -> None:
+        """Put ``events`` in the intake, in ``session``'s transaction (no lock taken)."""
+        if not events:
+            return
+        session.execute(insert(_INTAKE), [event.intake_row() for event in events])
+        session.info[SUBMITTED] = True
+
+    def chain_intake(self, session: Session, *, limit: int = CHAIN_BATCH) -> int:
+        """Chain up to ``limit`` intake entries, oldest first, in ``session``'s transaction;
+        return how many. The head is locked before the intake is read, so a sequencer that
+        waited for another one's lock sees what that one chained as gone."""
+        head = _lock_head(session)
+        rows = session.execute(select(_INTAKE).order_by(_INTAKE.c.id).limit(limit)).all()
+        if not rows:
+            return 0
+        self._chain(session, head, [AuditEvent.of_intake(row) for row in rows])
+        session.execute(delete(_INTAKE).where(_INTAKE.c.id.in_([row.id for row in rows])))
+        return len(rows)
+
+    def chain_all(self, session: Session) -> int:
+        """Chain the whole intake in ``session``'s transaction (for readers of the log: what
+        they read then holds every entry recorded so far); return how many."""
+        chained = 0
+        while count := self.chain_intake(session):
+            chained += count
+        return chained
+
     def append(self, session: Session, events: Sequence[AuditEvent]) -> list[SealedEntry]:
-        """Chain ``events`` after the head, in order, in ``session``'s transaction."""
+        """Chain ``events`` after the head at once, in order, in ``session``'s transaction
+        (bulk loaders; requests :meth:`submit`)."""
         if not events:
             return []
-        head = _lock_head(session)
-        moment = utc_now() if head.at is None else max(utc_now(), head.at)
-        at = format_audit_time(moment)
+        return self._chain(session, _lock_head(session), events)
+
+    def _chain(
+        self, session: Session, head: _Head, events: Sequence[AuditEvent]
+    ) -> list[SealedEntry]:
+        moment = head.at
         prev_hash = head.hash
         sealed: list[SealedEntry] = []
         entry_rows: list[dict[str, Any]] = []
         resource_rows: list[dict[str, Any]] = []
         checkpoints: list[Checkpoint] = []
         for offset, event in enumerate(events, start=1):
+            moment = event.at if moment is None else max(event.at, moment)
+            at = format_audit_time(moment)
             line = seal_entry(prev_hash, event.entry(head.seq + offset, at))
             prev_hash = bytes.fromhex(line["hash"])
             sealed.append(line)
@@ -168,7 +243,9 @@ class AuditLog:
 
     def checkpoint(self, session: Session) -> tuple[Checkpoint, bool]:
         """A checkpoint of the head now: ``(checkpoint, True)`` if signed now, ``(…, False)`` if
-        the head already had one. The empty log gets one at seq 0 (the 32 zero bytes)."""
+        the head already had one, once the intake is chained. The empty log gets one at seq 0
+        (the 32 zero bytes)."""
+        self.chain_all(session)
         head = _lock_head(session)
         latest = repository.latest_checkpoint(session)
         if latest is not None and latest.seq == head.seq:

@@ -12,11 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
+from sqlalchemy.exc import SQLAlchemyError
 
 from exchange_api.alerts.dependencies import PurposeHeader
 from exchange_api.audit import service
 from exchange_api.audit.chain import AuditAction, Outcome
-from exchange_api.audit.recorder import AuditDep, get_audit_log
+from exchange_api.audit.recorder import AuditDep, audit_unavailable, get_audit_log
 from exchange_api.audit.repository import AuditFilters
 from exchange_api.audit.schemas import AuditEventList, AuditKeySet, CheckpointRead
 from exchange_api.auth.scopes import AuditRead
@@ -43,10 +44,27 @@ _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+j
 _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
 
 
+def _chain_intake_first(_caller: AuditRead, request: Request, session: SessionDep) -> None:
+    """Chain the entries still in the intake, in the request's transaction, before reading the
+    log: an auditor sees every entry recorded until now. (After the token check: an anonymous
+    request does not get to take the chain-head lock.) 503 if the chain cannot be written: the
+    entries wait in the intake, and the log is not shown without them."""
+    try:
+        get_audit_log(request).chain_all(session)
+    except SQLAlchemyError as exc:
+        raise audit_unavailable(exc) from exc
+
+
+_CHAINED = Depends(_chain_intake_first)
+
+
 @router.get(
     "/events",
     response_model=AuditEventList,
-    dependencies=[Depends(forbid_unknown_query_params({*_EVENT_FILTERS, "cursor", "limit"}))],
+    dependencies=[
+        Depends(forbid_unknown_query_params({*_EVENT_FILTERS, "cursor", "limit"})),
+        _CHAINED,
+    ],
 )
 def list_audit_events(
     _caller: AuditRead,
@@ -95,7 +113,7 @@ def list_audit_events(
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    dependencies=[Depends(forbid_unknown_query_params({"from_seq"}))],
+    dependencies=[Depends(forbid_unknown_query_params({"from_seq"})), _CHAINED],
     responses={
         200: {
             "content": {NDJSON_MEDIA_TYPE: {}},
@@ -128,7 +146,7 @@ def export_audit_log(
 @router.get(
     "/checkpoints/latest",
     response_model=CheckpointRead,
-    dependencies=_NO_PARAMS,
+    dependencies=[*_NO_PARAMS, _CHAINED],
     responses={404: {**_PROBLEM, "description": "No checkpoint signed yet."}},
 )
 def latest_checkpoint(_caller: AuditRead, audit: AuditDep, session: SessionDep) -> CheckpointRead:
@@ -142,7 +160,7 @@ def latest_checkpoint(_caller: AuditRead, audit: AuditDep, session: SessionDep) 
     "/checkpoints",
     status_code=201,
     response_model=CheckpointRead,
-    dependencies=_NO_PARAMS,
+    dependencies=[*_NO_PARAMS, _CHAINED],
     responses={200: {"model": CheckpointRead, "description": "The head already had one."}},
 )
 def sign_checkpoint(

@@ -7,11 +7,12 @@ An endpoint (or service) takes ``audit: AuditDep`` and says what happened::
 
 The recorder fills in who and from where — the caller's token ``sub`` (the officer, when there is
 one), client, agency and token id, the request id and the source address (the ASGI peer: proxy
-headers are not trusted) — and *buffers* the event. The events are appended when the request's
-transaction is about to commit (:func:`exchange_api.db.before_commit`), in that same transaction:
-a change and its record commit together or not at all, and the chain head is locked only for the
-append and the commit, never for a whole request. If the append fails, the request fails with
-503 ``audit-unavailable`` and the caller gets no content: nothing is read or changed unrecorded.
+headers are not trusted) — and *buffers* the event. The events go into the audit intake when the
+request's transaction is about to commit (:func:`exchange_api.db.before_commit`), in that same
+transaction: a change and its record commit together or not at all. The sequencer chains them
+moments later (:mod:`exchange_api.audit.appender`). If the intake insert fails, the request fails
+with 503 ``audit-unavailable`` and the caller gets no content: nothing is read or changed
+unrecorded.
 
 If the endpoint raises instead, its transaction rolls back and its buffered events with it.
 Refusals (401, 403, and 404 for an alert the caller may not see) are recorded by
@@ -46,6 +47,7 @@ __all__ = [
     "AuditIdentity",
     "AuditRecorder",
     "AuditUnavailable",
+    "audit_unavailable",
     "get_audit_log",
     "get_audit_recorder",
     "record_in_own_transaction",
@@ -97,7 +99,7 @@ class AuditIdentity:
 
 
 class AuditRecorder:
-    """Collects one request's audit events and appends them just before its commit."""
+    """Collects one request's audit events and submits them just before its commit."""
 
     def __init__(
         self,
@@ -157,14 +159,15 @@ class AuditRecorder:
         )
 
     def flush(self) -> None:
-        """Append the buffered events in the session's transaction (503 if that fails)."""
+        """Put the buffered events in the audit intake, in the session's transaction (503 if
+        that fails)."""
         events, self._pending = self._pending, []
         if not events:
             return
         try:
-            self._log.append(self._session, events)
+            self._log.submit(self._session, events)
         except (SQLAlchemyError, ValueError) as exc:
-            raise _unavailable(exc) from exc
+            raise audit_unavailable(exc) from exc
 
 
 def record_in_own_transaction(
@@ -187,10 +190,11 @@ def record_in_own_transaction(
         try:
             session.commit()
         except SQLAlchemyError as exc:
-            raise _unavailable(exc) from exc
+            raise audit_unavailable(exc) from exc
 
 
-def _unavailable(exc: Exception) -> AuditUnavailable:
+def audit_unavailable(exc: Exception) -> AuditUnavailable:
+    """The 503 for a failed write to the log, ``exc`` logged by its type."""
     # The reason goes to the log by type only: the message may quote what was to be recorded.
     logger.error(
         "audit append failed",
@@ -210,7 +214,7 @@ def get_audit_log(request: Request) -> AuditLog:
 
 
 def get_audit_recorder(request: Request, session: SessionDep) -> AuditRecorder:
-    """The request's recorder, appending in the request's own session just before it commits."""
+    """The request's recorder, submitting in the request's own session just before it commits."""
     recorder = AuditRecorder.for_request(request, session)
     before_commit(session, recorder.flush)
     return recorder

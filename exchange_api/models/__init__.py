@@ -30,6 +30,7 @@ from exchange_api.models.audit import (  # noqa: E402
     AuditCheckpointRecord,
     AuditEntryRecord,
     AuditEntryResource,
+    AuditIntakeRecord,
 )
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
@@ -46,6 +47,7 @@ __all__ = [
     "AuditCheckpointRecord",
     "AuditEntryRecord",
     "AuditEntryResource",
+    "AuditIntakeRecord",
     "Client",
     "IdempotencyKey",
     "RevokedToken",

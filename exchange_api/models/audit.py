@@ -11,32 +11,45 @@
   append locks it (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write lock does the same), so
   appends from every worker and machine form one gapless chain.
 - ``audit_checkpoints``: Ed25519-signed ``{log_id, seq, hash, at}``, one per seq at most.
+- ``audit_intake``: entries recorded but not chained yet. A request inserts its entries here in
+  its own transaction (no lock: concurrent requests commit together), and the sequencer
+  (:mod:`exchange_api.audit.sequencer`) moves them into ``audit_entries`` in order of ``id``,
+  deleting them from here in the same transaction. Rows may be inserted and deleted, never
+  updated (migration 0005).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+)
 from sqlmodel import Field, SQLModel
 
 from exchange_api.models.types import UTCDateTime
 
-__all__ = ["AuditChainHead", "AuditCheckpointRecord", "AuditEntryRecord", "AuditEntryResource"]
+__all__ = [
+    "AuditChainHead",
+    "AuditCheckpointRecord",
+    "AuditEntryRecord",
+    "AuditEntryResource",
+    "AuditIntakeRecord",
+]
 
 
-class AuditEntryRecord(SQLModel, table=True):
-    __tablename__ = "audit_entries"
-    __table_args__ = (
-        Index("ix_audit_entries_actor_seq", "actor", "seq"),
-        Index("ix_audit_entries_agency_seq", "agency", "seq"),
-        Index("ix_audit_entries_client_id_seq", "client_id", "seq"),
-        Index("ix_audit_entries_action_seq", "action", "seq"),
-        Index("ix_audit_entries_outcome_seq", "outcome", "seq"),
-    )
+class _RecordedFields(SQLModel):
+    """What an entry says, as recorded (the hashed fields but ``seq``): shared by the intake
+    and the chained entries."""
 
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     actor: str | None = Field(default=None, max_length=200)
     client_id: str | None = Field(default=None, max_length=64)
     agency: str | None = Field(default=None, max_length=64)
@@ -49,6 +62,20 @@ class AuditEntryRecord(SQLModel, table=True):
     request_id: str | None = Field(default=None, max_length=128)
     source_ip: str | None = Field(default=None, max_length=64)
     outcome: str = Field(max_length=8)
+
+
+class AuditEntryRecord(_RecordedFields, table=True):
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_actor_seq", "actor", "seq"),
+        Index("ix_audit_entries_agency_seq", "agency", "seq"),
+        Index("ix_audit_entries_client_id_seq", "client_id", "seq"),
+        Index("ix_audit_entries_action_seq", "action", "seq"),
+        Index("ix_audit_entries_outcome_seq", "outcome", "seq"),
+    )
+
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
 
@@ -83,3 +110,15 @@ class AuditCheckpointRecord(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     kid: str = Field(max_length=64)
     signature: str = Field(max_length=128)
+
+
+class AuditIntakeRecord(_RecordedFields, table=True):
+    """An entry as recorded, waiting for the sequencer to give it a seq and its hashes."""
+
+    __tablename__ = "audit_intake"
+
+    # INTEGER on SQLite, where only an INTEGER PRIMARY KEY is an auto-incrementing rowid.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )

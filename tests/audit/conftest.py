@@ -14,6 +14,7 @@ from exchange_api.audit import AuditAction, key_id, repository, verify_chain
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.audit.repository import all_checkpoints
+from exchange_api.audit.sequencer import drain_intake
 from tests.auth_helpers import Registry
 
 AUDITOR_OFFICER = "NL-IGJ-AUDIT-0007"
@@ -54,15 +55,18 @@ async def auditor(registry: Registry, client: httpx.AsyncClient) -> dict[str, st
 
 
 def stored_entries(app: FastAPI) -> list[dict[str, Any]]:
-    """Every entry in the database, as export lines, up to the chain head."""
+    """Every entry in the database, as export lines, up to the chain head (the intake chained
+    first, as every reader of the log does)."""
     factory = app.state.session_factory
+    drain_intake(app.state.audit_log, factory)
     with factory() as session:
         head = repository.chain_head(session).seq
     return [dict(entry) for entry in repository.iter_entries(factory, from_seq=1, to_seq=head)]
 
 
 def append(app: FastAPI, count: int, *, action: AuditAction = AuditAction.ALERT_READ) -> None:
-    """Append ``count`` entries in one transaction, as one request's recorder would."""
+    """Record ``count`` entries in one transaction, as one request's recorder would, and chain
+    them, as the sequencer would."""
     with app.state.session_factory() as session:
         recorder = AuditRecorder(
             app.state.audit_log,
@@ -75,6 +79,7 @@ def append(app: FastAPI, count: int, *, action: AuditAction = AuditAction.ALERT_
             recorder.record(action, resource_ids=[str(uuid.uuid4())], result_count=1)
         recorder.flush()
         session.commit()
+    drain_intake(app.state.audit_log, app.state.session_factory)
 
 
 def verify_all(app: FastAPI) -> None:
