@@ -183,11 +183,14 @@ class AuditLog:
         return how many. The head is locked before the intake is read, so a sequencer that
         waited for another one's lock sees what that one chained as gone."""
         head = _lock_head(session)
-        rows = session.execute(select(_INTAKE).order_by(_INTAKE.c.id).limit(limit)).all()
-        if not rows:
+        oldest = select(_INTAKE.c.id).order_by(_INTAKE.c.id).limit(limit).scalar_subquery()
+        taken = session.execute(
+            delete(_INTAKE).where(_INTAKE.c.id.in_(oldest)).returning(*_INTAKE.c)
+        ).all()
+        if not taken:
             return 0
+        rows = sorted(taken, key=lambda row: int(row.id))
         self._chain(session, head, [AuditEvent.of_intake(row) for row in rows])
-        session.execute(delete(_INTAKE).where(_INTAKE.c.id.in_([row.id for row in rows])))
         return len(rows)
 
     def chain_all(self, session: Session) -> int:

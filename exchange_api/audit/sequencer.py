@@ -2,8 +2,8 @@
 
 Each worker runs one (:meth:`AuditSequencer.running`, in the app's lifespan). A commit that put
 entries in the intake wakes it (a SQLAlchemy ``after_commit`` listener on the worker's session
-factory); it then waits ``gather`` seconds, so that one chaining transaction takes the entries of
-every request that committed meanwhile, and chains the intake until it is empty. It also looks
+factory); it then waits ``gather`` seconds (25 ms), so that one chaining transaction takes the
+entries of every request that committed meanwhile, and chains the intake until it is empty. It also looks
 every ``idle`` seconds unwoken, which chains what another worker or machine left behind if its
 sequencer stopped. Sequencers of different workers take the same chain-head lock, so they take
 turns; the one that waited finds the intake already chained and does nothing.
@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from exchange_api.audit.appender import SUBMITTED, AuditLog
+from exchange_api.audit.appender import CHAIN_BATCH, SUBMITTED, AuditLog
 
 __all__ = ["AuditSequencer", "drain_intake"]
 
@@ -33,13 +33,14 @@ logger = logging.getLogger("exchange_api.audit")
 
 
 def drain_intake(log: AuditLog, session_factory: sessionmaker[Session]) -> int:
-    """Chain the whole intake, a batch per transaction; return how many entries were chained."""
+    """Chain the whole intake, a batch per transaction; return how many entries were chained.
+    (Entries committed during the last batch are the next pass's: every such commit wakes it.)"""
     chained = 0
     while True:
         with session_factory.begin() as session:
             count = log.chain_intake(session)
         chained += count
-        if count == 0:
+        if count < CHAIN_BATCH:
             return chained
 
 
@@ -51,7 +52,7 @@ class AuditSequencer:
         log: AuditLog,
         session_factory: sessionmaker[Session],
         *,
-        gather: float = 0.01,
+        gather: float = 0.025,
         idle: float = 1.0,
     ) -> None:
         self._log = log
