@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     Connection,
     Table,
+    bindparam,
     delete,
     insert,
     update,
@@ -25,9 +26,9 @@ from sqlalchemy import (
 from sqlmodel import Session, SQLModel, col, select
 
 from exchange_api.alerts.search_query import AlertFilters, search_statement
-from exchange_api.alerts.visibility import visible_to
+from exchange_api.alerts.visibility import viewer_params, visible_to, visible_to_bound
 from exchange_api.auth.caller import Caller
-from exchange_api.models.agencies import Agency
+from exchange_api.models.agencies import Agency, AgencyKind
 from exchange_api.models.alerts import (
     Alert,
     AlertAudience,
@@ -68,6 +69,15 @@ def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]])
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row([Json(row[c]) if c in json_columns else row[c] for c in columns])
+
+
+# Built once (the hottest read): no statement construction or cache-key walk per request.
+_VISIBLE_BY_ID = {
+    industry: select(Alert).where(
+        col(Alert.id) == bindparam("alert_id"), visible_to_bound(industry=industry)
+    )
+    for industry in (False, True)
+}
 
 
 class AlertRepository:
@@ -160,8 +170,9 @@ class AlertRepository:
 
     def get_visible(self, caller: Caller, alert_id: uuid.UUID) -> Alert | None:
         """The alert if ``caller`` may see it; None if it is absent or invisible (alike)."""
-        statement = select(Alert).where(col(Alert.id) == alert_id, visible_to(caller))
-        return self.session.exec(statement).one_or_none()
+        statement = _VISIBLE_BY_ID[caller.agency_kind is AgencyKind.INDUSTRY]
+        params = {"alert_id": alert_id, **viewer_params(caller)}
+        return self.session.exec(statement, params=params).one_or_none()
 
     def search(
         self, caller: Caller, filters: AlertFilters, *, before: uuid.UUID | None, limit: int

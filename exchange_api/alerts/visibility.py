@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, bindparam, exists, or_
 from sqlmodel import col
 
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
@@ -30,8 +30,10 @@ from exchange_api.models.alerts import Alert, AlertAudience
 __all__ = [
     "DEFAULT_FIELD_POLICY",
     "audience_keys",
+    "viewer_params",
     "visible_groups",
     "visible_to",
+    "visible_to_bound",
     "withheld_groups",
 ]
 
@@ -61,14 +63,39 @@ def audience_keys(
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on ``alerts`` that holds exactly for the alerts ``caller`` may see."""
-    own = col(Alert.reporting_agency_id) == caller.agency_id
-    if caller.agency_kind is AgencyKind.INDUSTRY:
+    return _visibility(
+        caller.agency_id,
+        audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id]),
+        industry=caller.agency_kind is AgencyKind.INDUSTRY,
+    )
+
+
+def visible_to_bound(*, industry: bool) -> ColumnElement[bool]:
+    """:func:`visible_to` with the caller as bound parameters, for statements built once:
+    ``viewer_agency`` (the caller's agency id) and ``viewer_audiences`` (its
+    :func:`viewer_params`)."""
+    return _visibility(
+        bindparam("viewer_agency"),
+        bindparam("viewer_audiences", expanding=True),
+        industry=industry,
+    )
+
+
+def viewer_params(caller: Caller) -> dict[str, object]:
+    """The values of :func:`visible_to_bound`'s parameters for ``caller``."""
+    return {
+        "viewer_agency": caller.agency_id,
+        "viewer_audiences": audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id]),
+    }
+
+
+def _visibility(agency: object, audiences: object, *, industry: bool) -> ColumnElement[bool]:
+    own = col(Alert.reporting_agency_id) == agency
+    if industry:
         return own
     addressed = exists().where(
         col(AlertAudience.alert_id) == col(Alert.id),
-        col(AlertAudience.audience).in_(
-            audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id])
-        ),
+        col(AlertAudience.audience).in_(audiences),  # type: ignore[arg-type]
     )
     return or_(own, col(Alert.distribution_scope) == "network", addressed)
 

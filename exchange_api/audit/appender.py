@@ -6,8 +6,8 @@ Two steps, so that requests never wait on each other for the log:
   request's entries are inserted into ``audit_intake`` in the request's own transaction — a change
   and its record commit together or not at all — without any lock, so concurrent requests share
   their commits' fsyncs.
-- **Chaining** (:meth:`AuditLog.chain_intake`, from the sequencer in every worker within
-  milliseconds, and before anything reads or verifies the log): under the lock on the single
+- **Chaining** (:meth:`AuditLog.chain_intake`, from the sequencer in every worker within a
+  tenth of a second, and before anything reads or verifies the log): under the lock on the single
   chain-head row (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds
   the database's write lock, see :mod:`exchange_api.db`), the waiting entries, in intake order:
 
@@ -21,10 +21,11 @@ Two steps, so that requests never wait on each other for the log:
   One transaction chains many requests' entries; every worker's and machine's sequencer takes the
   same lock, so the chain stays one and gapless.
 
-The cost of the split: an entry spends a few milliseconds in the intake before it is chained,
-where it is durable but not yet covered by a hash. Everything that reads the log chains the intake
-first (the auditor API, ``audit verify``, ``audit checkpoint``), so an auditor always sees every
-recorded entry. :meth:`AuditLog.append` chains events directly, for bulk loaders (the demo data).
+The cost of the split: an entry spends about a tenth of a second in the intake before it is
+chained, where it is durable but not yet covered by a hash. Everything that reads the log chains
+the intake first (the auditor API, ``audit verify``, ``audit checkpoint``), so an auditor always
+sees every recorded entry. :meth:`AuditLog.append` chains events directly, for bulk loaders (the
+demo data).
 
 Checkpoints are also signed every ``checkpoint_interval`` when there are new entries
 (:meth:`checkpoint_if_due`, from a background task in every worker: the head lock and the time

@@ -213,8 +213,9 @@ def get_audit_log(request: Request) -> AuditLog:
     return log
 
 
-def get_audit_recorder(request: Request, session: SessionDep) -> AuditRecorder:
-    """The request's recorder, submitting in the request's own session just before it commits."""
+async def get_audit_recorder(request: Request, session: SessionDep) -> AuditRecorder:
+    """The request's recorder, submitting in the request's own session just before it commits.
+    (``async``: no I/O here, so no thread hop.)"""
     recorder = AuditRecorder.for_request(request, session)
     before_commit(session, recorder.flush)
     return recorder
