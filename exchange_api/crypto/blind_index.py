@@ -27,11 +27,11 @@ significant ("CSQU 305438-3" is "CSQU3054383"), so only ASCII letters and digits
 
 from __future__ import annotations
 
+import hmac
+import re
 import unicodedata
 from datetime import date
 from typing import Final
-
-from cryptography.hazmat.primitives import hashes, hmac
 
 from exchange_api.crypto.keyring import Keyring
 
@@ -58,6 +58,11 @@ BLIND_INDEX_FIELDS: Final = frozenset(
 # Letters, marks (accents, and vowel signs that some scripts cannot drop) and numbers are content;
 # every other category (punctuation, symbols, separators, controls) separates words.
 _CONTENT_CATEGORIES = frozenset("LMN")
+# ASCII is already in NFKC and case-folds to lower case, and its only content characters are
+# letters and digits: the words of an ASCII name are its runs of these. Most values are ASCII,
+# and this is several times faster than the per-character path that any other text needs.
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_NOT_ASCII_ALNUM = re.compile(r"[^A-Za-z0-9]+")
 
 
 def normalise_text(value: str) -> str:
@@ -65,6 +70,8 @@ def normalise_text(value: str) -> str:
 
     NFKC is applied again after case folding, because folding can leave text that is not in NFKC.
     """
+    if value.isascii():
+        return " ".join(_ASCII_WORD.findall(value.lower()))
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
     spaced = "".join(
         ch if unicodedata.category(ch)[0] in _CONTENT_CATEGORIES else " " for ch in folded
@@ -74,9 +81,7 @@ def normalise_text(value: str) -> str:
 
 def normalise_identifier(value: str) -> str:
     """An identifier or document number in comparable form: NFKC, upper-case ASCII A-Z and 0-9."""
-    return "".join(
-        ch for ch in unicodedata.normalize("NFKC", value) if ch.isascii() and ch.isalnum()
-    ).upper()
+    return _NOT_ASCII_ALNUM.sub("", unicodedata.normalize("NFKC", value)).upper()
 
 
 def normalise_person(name: str, date_of_birth: date) -> str:
@@ -94,6 +99,6 @@ def blind_index(keyring: Keyring, field: str, normalised: str) -> str:
         raise ValueError(f"no blind index is defined for field {field!r}")
     if not normalised:
         raise ValueError("an empty value has no blind index")
-    mac = hmac.HMAC(keyring.blind_index_key(field), hashes.SHA256())
-    mac.update(normalised.encode("utf-8"))
-    return mac.finalize().hex()
+    # The standard library's one-shot HMAC (OpenSSL): half the cost of building an HMAC object
+    # per value, and a batch computes thousands.
+    return hmac.digest(keyring.blind_index_key(field), normalised.encode("utf-8"), "sha256").hex()

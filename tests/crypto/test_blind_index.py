@@ -45,6 +45,13 @@ def test_normalise_text(value: str, normalised: str) -> None:
     assert normalise_text(value) == normalised
 
 
+@pytest.mark.parametrize("char", [chr(code) for code in range(128)])
+def test_normalise_text_treats_ascii_as_the_unicode_rules_do(char: str) -> None:
+    # An all-ASCII value takes a fast path; "é" sends the same value down the per-character one.
+    general = normalise_text(f"é{char}X {char}{char}y{char}")
+    assert normalise_text(f"e{char}X {char}{char}y{char}") == "e" + general[1:]
+
+
 def test_normalise_text_keeps_accents_distinct() -> None:
     assert normalise_text("Müller") != normalise_text("Muller")
 
