@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from exchange_api.alerts.schemas import (
     AlertCreate,
@@ -42,6 +43,7 @@ __all__ = [
     "decode_groups",
     "default_review_by",
     "encode_groups",
+    "new_alert_columns",
     "plain_columns",
     "read_of",
     "receipt",
@@ -62,6 +64,9 @@ ROUTING_FIELDS: Final = (
     "distribution",
 )
 """The top-level fields stored in plain text; the others are the sealed field groups."""
+
+_JSON_FACTS: Final = {"substances", "route", "handling", "distribution"}
+"""The routing facts stored as JSON columns."""
 
 _GROUP_ADAPTERS: Final[dict[FieldGroup, TypeAdapter[Any]]] = {
     "parties": TypeAdapter(list[Party]),
@@ -85,7 +90,8 @@ def encode_groups(
     body: AlertCreate, groups: Sequence[FieldGroup] = FIELD_GROUPS
 ) -> dict[FieldGroup, bytes]:
     """The plaintext (JSON) of each of ``groups`` of ``body``, ready to seal."""
-    return {group: _GROUP_ADAPTERS[group].dump_json(getattr(body, group)) for group in groups}
+    included: set[str] = set(groups)
+    return _group_plaintexts(body.model_dump(mode="json", include=included), groups)
 
 
 def decode_groups(plaintexts: Mapping[FieldGroup, bytes]) -> dict[FieldGroup, Any]:
@@ -95,17 +101,38 @@ def decode_groups(plaintexts: Mapping[FieldGroup, bytes]) -> dict[FieldGroup, An
 
 def plain_columns(body: AlertCreate, review_by: date) -> dict[str, Any]:
     """The routing facts of ``body`` as ``alerts`` columns."""
+    return _plain_columns(body, body.model_dump(mode="json", include=_JSON_FACTS), review_by)
+
+
+def new_alert_columns(
+    body: AlertCreate, review_by: date
+) -> tuple[dict[str, Any], dict[FieldGroup, bytes]]:
+    """:func:`plain_columns` and :func:`encode_groups` of a new alert, from one serialisation of
+    ``body`` (the hot path of a batch)."""
+    dumped = body.model_dump(mode="json")
+    return _plain_columns(body, dumped, review_by), _group_plaintexts(dumped, FIELD_GROUPS)
+
+
+def _plain_columns(body: AlertCreate, dumped: Mapping[str, Any], review_by: date) -> dict[str, Any]:
+    # ``dumped``: the JSON form of ``body`` (model_dump(mode="json")), with at least _JSON_FACTS.
     return {
         "incident_type": body.incident_type,
         "status": body.status,
         "detected_on": body.detected_on,
         "review_by": review_by,
         "distribution_scope": body.distribution.scope,
-        "substances": [line.model_dump(mode="json") for line in body.substances],
-        "route": body.route.model_dump(mode="json"),
-        "handling": body.handling.model_dump(mode="json"),
-        "distribution": body.distribution.model_dump(mode="json"),
+        "substances": dumped["substances"],
+        "route": dumped["route"],
+        "handling": dumped["handling"],
+        "distribution": dumped["distribution"],
     }
+
+
+def _group_plaintexts(
+    dumped: Mapping[str, Any], groups: Sequence[FieldGroup]
+) -> dict[FieldGroup, bytes]:
+    # The same bytes as each group's adapter's dump_json, which decode_groups reads back.
+    return {group: to_json(dumped[group]) for group in groups}
 
 
 def substance_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]:
@@ -116,7 +143,15 @@ def substance_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any
 
 def route_countries(route: Mapping[str, Any]) -> list[str]:
     """The distinct countries of a route (as stored or sent), in route order."""
-    legs = [route.get("origin"), *route.get("transit", ()), route.get("destination")]
+    return _distinct_countries(
+        route.get("origin"), route.get("transit", ()), route.get("destination")
+    )
+
+
+def _distinct_countries(
+    origin: str | None, transit: Sequence[str], destination: str | None
+) -> list[str]:
+    legs = (origin, *transit, destination)
     return list(dict.fromkeys(country for country in legs if country is not None))
 
 
@@ -131,7 +166,7 @@ def country_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]
             "is_transit": country in route.transit,
             "is_destination": country == route.destination,
         }
-        for country in route_countries(body.route.model_dump())
+        for country in _distinct_countries(route.origin, route.transit, route.destination)
     ]
 
 

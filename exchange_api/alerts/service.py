@@ -104,6 +104,7 @@ def _stage(
 ) -> uuid.UUID:
     """Add one new alert (sealed, indexed, version 1) to ``rows``; return its id."""
     alert_id = uuid7()
+    plain, plaintexts = records.new_alert_columns(body, review_by)
     rows.alerts.append(
         {
             "id": alert_id,
@@ -111,8 +112,8 @@ def _stage(
             "reporting_agency_id": caller.agency_id,
             "created_at": now,
             "updated_at": now,
-            **records.plain_columns(body, review_by),
-            **seal_new_alert(keyring, alert_id, records.encode_groups(body)),
+            **plain,
+            **seal_new_alert(keyring, alert_id, plaintexts),
         }
     )
     rows.substances.extend(records.substance_rows(alert_id, body))
