@@ -8,12 +8,14 @@ cannot run (unreadable files, bad settings).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.checkpoints import key_id
+from exchange_api.audit.range_check import RangeReadError
 from exchange_api.audit.verification import (
     VerificationInputError,
     load_checkpoint_files,
@@ -70,16 +72,20 @@ def _verify(args: argparse.Namespace, settings: Settings) -> VerificationReport:
 
 
 def _verify_database(settings: Settings) -> VerificationReport:
+    """Verify the stored log with a process per available CPU (see :mod:`.verification`)."""
     public_key = load_key_material(settings.keys_dir).audit_signing_key.public_key()
     engine = create_db_engine(settings)
     try:
         return verify_stored_log(
-            make_session_factory(engine),
+            engine,
             {key_id(public_key): public_key},
             log_id=settings.audit_log,
+            workers=len(os.sched_getaffinity(0)),
         )
     except SQLAlchemyError as exc:
         raise _CannotRun(f"cannot read the audit log: {type(exc).__name__}") from None
+    except RangeReadError as exc:
+        raise _CannotRun(str(exc)) from None
     finally:
         engine.dispose()
 

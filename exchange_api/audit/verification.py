@@ -3,9 +3,16 @@ an export file, with a summary that names the first bad seq.
 
 From the database, on top of :func:`~exchange_api.audit.verify.verify_chain`:
 
-- the entries are read in chunks, each in a short transaction (constant memory, no long lock),
-  from seq 1 up to the chain head as it was when verification began, with every checkpoint up
-  to that seq;
+- the entries are checked from seq 1 up to the chain head as it was when verification began,
+  with every checkpoint up to that seq, reading in bounded pieces (constant memory, no long
+  lock);
+- on PostgreSQL that range is cut into pieces checked by parallel processes straight from
+  ``COPY`` (:mod:`.range_check`); each hands back the stretch it verified as a
+  :class:`~exchange_api.audit.verify.VerifiedRun`, and whatever a piece could not vouch for is
+  read again entry by entry. The walk takes the runs over in seq order, checking the seams
+  between them and every checkpoint, so the verdict — the first bad seq and its reason — is the
+  one the entry-by-entry walk gives (SQLite, and any database whose column types are not the
+  expected ones, take that walk);
 - the chain head must be the last entry (``chain head does not match the entries``): entries cut
   off the end, with the head left alone, show here even without a later checkpoint;
 - nothing may lie beyond the head as it is when verification ends: a checkpoint there proves the
@@ -22,30 +29,39 @@ rewrite the table can rewrite a whole suffix; the summary says how far checkpoin
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import multiprocessing
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.audit import repository
-from exchange_api.audit.chain import GENESIS_HASH
+from exchange_api.audit.chain import GENESIS_HASH, SealedEntry
 from exchange_api.audit.checkpoints import (
     Checkpoint,
     InvalidCheckpointError,
     InvalidJWKSError,
     load_public_keys_from_jwks,
 )
+from exchange_api.audit.range_check import RangeTask, check_range, fast_check_applies
 from exchange_api.audit.verify import (
     MalformedExportError,
     VerificationReport,
+    VerifiedRun,
+    hash_from_hex,
     iter_ndjson,
     verify_chain,
 )
+from exchange_api.db import make_session_factory
 
 __all__ = [
     "VerificationInputError",
@@ -62,21 +78,43 @@ class VerificationInputError(Exception):
     """A key or checkpoint file cannot be used; the message is one line."""
 
 
+#: Entries per range at most: what one entry-by-entry fallback may cost, and the pieces shared
+#: out so that a worker slowed by the rest of the machine does not hold up the others.
+MAX_RANGE: Final = 100_000
+#: Each worker holds a database connection of its own.
+MAX_WORKERS: Final = 8
+
+
 def verify_stored_log(
-    session_factory: sessionmaker[Session],
+    engine: Engine,
     public_keys: Mapping[str, Ed25519PublicKey],
     *,
     log_id: str,
+    workers: int = 1,
+    range_size: int | None = None,
 ) -> VerificationReport:
-    """Verify the log in the database (see the module docstring)."""
+    """Verify the log in the database (see the module docstring).
+
+    ``workers`` processes check ranges of ``range_size`` entries at once (by default ranges
+    that give each worker a few); with one worker the ranges are checked in this process.
+    """
+    session_factory = make_session_factory(engine)
     with session_factory() as session:
         head = repository.chain_head(session)
         try:
             checkpoints = repository.all_checkpoints(session, up_to_seq=head.seq)
         except repository.StoredCheckpointInvalid as exc:
             return _broken(exc.seq, "checkpoint row malformed", last_seq=0)
-    entries = repository.iter_entries(session_factory, from_seq=1, to_seq=head.seq)
-    report = verify_chain(entries, checkpoints, public_keys, log_id=log_id)
+        in_ranges = fast_check_applies(session.connection())
+    if in_ranges:
+        ranges = _ranges(head.seq, workers, range_size)
+        checkpoint_seqs = sorted({checkpoint.seq for checkpoint in checkpoints})
+        stream = _checked_in_ranges(engine, session_factory, ranges, checkpoint_seqs, workers)
+        with closing(stream) as items:
+            report = verify_chain(items, checkpoints, public_keys, log_id=log_id)
+    else:
+        entries = repository.iter_entries(session_factory, from_seq=1, to_seq=head.seq)
+        report = verify_chain(entries, checkpoints, public_keys, log_id=log_id)
     if not report.ok:
         return report
     if (report.last_seq, report.last_hash) != (head.seq, head.hash):
@@ -97,6 +135,70 @@ def verify_stored_log(
         reason = "entries beyond the chain head"
         return replace(report, ok=False, first_bad_seq=past.entry_seq, reason=reason)
     return report
+
+
+def _ranges(head_seq: int, workers: int, range_size: int | None) -> list[tuple[int, int]]:
+    """``1..head_seq`` cut into consecutive ``(first, last)`` ranges."""
+    if range_size is None:
+        range_size = min(MAX_RANGE, max(1, -(-head_seq // (4 * workers))))
+    return [
+        (first, min(first + range_size - 1, head_seq))
+        for first in range(1, head_seq + 1, range_size)
+    ]
+
+
+def _checked_in_ranges(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    ranges: Sequence[tuple[int, int]],
+    checkpoint_seqs: Sequence[int],
+    workers: int,
+) -> Generator[SealedEntry | VerifiedRun, None, None]:
+    """The entries of ``ranges`` in seq order: each range's verified run, then its other rows.
+
+    Rows a run does not cover are read one by one for :func:`verify_chain` to judge: the one
+    that ended the run and the rest of its range (which the run's end says nothing about).
+    """
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    tasks = [
+        RangeTask(
+            database_uri=uri,
+            first_seq=first,
+            last_seq=last,
+            checkpoint_seqs=tuple(
+                checkpoint_seqs[
+                    bisect.bisect_left(checkpoint_seqs, first) : bisect.bisect_right(
+                        checkpoint_seqs, last
+                    )
+                ]
+            ),
+        )
+        for first, last in ranges
+    ]
+    for task, run in zip(tasks, _run_in_order(tasks, workers), strict=True):
+        next_seq = task.first_seq
+        if run is not None:
+            yield run
+            next_seq = run.last_seq + 1
+        if next_seq <= task.last_seq:
+            yield from repository.iter_entries(
+                session_factory, from_seq=next_seq, to_seq=task.last_seq
+            )
+
+
+def _run_in_order(tasks: Sequence[RangeTask], workers: int) -> Iterator[VerifiedRun | None]:
+    """:func:`check_range` of every task, in order, by up to ``workers`` processes.
+
+    Forked, not spawned: a worker needs only modules this process has imported, and a spawned
+    one would import the whole command again. Each opens its own connection and never touches
+    the ones inherited from this process.
+    """
+    workers = min(workers, MAX_WORKERS, len(tasks))
+    if workers <= 1:
+        yield from map(check_range, tasks)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(check_range, tasks)
 
 
 def _broken(seq: int, reason: str, *, last_seq: int) -> VerificationReport:
@@ -159,10 +261,10 @@ def verify_export_file(
                 first = next(lines, None)
             except MalformedExportError:
                 first = None
-            prev_hash = first.get("prev_hash") if first is not None else None
-            if first is None or not isinstance(prev_hash, str) or not _is_hash(prev_hash):
+            given_prev_hash = None if first is None else hash_from_hex(first.get("prev_hash"))
+            if first is None or given_prev_hash is None:
                 return _broken(from_seq, "malformed entry", last_seq=from_seq - 1)
-            start_prev_hash = bytes.fromhex(prev_hash)
+            start_prev_hash = given_prev_hash
             lines = itertools.chain([first], lines)
         return verify_chain(
             lines,
@@ -172,10 +274,6 @@ def verify_export_file(
             start_seq=from_seq,
             log_id=log_id,
         )
-
-
-def _is_hash(text: str) -> bool:
-    return len(text) == 64 and all(char in "0123456789abcdef" for char in text)
 
 
 def report_document(report: VerificationReport) -> dict[str, object]:

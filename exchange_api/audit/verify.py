@@ -20,6 +20,11 @@ reads the entries in order and stops at the first thing that does not verify:
   (``checkpoint does not match chain``); a genuine checkpoint past the last entry means the log
   was cut short (``truncated before checkpoint at seq N``, named at the first missing seq).
 
+A caller that has already checked a stretch of entries elsewhere (in another process, say) may
+pass a :class:`VerifiedRun` in their place: the walk takes it over as if it had read those
+entries one by one — the seam to the entry before, and every checkpoint inside it, are checked
+here — so the verdict and its reason stay those of the entry-by-entry walk.
+
 What it cannot see alone: whoever can write the table can rewrite a whole suffix and recompute
 its hashes. Such a rewrite is caught only by a checkpoint at or after the first rewritten entry,
 and named by that checkpoint's seq. :attr:`VerificationReport.anchored_seq` says how far the
@@ -46,6 +51,8 @@ from exchange_api.audit.checkpoints import Checkpoint, verify_checkpoint
 __all__ = [
     "MalformedExportError",
     "VerificationReport",
+    "VerifiedRun",
+    "hash_from_hex",
     "iter_ndjson",
     "verify_chain",
 ]
@@ -74,6 +81,27 @@ class VerificationReport:
     """The highest seq a valid, matching checkpoint pins; ``None`` if no checkpoint did."""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedRun:
+    """Entries ``first_seq``..``last_seq``, all present, verified by someone else.
+
+    The promise: the entries' seqs are exactly ``first_seq``..``last_seq`` in order, each is
+    well-formed, canonical and recomputes to its stated hash from its stated ``prev_hash``, and
+    each after the first links to the one before. What the run cannot know — whether its first
+    entry links to the chain before it, and whether the checkpoints inside it hold — the walk
+    checks when it takes the run over.
+    """
+
+    first_seq: int
+    last_seq: int
+    prev_hash: bytes
+    """The first entry's stated ``prev_hash`` (raw), which the run took as given."""
+    last_hash: bytes
+    """The last entry's hash (raw)."""
+    hashes: Mapping[int, bytes]
+    """The hash (raw) at every seq in the run that a checkpoint names."""
+
+
 class _ChainBroken(Exception):
     def __init__(self, seq: int, reason: str) -> None:
         super().__init__(reason)
@@ -81,7 +109,7 @@ class _ChainBroken(Exception):
         self.reason = reason
 
 
-def _hash_bytes(value: object) -> bytes | None:
+def hash_from_hex(value: object) -> bytes | None:
     """The raw hash from its wire form, or ``None`` unless exactly 64 lower-case hex digits."""
     if type(value) is not str:
         return None
@@ -126,16 +154,11 @@ class _ChainWalk:
     def check_entry(self, line: Mapping[str, object]) -> None:
         expected_seq = self.head_seq + 1
         seq = line.get("seq")
-        prev_hash = _hash_bytes(line.get("prev_hash"))
-        stated_hash = _hash_bytes(line.get("hash"))
+        prev_hash = hash_from_hex(line.get("prev_hash"))
+        stated_hash = hash_from_hex(line.get("hash"))
         if type(seq) is not int or prev_hash is None or stated_hash is None:
             raise _ChainBroken(expected_seq, "malformed entry")
-        if seq > expected_seq:
-            raise _ChainBroken(expected_seq, f"gap: seq {expected_seq} missing")
-        if seq < expected_seq:
-            # Two entries now claim ``seq``; which one is genuine, only a checkpoint can tell.
-            contested = seq if seq >= self.start_seq else expected_seq
-            raise _ChainBroken(contested, "seq out of order")
+        self._check_next_seq(seq)
         body = dict(line)
         del body["prev_hash"], body["hash"]
         try:
@@ -144,13 +167,41 @@ class _ChainWalk:
             raise _ChainBroken(seq, "entry is not canonical JSON") from None
         if digest != stated_hash:
             raise _ChainBroken(seq, "hash mismatch")
-        if prev_hash != self.head_hash:
-            raise _ChainBroken(seq, "prev_hash does not link")
+        self._check_link(seq, prev_hash)
         self.head_seq, self.head_hash = seq, digest
         if seq in self._due:
             for checkpoint in self._due.pop(seq):
                 self._check_authentic(checkpoint)
                 self._check_match(checkpoint, digest)
+
+    def take_over(self, run: VerifiedRun) -> None:
+        """Advance over ``run`` as :meth:`check_entry` would over its entries, one by one.
+
+        The run's entries are well-formed and hash correctly (its promise), so what is left is
+        what checking its first entry would find after those checks, then each checkpoint at
+        the seq where the walk would have met it.
+        """
+        self._check_next_seq(run.first_seq)
+        self._check_link(run.first_seq, run.prev_hash)
+        for seq in sorted(seq for seq in self._due if run.first_seq <= seq <= run.last_seq):
+            self.head_seq, self.head_hash = seq, run.hashes[seq]
+            for checkpoint in self._due.pop(seq):
+                self._check_authentic(checkpoint)
+                self._check_match(checkpoint, self.head_hash)
+        self.head_seq, self.head_hash = run.last_seq, run.last_hash
+
+    def _check_next_seq(self, seq: int) -> None:
+        expected_seq = self.head_seq + 1
+        if seq > expected_seq:
+            raise _ChainBroken(expected_seq, f"gap: seq {expected_seq} missing")
+        if seq < expected_seq:
+            # Two entries now claim ``seq``; which one is genuine, only a checkpoint can tell.
+            contested = seq if seq >= self.start_seq else expected_seq
+            raise _ChainBroken(contested, "seq out of order")
+
+    def _check_link(self, seq: int, prev_hash: bytes) -> None:
+        if prev_hash != self.head_hash:
+            raise _ChainBroken(seq, "prev_hash does not link")
 
     def check_checkpoints_beyond_end(self) -> None:
         """A genuine checkpoint past the last entry proves entries were cut off the end."""
@@ -170,7 +221,7 @@ class _ChainWalk:
             raise _ChainBroken(checkpoint.seq, "checkpoint belongs to another log")
 
     def _check_match(self, checkpoint: Checkpoint, chain_hash: bytes) -> None:
-        if _hash_bytes(checkpoint.hash) != chain_hash:
+        if hash_from_hex(checkpoint.hash) != chain_hash:
             raise _ChainBroken(checkpoint.seq, "checkpoint does not match chain")
         self.checkpoints_checked += 1
         self.anchored_seq = max(checkpoint.seq, self.anchored_seq or checkpoint.seq)
@@ -189,7 +240,7 @@ class _ChainWalk:
 
 
 def verify_chain(
-    entries: Iterable[Mapping[str, object]],
+    entries: Iterable[Mapping[str, object] | VerifiedRun],
     checkpoints: Iterable[Checkpoint],
     public_keys: Mapping[str, Ed25519PublicKey],
     *,
@@ -198,6 +249,8 @@ def verify_chain(
     log_id: str | None = None,
 ) -> VerificationReport:
     """Check ``entries`` (export lines, in order) and every checkpoint; name the first bad seq.
+
+    Any stretch of ``entries`` may be given as a :class:`VerifiedRun` instead of its lines.
 
     To verify an export that starts later than seq 1, pass the seq of its first entry and the
     hash before it (from a checkpoint, or a previous report's ``last_hash``). ``public_keys``
@@ -217,7 +270,10 @@ def verify_chain(
     try:
         walk.check_checkpoints_before_start()
         for line in entries:
-            walk.check_entry(line)
+            if isinstance(line, VerifiedRun):
+                walk.take_over(line)
+            else:
+                walk.check_entry(line)
         walk.check_checkpoints_beyond_end()
     except _ChainBroken as broken:
         return walk.report(broken)

@@ -28,6 +28,8 @@ from exchange_api.audit.checkpoints import (
 from exchange_api.audit.verify import (
     MalformedExportError,
     VerificationReport,
+    VerifiedRun,
+    hash_from_hex,
     iter_ndjson,
     verify_chain,
 )
@@ -364,6 +366,104 @@ def test_a_checkpoint_of_another_log_is_refused_when_the_log_is_named() -> None:
 
     assert (named.first_bad_seq, named.reason) == (10, "checkpoint belongs to another log")
     assert unnamed.ok
+
+
+# --- stretches verified elsewhere ------------------------------------------------------------
+
+
+def run_of(rows: Lines, first_seq: int, checkpoint_seqs: set[int]) -> VerifiedRun | None:
+    """What an honest range checker reports for ``rows`` (its range's rows, in seq order): the
+    longest prefix that verifies with the first ``prev_hash`` taken as given."""
+    given = hash_from_hex(rows[0].get("prev_hash")) if rows else None
+    if given is None:
+        return None
+    alone = verify_chain(rows, [], {}, start_seq=first_seq, start_prev_hash=given)
+    if alone.last_seq < first_seq:
+        return None
+    covered = [row for row in rows if row["seq"] <= alone.last_seq]
+    return VerifiedRun(
+        first_seq=first_seq,
+        last_seq=alone.last_seq,
+        prev_hash=given,
+        last_hash=bytes.fromhex(alone.last_hash),
+        hashes={
+            row["seq"]: bytes.fromhex(row["hash"])
+            for row in covered
+            if row["seq"] in checkpoint_seqs
+        },
+    )
+
+
+def in_ranges(
+    lines: Lines, checkpoints: list[Checkpoint], size: int
+) -> Iterator[dict[str, Any] | VerifiedRun]:
+    """``lines`` as the database verification feeds them: per range of ``size`` seqs, the run a
+    checker vouches for, then the range's other rows one by one."""
+    checkpoint_seqs = {checkpoint.seq for checkpoint in checkpoints}
+    for first in range(1, max(line["seq"] for line in lines) + 1, size):
+        rows = [line for line in lines if first <= line["seq"] < first + size]
+        run = run_of(rows, first, checkpoint_seqs)
+        if run is not None:
+            yield run
+        yield from (row for row in rows if run is None or row["seq"] > run.last_seq)
+
+
+def _as_stored(tamper: Callable[[Lines, list[Checkpoint]], Any]) -> bool:
+    """Whether a database could hold the tampered lines as given: integer seqs, increasing."""
+    lines, _ = tamper(*honest())
+    seqs = [line.get("seq") for line in lines]
+    return all(type(seq) is int for seq in seqs) and seqs == sorted(set(seqs))
+
+
+STORABLE = [case for case in TAMPERING if _as_stored(case[0])]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 6, 7, 10, 11, 25])
+def test_runs_verify_an_honest_chain_as_its_lines_do(size: int) -> None:
+    lines, checkpoints = honest()
+
+    report = verify_chain(in_ranges(lines, checkpoints, size), checkpoints, _KEYS, log_id=LOG_ID)
+
+    assert report == verify_chain(lines, checkpoints, _KEYS, log_id=LOG_ID)
+    assert report.ok
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 6, 7, 10, 11, 25])
+@pytest.mark.parametrize(
+    ("tamper", "first_bad_seq", "reason"),
+    STORABLE,
+    ids=[tamper.__name__.strip("_") for tamper, _, _ in STORABLE],
+)
+def test_runs_name_what_the_lines_name(
+    tamper: Callable[[Lines, list[Checkpoint]], Any], first_bad_seq: int, reason: str, size: int
+) -> None:
+    """Every seam between ranges, wherever the tampering falls, gives the entry-by-entry verdict."""
+    lines, checkpoints = tamper(*honest())
+
+    report = verify_chain(in_ranges(lines, checkpoints, size), checkpoints, _KEYS, log_id=LOG_ID)
+
+    assert report == verify_chain(lines, checkpoints, _KEYS, log_id=LOG_ID)
+    assert not report.ok
+
+
+def test_a_run_past_a_gap_is_named_at_the_gap() -> None:
+    lines, checkpoints = honest()
+    run = run_of(lines[10:], 11, {20})
+
+    report = verify_chain([*lines[:8], run], checkpoints, _KEYS)
+
+    assert (report.first_bad_seq, report.reason, report.last_seq) == (9, "gap: seq 9 missing", 8)
+
+
+def test_a_checkpoint_inside_a_run_is_met_at_its_seq() -> None:
+    lines, checkpoints = honest()
+    forged = replace(checkpoints[1], hash=lines[18]["hash"])
+    run = run_of(lines, 1, {10, 20})
+
+    report = verify_chain([run], [checkpoints[0], forged], _KEYS)
+
+    assert (report.first_bad_seq, report.reason) == (20, "checkpoint signature invalid")
+    assert (report.entries_checked, report.checkpoints_checked, report.anchored_seq) == (20, 1, 10)
 
 
 # --- streaming -------------------------------------------------------------------------------
