@@ -18,6 +18,7 @@ caller dependency in one indexed lookup. What is refused, and why:
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 #: Tokens are ours: only our own servers' clocks can disagree, and NTP keeps that small.
 _LEEWAY_SECONDS = 5
+_VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidAccessToken(Exception):
@@ -108,6 +110,10 @@ class AccessTokenAuthority:
             iat={"essential": True},
             exp={"essential": True},
         )
+        # Per instance, so that the cache goes with the key it checked against.
+        self._signed_claims = functools.lru_cache(maxsize=_VERIFIED_CACHE_SIZE)(
+            self._check_signature
+        )
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys that verify our access tokens (``/.well-known/jwks.json``)."""
@@ -152,7 +158,22 @@ class AccessTokenAuthority:
         )
 
     def verify(self, token: str) -> AccessTokenClaims:
-        """Verify signature, header and claims; raise :class:`InvalidAccessToken` otherwise."""
+        """Verify signature, header and claims; raise :class:`InvalidAccessToken` otherwise.
+
+        The signature and header check of a token that passed it is remembered (the last
+        4,096 tokens, keyed by the whole token): a client's next request with the same token
+        skips the ECDSA verification. The claims — expiry included — are checked every time,
+        and a token that failed is checked again every time it comes back."""
+        claims = self._signed_claims(token)
+        try:
+            self._claims.validate(claims)
+        except ExpiredTokenError:
+            raise InvalidAccessToken("The access token has expired.") from None
+        except JoseError:
+            raise InvalidAccessToken("The access token's claims are not acceptable.") from None
+        return _read_claims(claims)
+
+    def _check_signature(self, token: str) -> dict[str, Any]:
         try:
             decoded = jwt.decode(token, self._verifying_key, registry=ACCESS_TOKEN_REGISTRY)
         except (JoseError, ValueError, TypeError):
@@ -164,14 +185,7 @@ class AccessTokenAuthority:
             raise InvalidAccessToken("The token is not an access token (typ must be at+jwt).")
         if decoded.header.get("kid") != self.kid:
             raise InvalidAccessToken("The access token was not signed by a current key.")
-        claims = decoded.claims
-        try:
-            self._claims.validate(claims)
-        except ExpiredTokenError:
-            raise InvalidAccessToken("The access token has expired.") from None
-        except JoseError:
-            raise InvalidAccessToken("The access token's claims are not acceptable.") from None
-        return _read_claims(claims)
+        return decoded.claims
 
 
 def _read_claims(claims: dict[str, Any]) -> AccessTokenClaims:

@@ -161,6 +161,8 @@ async def test_the_forging_helper_makes_tokens_we_accept(
 async def test_a_revoked_token_is_refused(
     client: httpx.AsyncClient, agency: TestAgency, token: str
 ) -> None:
+    # Accepted first, so that its signature check is remembered: revocation still counts.
+    assert (await client.get(API, headers=bearer(token))).status_code == 200
     revoked = await client.post(
         "/oauth/revoke",
         data={
@@ -185,6 +187,17 @@ async def test_a_token_of_a_client_disabled_after_issue_is_refused(
     assert disabled.status_code == 200, disabled.text
     detail = assert_unauthorized(await client.get(API, headers=bearer(token)))
     assert "disabled" in detail
+
+
+async def test_a_token_accepted_before_is_refused_once_expired(
+    client: httpx.AsyncClient, token: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The remembered signature check does not remember the expiry: it is checked each time."""
+    assert (await client.get(API, headers=bearer(token))).status_code == 200
+    later = time.time() + 2 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    detail = assert_unauthorized(await client.get(API, headers=bearer(token)))
+    assert "expired" in detail
 
 
 async def test_a_missing_scope_is_403_with_the_scope_named(
