@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from json.encoder import encode_basestring
@@ -79,16 +79,11 @@ _SELECT: Final = (
     f"SELECT {', '.join(_COLUMNS)} FROM audit_entries "  # noqa: S608 -- constant names
     "WHERE seq BETWEEN %s AND %s ORDER BY seq"
 )
-_CANONICAL: Final = (
-    '{"action":%s,"actor":%s,"agency":%s,"at":"%s","client_id":%s,"fields":%s,"outcome":%s,'
-    '"purpose":%s,"request_id":%s,"resource_ids":%s,"result_count":%s,"seq":%s,'
-    '"source_ip":%s,"token_id":%s}'
-)
 _BATCH: Final = 2000
 # A JSON list of strings that need no escaping, spelled as json.dumps and jsonb do: its
 # canonical form is the same with "," between the items instead of ", ".
 _PLAIN_STRING_LIST: Final = re.compile(r'\[(?:"[^"\\\x00-\x1f]*"(?:, "[^"\\\x00-\x1f]*")*)?\]')
-_MAX_CACHED_LISTS: Final = 1024
+_MEMO_SIZE: Final = 4096
 _MAX_SAFE_DIGITS: Final = 15  # with its sign, any integer this short is inside ±(2**53 - 1)
 
 _Row = Sequence[str | None]
@@ -139,47 +134,45 @@ def check_range(task: RangeTask) -> VerifiedRun | None:
         raise RangeReadError(f"cannot read the audit entries: {type(exc).__name__}") from None
 
 
+class _Memo(dict[str | None, str]):
+    """The JSON of values met before, ``""`` for one the fast path does not take.
+
+    Most columns repeat from entry to entry (an action, an agency, a client, its token), and a
+    lookup costs a fraction of encoding again (``request_id`` hardly repeats, and is encoded
+    each time). Cleared when full, so memory stays bounded.
+    """
+
+    def __init__(self, encode: Callable[[str], str | None], null: str) -> None:
+        super().__init__({None: null})
+        self._encode = encode
+        self._null = null
+
+    def __missing__(self, value: str | None) -> str:
+        assert value is not None  # always present: set in __init__ and after each clear
+        if len(self) >= _MEMO_SIZE:
+            self.clear()
+            self[None] = self._null
+        encoded = self[value] = self._encode(value) or ""
+        return encoded
+
+
 def _accept(
     rows: Iterable[_Row], first_seq: int, checkpoint_seqs: Iterable[int]
 ) -> VerifiedRun | None:
+    """The run of ``rows`` (the range from ``first_seq``, in seq order) that verifies.
+
+    An entry's canonical JSON is its fields in sorted key order, each as ``json.dumps`` writes
+    it; one loop, as few steps per entry as it takes, because this is where the time goes.
+    """
     wanted = frozenset(checkpoint_seqs)
     hashes: dict[int, bytes] = {}
-    lists: dict[str, str] = {}
+    strings = _Memo(encode_basestring, null="null")
+    lists = _Memo(_string_list, null="")  # a list column is never null
     seq = first_seq - 1
     first_prev = head_raw = b""
     head_hex: str | None = None
     sha256 = hashlib.sha256
-    for row in rows:
-        entry = _canonical_entry(row, seq + 1, lists)
-        if entry is None:
-            break
-        canonical, prev_hex, stated_hex = entry
-        if seq < first_seq:  # the first row: its prev_hash is taken as given
-            first_prev = hash_from_hex(prev_hex) or b""
-            if not first_prev:
-                break
-            head_hex, head_raw = prev_hex, first_prev
-        elif prev_hex != head_hex:
-            break
-        digest = sha256(head_raw + canonical)
-        if digest.hexdigest() != stated_hex:
-            break
-        seq += 1
-        head_hex, head_raw = stated_hex, digest.digest()
-        if seq in wanted:
-            hashes[seq] = head_raw
-    if seq < first_seq:
-        return None
-    return VerifiedRun(
-        first_seq=first_seq, last_seq=seq, prev_hash=first_prev, last_hash=head_raw, hashes=hashes
-    )
-
-
-def _canonical_entry(
-    row: _Row, expected_seq: int, lists: dict[str, str]
-) -> tuple[bytes, str | None, str | None] | None:
-    """A row's canonical JSON, ``prev_hash`` and ``hash``; ``None`` unless provably exact."""
-    (
+    for (
         action,
         actor,
         agency,
@@ -191,41 +184,76 @@ def _canonical_entry(
         request_id,
         resource_ids,
         result_count,
-        seq,
+        seq_text,
         source_ip,
         token_id,
-        prev_hash,
-        stated_hash,
-    ) = row
-    if seq != str(expected_seq) or at is None or groups is None or resource_ids is None:
+        prev_hex,
+        stated_hex,
+    ) in rows:
+        if seq_text != str(seq + 1) or at is None or resource_ids is None:
+            break
+        if result_count is not None and len(result_count) > _MAX_SAFE_DIGITS:
+            break
+        moment = _audit_time(at)
+        groups_json = lists[groups]
+        resource_ids_json = _string_list(resource_ids)
+        if not (moment and groups_json and resource_ids_json):
+            break
+        canonical = "".join(
+            (
+                '{"action":',
+                strings[action],
+                ',"actor":',
+                strings[actor],
+                ',"agency":',
+                strings[agency],
+                ',"at":"',
+                moment,
+                '","client_id":',
+                strings[client_id],
+                ',"fields":',
+                groups_json,
+                ',"outcome":',
+                strings[outcome],
+                ',"purpose":',
+                strings[purpose],
+                ',"request_id":',
+                "null" if request_id is None else encode_basestring(request_id),
+                ',"resource_ids":',
+                resource_ids_json,
+                ',"result_count":',
+                "null" if result_count is None else result_count,
+                ',"seq":',
+                seq_text,
+                ',"source_ip":',
+                strings[source_ip],
+                ',"token_id":',
+                strings[token_id],
+                "}",
+            )
+        )
+        if seq < first_seq:  # the first row: its prev_hash is taken as given
+            first_prev = hash_from_hex(prev_hex) or b""
+            if not first_prev:
+                break
+            head_hex, head_raw = prev_hex, first_prev
+        elif prev_hex != head_hex:
+            break
+        try:
+            digest = sha256(head_raw + canonical.encode())
+        except UnicodeEncodeError:  # a lone surrogate: not canonical JSON
+            break
+        if digest.hexdigest() != stated_hex:
+            break
+        seq += 1
+        head_hex, head_raw = stated_hex, digest.digest()
+        if seq in wanted:
+            hashes[seq] = head_raw
+    if seq < first_seq:
         return None
-    if result_count is not None and len(result_count) > _MAX_SAFE_DIGITS:
-        return None
-    moment = _audit_time(at)
-    groups_json = lists.get(groups) or _string_list(groups, lists)
-    resource_ids_json = _string_list(resource_ids, None)
-    if moment is None or groups_json is None or resource_ids_json is None:
-        return None
-    canonical = _CANONICAL % (
-        "null" if action is None else encode_basestring(action),
-        "null" if actor is None else encode_basestring(actor),
-        "null" if agency is None else encode_basestring(agency),
-        moment,
-        "null" if client_id is None else encode_basestring(client_id),
-        groups_json,
-        "null" if outcome is None else encode_basestring(outcome),
-        "null" if purpose is None else encode_basestring(purpose),
-        "null" if request_id is None else encode_basestring(request_id),
-        resource_ids_json,
-        "null" if result_count is None else result_count,
-        seq,
-        "null" if source_ip is None else encode_basestring(source_ip),
-        "null" if token_id is None else encode_basestring(token_id),
+    return VerifiedRun(
+        first_seq=first_seq, last_seq=seq, prev_hash=first_prev, last_hash=head_raw, hashes=hashes
     )
-    try:
-        return canonical.encode(), prev_hash, stated_hash
-    except UnicodeEncodeError:  # a lone surrogate: not canonical JSON
-        return None
 
 
 def _audit_time(value: str) -> str | None:
@@ -242,11 +270,8 @@ def _audit_time(value: str) -> str | None:
         return None
 
 
-def _string_list(value: str, cache: dict[str, str] | None) -> str | None:
+def _string_list(value: str) -> str | None:
     """The canonical JSON of a stored list of plain strings, else ``None``."""
     if not _PLAIN_STRING_LIST.fullmatch(value):
         return None
-    canonical = value.replace('", "', '","')
-    if cache is not None and len(cache) < _MAX_CACHED_LISTS:
-        cache[value] = canonical
-    return canonical
+    return value.replace('", "', '","')

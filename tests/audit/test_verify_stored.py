@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import SQLModel
 
+from exchange_api.audit import range_check
 from exchange_api.audit.chain import ENTRY_FIELDS, compute_hash, parse_audit_time, seal_entry
 from exchange_api.audit.checkpoints import key_id, sign_checkpoint
 from exchange_api.audit.range_check import RangeTask, check_range
@@ -271,3 +272,17 @@ def test_a_list_stored_with_escapes_is_left_to_the_walk(engine: Engine, settings
 
 def _uri(engine: Engine) -> str:
     return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.mark.postgres_only
+def test_the_fast_path_forgets_what_it_memoised_and_stays_exact(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _chain()
+    _store(engine, settings, lines)
+    monkeypatch.setattr(range_check, "_MEMO_SIZE", 3)
+
+    run = check_range(RangeTask(_uri(engine), 1, ENTRIES, ()))
+
+    assert run is not None
+    assert (run.last_seq, run.last_hash.hex()) == (ENTRIES, lines[-1]["hash"])
