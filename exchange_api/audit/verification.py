@@ -6,13 +6,13 @@ From the database, on top of :func:`~exchange_api.audit.verify.verify_chain`:
 - the entries are checked from seq 1 up to the chain head as it was when verification began,
   with every checkpoint up to that seq, reading in bounded pieces (constant memory, no long
   lock);
-- on PostgreSQL that range is cut into pieces checked by parallel processes straight from
-  ``COPY`` (:mod:`.range_check`); each hands back the stretch it verified as a
-  :class:`~exchange_api.audit.verify.VerifiedRun`, and whatever a piece could not vouch for is
+- on PostgreSQL that range is cut into ranges that parallel processes check straight from the
+  rows' text (:mod:`.range_check`); each hands back the stretch it verified as a
+  :class:`~exchange_api.audit.verify.VerifiedRun`, and whatever a range could not vouch for is
   read again entry by entry. The walk takes the runs over in seq order, checking the seams
   between them and every checkpoint, so the verdict — the first bad seq and its reason — is the
   one the entry-by-entry walk gives (SQLite, and any database whose column types are not the
-  expected ones, take that walk);
+  expected ones, take that walk throughout);
 - the chain head must be the last entry (``chain head does not match the entries``): entries cut
   off the end, with the head left alone, show here even without a later checkpoint;
 - nothing may lie beyond the head as it is when verification ends: a checkpoint there proves the
@@ -33,7 +33,7 @@ import bisect
 import itertools
 import json
 import multiprocessing
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -140,7 +140,7 @@ def verify_stored_log(
 def _ranges(head_seq: int, workers: int, range_size: int | None) -> list[tuple[int, int]]:
     """``1..head_seq`` cut into consecutive ``(first, last)`` ranges."""
     if range_size is None:
-        range_size = min(MAX_RANGE, max(1, -(-head_seq // (4 * workers))))
+        range_size = min(MAX_RANGE, max(1, -(-head_seq // (4 * max(workers, 1)))))
     return [
         (first, min(first + range_size - 1, head_seq))
         for first in range(1, head_seq + 1, range_size)
@@ -161,32 +161,29 @@ def _checked_in_ranges(
     """
     uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     tasks = [
-        RangeTask(
-            database_uri=uri,
-            first_seq=first,
-            last_seq=last,
-            checkpoint_seqs=tuple(
-                checkpoint_seqs[
-                    bisect.bisect_left(checkpoint_seqs, first) : bisect.bisect_right(
-                        checkpoint_seqs, last
-                    )
-                ]
-            ),
-        )
+        RangeTask(uri, first, last, _between(checkpoint_seqs, first, last))
         for first, last in ranges
     ]
-    for task, run in zip(tasks, _run_in_order(tasks, workers), strict=True):
-        next_seq = task.first_seq
-        if run is not None:
-            yield run
-            next_seq = run.last_seq + 1
-        if next_seq <= task.last_seq:
-            yield from repository.iter_entries(
-                session_factory, from_seq=next_seq, to_seq=task.last_seq
-            )
+    with closing(_run_in_order(tasks, workers)) as runs:
+        for task, run in zip(tasks, runs, strict=True):
+            next_seq = task.first_seq
+            if run is not None:
+                yield run
+                next_seq = run.last_seq + 1
+            if next_seq <= task.last_seq:
+                yield from repository.iter_entries(
+                    session_factory, from_seq=next_seq, to_seq=task.last_seq
+                )
 
 
-def _run_in_order(tasks: Sequence[RangeTask], workers: int) -> Iterator[VerifiedRun | None]:
+def _between(seqs: Sequence[int], first: int, last: int) -> tuple[int, ...]:
+    """The seqs from ``first`` to ``last`` of the sorted ``seqs``."""
+    return tuple(seqs[bisect.bisect_left(seqs, first) : bisect.bisect_right(seqs, last)])
+
+
+def _run_in_order(
+    tasks: Sequence[RangeTask], workers: int
+) -> Generator[VerifiedRun | None, None, None]:
     """:func:`check_range` of every task, in order, by up to ``workers`` processes.
 
     Forked, not spawned: a worker needs only modules this process has imported, and a spawned
