@@ -22,6 +22,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.models.audit import AuditEntryRecord, AuditIntakeRecord
+from tests.audit.processes import service_env, verify_with_cli
 
 
 def event(request_id: str) -> AuditEvent:
@@ -116,3 +117,15 @@ async def test_requests_are_chained_by_the_apps_own_sequencer(
         ).first()
     assert last is not None
     assert (last.action, last.outcome) == ("access.denied", "denied")
+
+
+def test_audit_verify_chains_the_intake_first(store: Store, settings: Settings) -> None:
+    """Entries recorded but not chained yet (no sequencer ran) are chained, then verified."""
+    submit(store, store.factory, 3)
+
+    status, report, summary = verify_with_cli(service_env(settings.database_url, settings.keys_dir))
+
+    assert status == 0, summary
+    assert "chained 3 entries waiting in the intake" in summary
+    assert report["entries_checked"] == 3
+    assert counts(store.engine) == (0, 3)
