@@ -27,7 +27,6 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Final
 
@@ -35,7 +34,6 @@ import psycopg
 from psycopg.types.string import TextLoader
 from sqlalchemy import Connection, text
 
-from exchange_api.audit.chain import format_audit_time
 from exchange_api.audit.verify import VerifiedRun, hash_from_hex
 
 __all__ = ["RangeReadError", "RangeTask", "check_range", "fast_check_applies"]
@@ -83,6 +81,7 @@ _BATCH: Final = 2000
 # A JSON list of strings that need no escaping, spelled as json.dumps and jsonb do: its
 # canonical form is the same with "," between the items instead of ", ".
 _PLAIN_STRING_LIST: Final = re.compile(r'\[(?:"[^"\\\x00-\x1f]*"(?:, "[^"\\\x00-\x1f]*")*)?\]')
+_PG_UTC_TIME: Final = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00")
 _MEMO_SIZE: Final = 4096
 _MAX_SAFE_DIGITS: Final = 15  # with its sign, any integer this short is inside ±(2**53 - 1)
 
@@ -240,13 +239,13 @@ def _accept(
         elif prev_hex != head_hex:
             break
         try:
-            digest = sha256(head_raw + canonical.encode())
+            digest = sha256(head_raw + canonical.encode()).digest()
         except UnicodeEncodeError:  # a lone surrogate: not canonical JSON
             break
-        if digest.hexdigest() != stated_hex:
+        if digest.hex() != stated_hex:
             break
         seq += 1
-        head_hex, head_raw = stated_hex, digest.digest()
+        head_hex, head_raw = stated_hex, digest
         if seq in wanted:
             hashes[seq] = head_raw
     if seq < first_seq:
@@ -257,17 +256,16 @@ def _accept(
 
 
 def _audit_time(value: str) -> str | None:
-    """``at`` as hashed, from PostgreSQL's ISO spelling in UTC (``2026-11-28 14:03:07.1234+00``).
-
-    With all six fractional digits this is a matter of moving characters; PostgreSQL drops
-    trailing zeros, and such values go through :func:`format_audit_time`.
-    """
+    """``at`` as hashed (:func:`~exchange_api.audit.chain.format_audit_time`), from PostgreSQL's
+    ISO spelling in UTC: ``2026-11-28 14:03:07.123456+00`` becomes
+    ``2026-11-28T14:03:07.123456Z``, and PostgreSQL's dropped trailing zeros are put back."""
     if len(value) == 29 and value[10] == " " and value[19] == "." and value.endswith("+00"):
         return value[:10] + "T" + value[11:26] + "Z"
-    try:
-        return format_audit_time(datetime.fromisoformat(value))
-    except ValueError:
+    match = _PG_UTC_TIME.fullmatch(value)
+    if match is None:
         return None
+    date, clock, fraction = match.groups()
+    return f"{date}T{clock}.{(fraction or '').ljust(6, '0')}Z"
 
 
 def _string_list(value: str) -> str | None:
