@@ -40,8 +40,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session, SQLModel, col
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlmodel import Session, SQLModel
 
 from exchange_api.audit import repository
 from exchange_api.audit.chain import (
@@ -75,7 +75,29 @@ _HEAD_ID = 1
 _ENTRIES = SQLModel.metadata.tables[AuditEntryRecord.__tablename__]
 _RESOURCES = SQLModel.metadata.tables[AuditEntryResource.__tablename__]
 _INTAKE = SQLModel.metadata.tables[AuditIntakeRecord.__tablename__]
+_HEAD = SQLModel.metadata.tables[AuditChainHead.__tablename__]
+# Built once: the sequencer runs them several times a second.
 _INTAKE_INSERT = insert(_INTAKE)
+_ENTRIES_INSERT = insert(_ENTRIES)
+_RESOURCES_INSERT = insert(_RESOURCES)
+_LOCK_HEAD = (
+    select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.at).where(_HEAD.c.id == _HEAD_ID).with_for_update()
+)
+_MOVE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == _HEAD_ID)
+    .values(seq=bindparam("seq"), hash=bindparam("hash"), at=bindparam("at"))
+)
+# The oldest entries of the intake, taken out in one statement (their order restored after).
+_TAKE_OLDEST = (
+    delete(_INTAKE)
+    .where(
+        _INTAKE.c.id.in_(
+            select(_INTAKE.c.id).order_by(_INTAKE.c.id).limit(bindparam("limit")).scalar_subquery()
+        )
+    )
+    .returning(*_INTAKE.c)
+)
 _EVENT_COLUMNS = tuple(column.name for column in _INTAKE.c if column.name != "id")
 
 
@@ -179,7 +201,7 @@ class AuditLog:
             return
         rows = [event.intake_row() for event in events]
         # One row (nearly every request) as a plain execute: executemany's pipeline costs more.
-        session.execute(_INTAKE_INSERT, rows[0] if len(rows) == 1 else rows)
+        session.connection().execute(_INTAKE_INSERT, rows[0] if len(rows) == 1 else rows)
         session.info[SUBMITTED] = True
 
     def chain_intake(self, session: Session, *, limit: int = CHAIN_BATCH) -> int:
@@ -187,10 +209,7 @@ class AuditLog:
         return how many. The head is locked before the intake is read, so a sequencer that
         waited for another one's lock sees what that one chained as gone."""
         head = _lock_head(session)
-        oldest = select(_INTAKE.c.id).order_by(_INTAKE.c.id).limit(limit).scalar_subquery()
-        taken = session.execute(
-            delete(_INTAKE).where(_INTAKE.c.id.in_(oldest)).returning(*_INTAKE.c)
-        ).all()
+        taken = session.connection().execute(_TAKE_OLDEST, {"limit": limit}).all()
         if not taken:
             return 0
         rows = sorted(taken, key=lambda row: int(row.id))
@@ -234,18 +253,16 @@ class AuditLog:
             )
             if line["seq"] % self.checkpoint_every == 0:
                 checkpoints.append(self._sign(line["seq"], line["hash"], at))
-        # Core inserts (executemany): the ORM's bulk path costs more than the hashing here.
-        session.execute(insert(_ENTRIES), entry_rows)
+        # Core statements on the connection (executemany): the ORM's execution path costs more
+        # than the hashing here.
+        connection = session.connection()
+        connection.execute(_ENTRIES_INSERT, entry_rows)
         if resource_rows:
-            session.execute(insert(_RESOURCES), resource_rows)
+            connection.execute(_RESOURCES_INSERT, resource_rows)
         for checkpoint in checkpoints:
             repository.add_checkpoint(session, checkpoint)
         last = sealed[-1]
-        session.execute(
-            update(AuditChainHead)
-            .where(col(AuditChainHead.id) == _HEAD_ID)
-            .values(seq=last["seq"], hash=last["hash"], at=moment)
-        )
+        connection.execute(_MOVE_HEAD, {"seq": last["seq"], "hash": last["hash"], "at": moment})
         return sealed
 
     def checkpoint(self, session: Session) -> tuple[Checkpoint, bool]:
@@ -287,9 +304,5 @@ class AuditLog:
 
 def _lock_head(session: Session) -> _Head:
     """Lock the chain head until the transaction ends, and read it."""
-    row = session.execute(
-        select(col(AuditChainHead.seq), col(AuditChainHead.hash), col(AuditChainHead.at))
-        .where(col(AuditChainHead.id) == _HEAD_ID)
-        .with_for_update()
-    ).one()
+    row = session.connection().execute(_LOCK_HEAD).one()
     return _Head(seq=row[0], hash=bytes.fromhex(row[1]), at=row[2])

@@ -134,7 +134,8 @@ def token_state(session: Session, *, client_id: str, token_id: str) -> TokenStat
     """One round trip on primary keys: the client (disabled?), its agency's kind, and whether
     the token was revoked. ``None`` if the client no longer exists."""
     params = {"client_id": client_id, "token_id": token_id}
-    row = session.exec(_TOKEN_STATE, params=params).one_or_none()
+    # On the connection: columns only, so the ORM's execution path would add nothing but cost.
+    row = session.connection().execute(_TOKEN_STATE, params).one_or_none()
     if row is None:
         return None
     agency_id, disabled_at, kind, revoked_jti = row
