@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -72,6 +73,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sequencer = AuditSequencer(audit_log, session_factory)
         async with sequencer.running(), periodic_checkpoints(audit_log, session_factory):
+            # Everything alive now (modules, schemas, compiled statements) lives as long as the
+            # worker: keep it out of the collector's full passes, which otherwise walk it again
+            # and again under load (measured: ~10% of a 500-alert batch's CPU).
+            gc.freeze()
             yield
         engine.dispose()
 
