@@ -11,12 +11,15 @@ The contract (pure, no database):
 The service around it:
 
 - :mod:`.recorder` — ``AuditDep``: the one way other domains record what happened; it buffers a
-  request's events and appends them just before its commit (503 ``audit-unavailable`` if not).
+  request's events and puts them in the intake just before its commit (503 ``audit-unavailable``
+  if not).
 - :mod:`.denials` — refusals (401, 403, a hidden alert's 404), recorded by the error handler.
-- :mod:`.appender` — :class:`~.appender.AuditLog`, the only writer: appends under the chain-head
-  lock, signs checkpoints (every N entries, every interval, on demand).
+- :mod:`.appender` — :class:`~.appender.AuditLog`, the only writer: takes entries into the
+  intake, chains them under the chain-head lock, signs checkpoints (every N entries, every
+  interval, on demand); :mod:`.sequencer` — the task in every worker that chains the intake.
 - :mod:`.repository`, :mod:`.service`, :mod:`.schemas`, :mod:`.endpoints` — the auditor API;
-  :mod:`.background` — the time-based checkpoints; :mod:`.verification` and :mod:`.commands` —
+  :mod:`.background` — the time-based checkpoints; :mod:`.verification` (with
+  :mod:`.range_check`, the parallel ranges on PostgreSQL) and :mod:`.commands` —
   ``exchange-api audit verify`` and ``audit checkpoint``.
 """
 
