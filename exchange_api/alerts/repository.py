@@ -9,21 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
-import psycopg
-from psycopg import sql as psycopg_sql
-from psycopg.types.json import set_json_dumps
-from pydantic_core import to_json
 from sqlalchemy import (
-    Connection,
-    Dialect,
-    Table,
     bindparam,
     delete,
-    insert,
     update,
 )
 from sqlmodel import Session, SQLModel, col, select
@@ -31,6 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 from exchange_api.alerts.search_query import AlertFilters, search_statement
 from exchange_api.alerts.visibility import viewer_params, visible_to, visible_to_bound
 from exchange_api.auth.caller import Caller
+from exchange_api.bulk import insert_rows
 from exchange_api.models.agencies import Agency, AgencyKind
 from exchange_api.models.alerts import (
     Alert,
@@ -59,41 +50,6 @@ class NewAlertRows:
     versions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _copy_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    # Datetimes are already aware UTC (utc_now()); JSON columns hold JSON-mode values (str,
-    # numbers, lists, dicts), which pydantic-core serialises several times faster than json.
-    columns = tuple(rows[0])
-    statement, types = _copy_plan(table, columns, connection.dialect)
-    values_of = itemgetter(*columns)  # every table has two columns or more: a tuple per row
-    driver = cast("psycopg.Connection[Any]", connection.connection.driver_connection)
-    with driver.cursor() as cursor:
-        set_json_dumps(to_json, cursor)
-        with cursor.copy(statement) as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(values_of(row))
-
-
-@lru_cache(maxsize=64)
-def _copy_plan(
-    table: Table, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[psycopg_sql.Composed, list[str]]:
-    """The ``COPY`` statement for ``columns`` of ``table`` and their PostgreSQL type names.
-
-    Binary COPY: values go in as psycopg dumps them (uuid, bytea, timestamptz, date, bool), so
-    the server neither parses UUIDs and timestamps nor decodes bytea from hex; it needs the
-    types (``VARCHAR(32)`` → ``varchar``) to pick each value's binary form.
-    """
-    statement = psycopg_sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        psycopg_sql.Identifier(table.name),
-        psycopg_sql.SQL(", ").join(psycopg_sql.Identifier(name) for name in columns),
-    )
-    types = [
-        table.c[name].type.compile(dialect=dialect).split("(", 1)[0].lower() for name in columns
-    ]
-    return statement, types
-
-
 # Built once (the hottest read): no statement construction or cache-key walk per request.
 _VISIBLE_BY_ID = {
     industry: select(Alert).where(
@@ -110,7 +66,7 @@ class AlertRepository:
     # --- writing ----------------------------------------------------------------------------
 
     def insert(self, rows: NewAlertRows) -> None:
-        """Write new alerts and their index rows, in bulk: see :meth:`_insert`."""
+        """Write new alerts and their index rows, in bulk."""
         for name, values in (
             ("alerts", rows.alerts),
             ("alert_substances", rows.substances),
@@ -122,20 +78,8 @@ class AlertRepository:
             self._insert(name, values)
 
     def _insert(self, table_name: str, rows: list[dict[str, Any]]) -> None:
-        """Insert ``rows`` (all with the same keys) into a table in one go.
-
-        PostgreSQL gets them by ``COPY`` in the request's transaction: a batch of 500 alerts is
-        some 6,000 rows, and row-by-row statements (even pipelined) cost both ends several times
-        more. SQLite, in-process, takes one executemany.
-        """
-        if not rows:
-            return
-        table = SQLModel.metadata.tables[table_name]
-        connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            _copy_rows(connection, table, rows)
-        else:
-            self.session.exec(insert(table), params=rows)
+        """``rows`` (same keys) into a table at once: :func:`~exchange_api.bulk.insert_rows`."""
+        insert_rows(self.session.connection(), SQLModel.metadata.tables[table_name], rows)
 
     def claim_version(
         self, alert_id: uuid.UUID, expected_version: int, values: Mapping[str, Any]
