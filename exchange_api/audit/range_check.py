@@ -78,9 +78,9 @@ _SELECT: Final = (
     "WHERE seq BETWEEN %s AND %s ORDER BY seq"
 )
 _BATCH: Final = 2000
-# A JSON list of strings that need no escaping, spelled as json.dumps and jsonb do: its
-# canonical form is the same with "," between the items instead of ", ".
-_PLAIN_STRING_LIST: Final = re.compile(r'\[(?:"[^"\\\x00-\x1f]*"(?:, "[^"\\\x00-\x1f]*")*)?\]')
+# A JSON list of strings that need no escaping, spelled as json.dumps and jsonb do (", "
+# between the items) or compactly as COPY writes it (","): its canonical form is the compact one.
+_PLAIN_STRING_LIST: Final = re.compile(r'\[(?:"[^"\\\x00-\x1f]*"(?:, ?"[^"\\\x00-\x1f]*")*)?\]')
 _PG_UTC_TIME: Final = re.compile(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?:\.(\d{1,6}))?\+00")
 _MEMO_SIZE: Final = 4096
 _MAX_SAFE_DIGITS: Final = 15  # with its sign, any integer this short is inside ±(2**53 - 1)

@@ -19,14 +19,22 @@ from sqlalchemy import Connection, Engine, text
 from sqlmodel import SQLModel
 
 from exchange_api.audit import range_check
-from exchange_api.audit.chain import ENTRY_FIELDS, compute_hash, parse_audit_time, seal_entry
+from exchange_api.audit.appender import AuditEvent, AuditLog
+from exchange_api.audit.chain import (
+    ENTRY_FIELDS,
+    AuditAction,
+    Outcome,
+    compute_hash,
+    parse_audit_time,
+    seal_entry,
+)
 from exchange_api.audit.checkpoints import key_id, sign_checkpoint
 from exchange_api.audit.range_check import RangeTask, check_range
 from exchange_api.audit.verification import verify_stored_log
 from exchange_api.audit.verify import VerificationReport
 from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
-from exchange_api.db import create_db_engine
+from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.models.audit import AuditCheckpointRecord, AuditEntryRecord
 from tests.audit.builders import make_entry, rehash
 from tests.audit.conftest import drop_audit_triggers
@@ -256,6 +264,37 @@ def test_the_fast_path_takes_every_entry_of_the_chain_above(
 
     assert run is not None
     assert (run.first_seq, run.last_seq, set(run.hashes)) == (1, ENTRIES, set(CHECKPOINTED))
+
+
+@pytest.mark.postgres_only
+def test_the_fast_path_takes_entries_as_the_appender_writes_them(
+    engine: Engine, settings: Settings
+) -> None:
+    """The appender stores by COPY, lists spelled compactly: the fast path reads that too."""
+    log = AuditLog.from_settings(settings, load_key_material(settings.keys_dir))
+    events = [
+        AuditEvent(
+            action=AuditAction.ALERT_SEARCH,
+            outcome=Outcome.ALLOWED,
+            actor="NL-POL-0042",
+            client_id="client-1",
+            agency=None,
+            token_id=None,
+            request_id=f"req-{index}",
+            source_ip="192.0.2.1",
+            resource_ids=tuple(f"id-{index}-{n}" for n in range(index % 4)),
+            result_count=index % 4,
+            fields=("parties", "documents") if index % 2 else (),
+        )
+        for index in range(12)
+    ]
+    with make_session_factory(engine).begin() as session:
+        log.append(session, events)
+
+    run = check_range(RangeTask(_uri(engine), 1, len(events), ()))
+
+    assert run is not None
+    assert (run.first_seq, run.last_seq) == (1, len(events))
 
 
 def test_a_list_stored_with_escapes_is_left_to_the_walk(engine: Engine, settings: Settings) -> None:
