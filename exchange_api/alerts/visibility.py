@@ -64,9 +64,7 @@ def audience_keys(
 def visible_to(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on ``alerts`` that holds exactly for the alerts ``caller`` may see."""
     return _visibility(
-        caller.agency_id,
-        audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id]),
-        industry=caller.agency_kind is AgencyKind.INDUSTRY,
+        caller.agency_id, _audiences_of(caller), industry=caller.agency_kind is AgencyKind.INDUSTRY
     )
 
 
@@ -83,10 +81,12 @@ def visible_to_bound(*, industry: bool) -> ColumnElement[bool]:
 
 def viewer_params(caller: Caller) -> dict[str, object]:
     """The values of :func:`visible_to_bound`'s parameters for ``caller``."""
-    return {
-        "viewer_agency": caller.agency_id,
-        "viewer_audiences": audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id]),
-    }
+    return {"viewer_agency": caller.agency_id, "viewer_audiences": _audiences_of(caller)}
+
+
+def _audiences_of(caller: Caller) -> list[str]:
+    """The ``alert_audience`` keys that address ``caller``: its agency's kind and its agency."""
+    return audience_keys(kinds=[caller.agency_kind], agencies=[caller.agency_id])
 
 
 def _visibility(agency: object, audiences: object, *, industry: bool) -> ColumnElement[bool]:

@@ -219,9 +219,11 @@ class AuditLog:
         """Chain the whole intake in ``session``'s transaction (for readers of the log: what
         they read then holds every entry recorded so far); return how many."""
         chained = 0
-        while count := self.chain_intake(session):
+        while True:
+            count = self.chain_intake(session)
             chained += count
-        return chained
+            if count < CHAIN_BATCH:  # a short batch emptied the intake
+                return chained
 
     def append(self, session: Session, events: Sequence[AuditEvent]) -> list[SealedEntry]:
         """Chain ``events`` after the head at once, in order, in ``session``'s transaction
