@@ -34,6 +34,8 @@ import itertools
 import json
 import multiprocessing
 from collections.abc import Generator, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -52,7 +54,12 @@ from exchange_api.audit.checkpoints import (
     InvalidJWKSError,
     load_public_keys_from_jwks,
 )
-from exchange_api.audit.range_check import RangeTask, check_range, fast_check_applies
+from exchange_api.audit.range_check import (
+    RangeReadError,
+    RangeTask,
+    check_range,
+    fast_check_applies,
+)
 from exchange_api.audit.verify import (
     MalformedExportError,
     VerificationReport,
@@ -189,13 +196,25 @@ def _run_in_order(
     Forked, not spawned: a worker needs only modules this process has imported, and a spawned
     one would import the whole command again. Each opens its own connection and never touches
     the ones inherited from this process.
+
+    An executor, not a ``multiprocessing.Pool``: the walk often stops before the last range (at
+    a tampered entry), and ``Pool.terminate`` kills workers that may hold the result queue's
+    lock, after which the pool waits on that lock for ever (seen under load, in CI). Shutting
+    the executor down cancels the ranges not yet begun and lets the running ones finish (each
+    at most ``MAX_RANGE`` entries). A worker that dies (the out-of-memory killer, say) is a
+    :class:`RangeReadError`, where a pool would wait for its result for ever.
     """
     workers = min(workers, MAX_WORKERS, len(tasks))
     if workers <= 1:
         yield from map(check_range, tasks)
         return
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(check_range, tasks)
+    executor = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        yield from executor.map(check_range, tasks)
+    except BrokenProcessPool:
+        raise RangeReadError("a verification process died before checking its range") from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _broken(seq: int, reason: str, *, last_seq: int) -> VerificationReport:

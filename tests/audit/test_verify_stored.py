@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,7 +20,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlmodel import SQLModel
 
-from exchange_api.audit import range_check
+from exchange_api.audit import range_check, verification
 from exchange_api.audit.appender import AuditEvent, AuditLog
 from exchange_api.audit.chain import (
     ENTRY_FIELDS,
@@ -29,7 +31,7 @@ from exchange_api.audit.chain import (
     seal_entry,
 )
 from exchange_api.audit.checkpoints import key_id, sign_checkpoint
-from exchange_api.audit.range_check import RangeTask, check_range
+from exchange_api.audit.range_check import RangeReadError, RangeTask, check_range
 from exchange_api.audit.verification import verify_stored_log
 from exchange_api.audit.verify import VerificationReport
 from exchange_api.config import Settings
@@ -78,10 +80,16 @@ def _store(engine: Engine, settings: Settings, lines: Lines) -> None:
         )
 
 
-def _verify(engine: Engine, settings: Settings, range_size: int | None) -> VerificationReport:
+def _verify(
+    engine: Engine, settings: Settings, range_size: int | None, workers: int = 1
+) -> VerificationReport:
     public_key = load_key_material(settings.keys_dir).audit_signing_key.public_key()
     return verify_stored_log(
-        engine, {key_id(public_key): public_key}, log_id=settings.audit_log, range_size=range_size
+        engine,
+        {key_id(public_key): public_key},
+        log_id=settings.audit_log,
+        range_size=range_size,
+        workers=workers,
     )
 
 
@@ -214,14 +222,16 @@ def _chain(odd: dict[int, dict[str, Any]] = ODD_ENTRIES) -> Lines:
     return lines
 
 
-@pytest.mark.parametrize("range_size", [None, 1, 7, 10])
+@pytest.mark.parametrize(
+    ("range_size", "workers"), [(None, 1), (1, 1), (7, 1), (10, 1), (None, 2), (1, 3)]
+)
 def test_an_honest_log_verifies_in_any_ranges(
-    engine: Engine, settings: Settings, range_size: int | None
+    engine: Engine, settings: Settings, range_size: int | None, workers: int
 ) -> None:
     lines = _chain()
     _store(engine, settings, lines)
 
-    report = _verify(engine, settings, range_size)
+    report = _verify(engine, settings, range_size, workers)
 
     assert report == VerificationReport(
         ok=True,
@@ -246,11 +256,13 @@ def test_a_seam_gives_the_verdict_of_the_walk(
     with engine.begin() as connection:
         tamper(connection, lines)
 
-    reports = [_verify(engine, settings, size) for size in (None, 10, 3)]
+    reports = [
+        _verify(engine, settings, size, workers)
+        for size, workers in ((None, 1), (10, 1), (3, 1), (3, 2), (1, 2))
+    ]
 
     assert (reports[0].ok, reports[0].first_bad_seq, reports[0].reason) == (False, bad_seq, reason)
-    assert reports[1] == reports[0]
-    assert reports[2] == reports[0]
+    assert reports[1:] == reports[:1] * 4
 
 
 @pytest.mark.postgres_only
@@ -325,3 +337,21 @@ def test_the_fast_path_forgets_what_it_memoised_and_stays_exact(
 
     assert run is not None
     assert (run.last_seq, run.last_hash.hex()) == (ENTRIES, lines[-1]["hash"])
+
+
+def _die_in_a_worker(task: RangeTask) -> None:
+    """A range worker killed (by the out-of-memory killer, say); never this test's process."""
+    if multiprocessing.parent_process() is None:
+        raise AssertionError(f"range {task.first_seq}-{task.last_seq} checked in the test process")
+    os._exit(137)
+
+
+@pytest.mark.postgres_only
+def test_a_worker_that_dies_is_a_read_error_not_a_hang(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store(engine, settings, _chain())
+    monkeypatch.setattr(verification, "check_range", _die_in_a_worker)
+
+    with pytest.raises(RangeReadError, match="process died"):
+        _verify(engine, settings, 5, workers=2)
