@@ -133,8 +133,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         "# Benchmark: secure exchange vs bare baseline",
         "",
         f"Run {results['started_at']} on commit `{results['commit']}`. "
-        f"Machine: {machine['cores_logical']} logical cores ({machine['cpu_model']}; two busy "
-        f"processes get {machine['parallel_speedup_2_procs']:.1f}x the work of one), "
+        f"Machine: {machine['cores_logical']} logical cores ({machine['cpu_model']}; one core "
+        f"turns a Python loop {machine['core_loop_turns_per_s'] / 1e6:.1f} million times a "
+        f"second, two busy processes get {machine['parallel_speedup_2_procs']:.1f}x the work of "
+        "one), "
         f"{machine['memory_gib']:.0f} GiB RAM, Python {machine['python']}; load average "
         f"{machine['load_average_start'][0]:.1f} at the start, "
         f"{machine['load_average_end'][0]:.1f} at the end (anything else running skews it). "

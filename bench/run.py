@@ -315,11 +315,13 @@ _SPIN = (
 )
 
 
-def parallel_speedup(seconds: float) -> float:
-    """How much more work two busy processes do than one: 2.0 on two free cores.
+def cpu_calibration(seconds: float) -> dict[str, float]:
+    """How fast one core is, and how much more work two busy processes do than one.
 
-    A virtual machine's "2 cores" may be two hyperthreads or a throttled share; this says how
-    much CPU the server, the database and the load driver really have to share.
+    A virtual machine's "2 cores" may be two hyperthreads or a throttled share, and machines of
+    the same kind differ: one core's rate (turns of a Python loop per second) is what compares
+    runs on different machines, the speed-up (2.0 on two free cores) says how much CPU the
+    server, the database and the load driver really have to share.
     """
 
     def spin(count: int) -> int:
@@ -327,7 +329,8 @@ def parallel_speedup(seconds: float) -> float:
         processes = [subprocess.Popen(command, stdout=subprocess.PIPE) for _ in range(count)]
         return sum(int(process.communicate()[0]) for process in processes)
 
-    return spin(2) / spin(1)
+    one = spin(1)
+    return {"core_loop_turns_per_s": one / seconds, "parallel_speedup_2_procs": spin(2) / one}
 
 
 def _machine(calibration_s: float) -> dict[str, Any]:
@@ -343,7 +346,7 @@ def _machine(calibration_s: float) -> dict[str, Any]:
         "cores_physical": psutil.cpu_count(logical=False),
         "cpu_model": model,
         "memory_gib": psutil.virtual_memory().total / 2**30,
-        "parallel_speedup_2_procs": parallel_speedup(calibration_s),
+        **cpu_calibration(calibration_s),
         "load_average_start": os.getloadavg(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -36,6 +36,7 @@ def _results(rows: list[dict[str, Any]], memory: dict[str, Any] | None = None) -
         "machine": {
             "cores_logical": 2,
             "cpu_model": "test",
+            "core_loop_turns_per_s": 9.5e6,
             "parallel_speedup_2_procs": 2.0,
             "memory_gib": 8.0,
             "python": "3.11",
@@ -92,5 +93,6 @@ def test_the_readme_section_is_replaced_and_stays_put_on_a_second_run() -> None:
     once = replace_readme_table(readme, markdown)
     assert "old table" not in once
     assert "| bare | batch | 10,000 | 2 |" in once
+    assert "one core turns a Python loop 9.5 million times a second" in once
     assert once.endswith("<!-- bench:end -->\noutro\n")
     assert replace_readme_table(once, markdown) == once
