@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = keys
-    app.state.keyring = LocalKeyring(keys)
+    app.state.keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.audit_log = audit_log

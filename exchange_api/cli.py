@@ -20,6 +20,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, ensure_keys, load_key_material
 from exchange_api.db import (
@@ -163,13 +166,20 @@ def _validated(model: type[ModelT], **fields: Any) -> ModelT:
         raise CommandError(f"invalid {model.__name__}: {reasons}") from None
 
 
+def _operator(settings: Settings) -> OperatorRecorder:
+    """The audit recorder of an operator's change (bootstrap commands are audited too)."""
+    return OperatorRecorder(AuditLog.from_settings(settings, load_key_material(settings.keys_dir)))
+
+
 def cmd_agencies_add(args: argparse.Namespace, settings: Settings) -> int:
     from exchange_api.agencies import service
     from exchange_api.agencies.schemas import AgencyCreate
 
     data = _validated(AgencyCreate, name=args.name, country=args.country, kind=args.kind)
+    recorder = _operator(settings)
     with _transaction(settings) as session:
         agency = service.register_agency(session, data)
+        recorder.record(session, AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
         result = {"id": str(agency.id), "name": agency.name, "country": agency.country}
     say(f"registered agency {data.name} ({data.kind})")
     emit({**result, "kind": data.kind.value})
@@ -190,6 +200,7 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
             jwks = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read a JWKS from {args.jwks}: {exc}") from None
+    recorder = _operator(settings)
     with _transaction(settings) as session:
         agency = service.get_agency(session, agency_id)
         data = _validated(
@@ -203,6 +214,8 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
         registered = service.register_client(
             session, data, secrets_allowed=settings.allow_client_secrets
         )
+        client_id = registered.client.client_id
+        recorder.record(session, AuditAction.ADMIN_CLIENT_CREATE, resource_ids=[client_id])
         result = {"client_id": registered.client.client_id, "scopes": list(data.scopes)}
     if registered.secret is not None:
         say("the client secret is shown once, here: only its hash is kept")
@@ -254,8 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     clients_add.set_defaults(handler=cmd_clients_add)
 
-    from exchange_api.audit.commands import add_audit_commands  # it uses emit, say, CommandError
+    # They use emit, say and CommandError from here.
+    from exchange_api.audit.commands import add_audit_commands
+    from exchange_api.key_commands import add_keys_commands
 
+    add_keys_commands(commands)
     add_audit_commands(commands)
     return parser
 

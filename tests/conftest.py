@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from exchange_api.app import create_app
+from exchange_api.cli import main
 from exchange_api.config import Settings
 from exchange_api.crypto import ensure_keys
 from exchange_api.db import migrate_to_head
@@ -115,6 +117,39 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("secrets") / "keys"
     ensure_keys(path)
     return path
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Cli = Callable[..., Done]
+
+
+@pytest.fixture
+def cli(
+    database_url: str,
+    keys_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Cli:
+    """Run ``exchange-api`` on the same database and keys as the in-process ``client``."""
+    monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("EXCHANGE_KEYS_DIR", str(keys_dir))
+
+    def run(*args: str, **env: str) -> Done:
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, value)
+            capsys.readouterr()
+            returncode = main(list(args))
+        captured = capsys.readouterr()
+        return Done(returncode, captured.out, captured.err)
+
+    return run
 
 
 @pytest.fixture

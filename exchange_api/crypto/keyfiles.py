@@ -49,6 +49,7 @@ __all__ = [
     "add_kek_version",
     "ensure_keys",
     "kek_path",
+    "load_kek",
     "load_key_material",
 ]
 
@@ -318,6 +319,11 @@ def _load_audit_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     )
 
 
+def load_kek(keys_dir: Path, version: int) -> bytes:
+    """KEK ``version``, checked like every key file (:class:`KeyFileError` if unusable)."""
+    return _load_symmetric_key(kek_path(keys_dir, version))
+
+
 def load_key_material(keys_dir: Path) -> KeyMaterial:
     """Load and check every key; raise :class:`KeyFileError` at the first problem."""
     token_signing_key = _load_token_signing_key(keys_dir / TOKEN_SIGNING_KEY_FILE)
@@ -331,6 +337,6 @@ def load_key_material(keys_dir: Path) -> KeyMaterial:
     return KeyMaterial(
         token_signing_key=token_signing_key,
         audit_signing_key=audit_signing_key,
-        keks={v: _load_symmetric_key(kek_path(keys_dir, v)) for v in versions},
+        keks={v: load_kek(keys_dir, v) for v in versions},
         blind_index_root=blind_index_root,
     )

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from exchange_api.crypto.errors import IntegrityError
-from exchange_api.crypto.keyfiles import SYMMETRIC_KEY_BYTES, KeyMaterial
+from exchange_api.crypto.keyfiles import SYMMETRIC_KEY_BYTES, KeyFileError, KeyMaterial, load_kek
 
 __all__ = [
     "DEK_BYTES",
@@ -94,10 +95,18 @@ def _wrap_aad(kek_version: int, alert_id: str) -> bytes:
 
 
 class LocalKeyring:
-    """A :class:`Keyring` over keys loaded from files (:func:`load_key_material`)."""
+    """A :class:`Keyring` over keys loaded from files (:func:`load_key_material`).
 
-    def __init__(self, material: KeyMaterial) -> None:
+    Given ``keys_dir``, a KEK version newer than those loaded at start is read from its file
+    the first time a DEK wrapped under it is met (checked like every key file). That is what
+    makes rotation safe while servers run: ``keys rotate`` adds a version, ``keys rewrap`` moves
+    DEKs to it, and a server started before the rotation still opens them. New DEKs stay under
+    the version that was newest at start until the server restarts.
+    """
+
+    def __init__(self, material: KeyMaterial, *, keys_dir: Path | None = None) -> None:
         self._kek_ciphers = {version: AESGCM(kek) for version, kek in material.keks.items()}
+        self._keys_dir = keys_dir
         self._current = material.current_kek_version
         self._blind_index_root = material.blind_index_root
         self._blind_index_keys: dict[str, bytes] = {}
@@ -119,7 +128,7 @@ class LocalKeyring:
         return WrappedDek(self._current, bytes([_WRAP_FORMAT_AES_GCM]) + nonce + sealed)
 
     def unwrap_dek(self, wrapped: WrappedDek, *, alert_id: str) -> bytes:
-        cipher = self._kek_ciphers.get(wrapped.kek_version)
+        cipher = self._kek_cipher(wrapped.kek_version)
         blob = wrapped.blob
         if cipher is None or len(blob) != _BLOB_BYTES or blob[0] != _WRAP_FORMAT_AES_GCM:
             raise IntegrityError(_UNWRAP_FAILED)
@@ -131,6 +140,16 @@ class LocalKeyring:
             )
         except InvalidTag:
             raise IntegrityError(_UNWRAP_FAILED) from None
+
+    def _kek_cipher(self, version: int) -> AESGCM | None:
+        cipher = self._kek_ciphers.get(version)
+        if cipher is None and self._keys_dir is not None and version > self._current:
+            try:
+                cipher = AESGCM(load_kek(self._keys_dir, version))
+            except KeyFileError:
+                return None  # no such version (yet): the DEK cannot be unwrapped
+            self._kek_ciphers[version] = cipher
+        return cipher
 
     def blind_index_key(self, field: str) -> bytes:
         key = self._blind_index_keys.get(field)

@@ -9,51 +9,17 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
-from exchange_api.cli import main
+from exchange_api.audit.operator import operator_name
 from exchange_api.models.agencies import AgencyKind
+from tests.audit.conftest import stored_entries
 from tests.auth_helpers import TestAgency
-from tests.conftest import ISSUER
-
-
-@dataclass
-class Done:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Cli = Callable[..., Done]
-
-
-@pytest.fixture
-def cli(
-    database_url: str,
-    keys_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Cli:
-    """Run ``exchange-api`` on the same database and keys as the in-process ``client``."""
-    monkeypatch.setenv("EXCHANGE_DATABASE_URL", database_url)
-    monkeypatch.setenv("EXCHANGE_KEYS_DIR", str(keys_dir))
-
-    def run(*args: str, **env: str) -> Done:
-        with monkeypatch.context() as patch:
-            for name, value in env.items():
-                patch.setenv(name, value)
-            capsys.readouterr()
-            returncode = main(list(args))
-        captured = capsys.readouterr()
-        return Done(returncode, captured.out, captured.err)
-
-    return run
+from tests.conftest import ISSUER, Cli, Done
 
 
 def add_agency(cli: Cli, name: str) -> dict[str, str]:
@@ -147,3 +113,29 @@ def test_refusals_are_one_line(cli: Cli, tmp_path: Path) -> None:
         cli(*missing, "--secret", EXCHANGE_ALLOW_CLIENT_SECRETS="false"),
         "EXCHANGE_ALLOW_CLIENT_SECRETS",
     )
+
+
+def test_what_an_operator_registers_is_audited_as_that_operator(cli: Cli, app: FastAPI) -> None:
+    agency = add_agency(cli, "Audited agency")
+    done = cli("clients", "add", "--agency", agency["id"], "--scopes", "alerts:read", "--secret")
+    assert done.returncode == 0, done.stderr
+    client_id = json.loads(done.stdout)["client_id"]
+
+    entries = [entry for entry in stored_entries(app) if entry["action"].startswith("admin.")]
+
+    assert [(entry["action"], entry["resource_ids"]) for entry in entries] == [
+        ("admin.agency.create", [agency["id"]]),
+        ("admin.client.create", [client_id]),
+    ]
+    assert {(entry["actor"], entry["outcome"], entry["token_id"]) for entry in entries} == {
+        (operator_name(), "allowed", None)
+    }
+    assert entries[0]["request_id"] != entries[1]["request_id"]
+    assert json.loads(done.stdout)["client_secret"] not in json.dumps(entries)
+
+
+def test_a_refused_registration_leaves_no_audit_entry(cli: Cli, app: FastAPI) -> None:
+    refused = cli("agencies", "add", "--name", "X", "--country", "XX", "--kind", "customs")
+    assert refused.returncode == 2
+
+    assert [e for e in stored_entries(app) if e["action"].startswith("admin.")] == []

@@ -142,6 +142,8 @@ def test_audit_actions() -> None:
         "admin.client.create",
         "admin.client.list",
         "admin.client.disable",
+        "admin.keys.rotate",
+        "admin.keys.rewrap",
         "access.denied",
     }
     assert {outcome.value for outcome in Outcome} == {"allowed", "denied", "error"}

@@ -92,6 +92,37 @@ def test_after_rotation_new_wraps_use_the_new_kek_and_old_ones_still_unwrap(
         rotated.unwrap_dek(WrappedDek(1, new.blob), alert_id=ALERT)
 
 
+def test_a_keyring_started_before_a_rotation_reads_the_new_kek_from_its_file(
+    fresh_keys_dir: Path,
+) -> None:
+    started = LocalKeyring(load_key_material(fresh_keys_dir), keys_dir=fresh_keys_dir)
+    without_dir = LocalKeyring(load_key_material(fresh_keys_dir))
+    dek = new_dek()
+    add_kek_version(fresh_keys_dir)
+    wrapped = LocalKeyring(load_key_material(fresh_keys_dir)).wrap_dek(dek, alert_id=ALERT)
+
+    assert started.unwrap_dek(wrapped, alert_id=ALERT) == dek
+    assert started.current_kek_version == 1  # new DEKs stay under v1 until a restart
+    with pytest.raises(IntegrityError):
+        without_dir.unwrap_dek(wrapped, alert_id=ALERT)
+    with pytest.raises(IntegrityError):  # still bound to its alert
+        started.unwrap_dek(wrapped, alert_id=OTHER_ALERT)
+
+
+def test_a_kek_file_others_can_read_or_that_is_missing_is_not_taken_late(
+    fresh_keys_dir: Path,
+) -> None:
+    started = LocalKeyring(load_key_material(fresh_keys_dir), keys_dir=fresh_keys_dir)
+    add_kek_version(fresh_keys_dir)
+    wrapped = LocalKeyring(load_key_material(fresh_keys_dir)).wrap_dek(new_dek(), alert_id=ALERT)
+    (fresh_keys_dir / "kek" / "0002.key").chmod(0o644)
+
+    with pytest.raises(IntegrityError):
+        started.unwrap_dek(wrapped, alert_id=ALERT)
+    with pytest.raises(IntegrityError):
+        started.unwrap_dek(WrappedDek(3, wrapped.blob), alert_id=ALERT)
+
+
 def test_a_different_keyring_cannot_unwrap(keyring: LocalKeyring, tmp_path: Path) -> None:
     other_dir = tmp_path / "other-keys"
     ensure_keys(other_dir)

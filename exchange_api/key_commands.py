@@ -1,0 +1,135 @@
+"""The ``exchange-api keys`` commands: ``rotate`` the key-encryption key, ``rewrap`` the alerts.
+
+Rotation, in the order an operator follows (the README's "Rotating the KEK"):
+
+1. ``keys rotate`` writes KEK version N+1 beside the others (it never replaces one) and prints
+   ``{"kek_version": N+1}``. Servers keep wrapping new DEKs under the version that was newest
+   when they started, until they restart; each opens DEKs wrapped under a newer version by
+   reading its file when it first meets one, so nothing breaks in between.
+2. Restart the servers (rolling), so that new alerts are wrapped under N+1.
+3. ``keys rewrap`` moves every DEK wrapped under an older KEK to N+1, online, in batches; it
+   prints what it did and what is left. Exit 1 names alerts whose DEK did not authenticate.
+4. Once nothing is left under a version, its file can be destroyed (backups of the database
+   taken before the rewrap need it: destroying it makes them unreadable, which is the point
+   after a compromise).
+
+Both are audited (``admin.keys.rotate``, ``admin.keys.rewrap``) as the operator who ran them.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from exchange_api.alerts.rewrap import RewrapReport, rewrap_alerts
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.operator import OperatorRecorder
+from exchange_api.cli import CommandError, emit, say
+from exchange_api.config import Settings
+from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
+from exchange_api.db import create_db_engine, make_session_factory
+
+__all__ = ["add_keys_commands"]
+
+
+def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+    load_key_material(settings.keys_dir)  # refuse to rotate keys that do not load as they are
+    version = add_kek_version(settings.keys_dir)
+    keys = load_key_material(settings.keys_dir)
+    recorder = OperatorRecorder(AuditLog.from_settings(settings, keys))
+    engine = create_db_engine(settings)
+    try:
+        with make_session_factory(engine).begin() as session:
+            recorder.record(session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"kek:{version}"])
+    except SQLAlchemyError as exc:
+        raise CommandError(
+            f"KEK version {version} was written, but its audit record was not "
+            f"({type(exc).__name__}): is the database initialised?"
+        ) from None
+    finally:
+        engine.dispose()
+    say(
+        f"KEK version {version} written. Restart the servers (new alerts are then wrapped under "
+        "it), then run `exchange-api keys rewrap`."
+    )
+    emit({"kek_version": version})
+    return 0
+
+
+def cmd_keys_rewrap(args: argparse.Namespace, settings: Settings) -> int:
+    keys = load_key_material(settings.keys_dir)
+    recorder = OperatorRecorder(AuditLog.from_settings(settings, keys))
+    engine = create_db_engine(settings)
+    try:
+        report = rewrap_alerts(
+            make_session_factory(engine),
+            LocalKeyring(keys),
+            record=lambda session, alert_ids: recorder.record(
+                session,
+                AuditAction.ADMIN_KEYS_REWRAP,
+                resource_ids=alert_ids,
+                result_count=len(alert_ids),
+            ),
+            batch_size=args.batch_size,
+        )
+    except SQLAlchemyError as exc:
+        raise CommandError(
+            f"the database refused the rewrap ({type(exc).__name__}); batches already done "
+            "stay done: run it again"
+        ) from None
+    finally:
+        engine.dispose()
+    _say_outcome(report)
+    emit(
+        {
+            "kek_version": report.kek_version,
+            "rewrapped": report.rewrapped,
+            "failed": report.failed,
+            "remaining": {str(version): count for version, count in report.remaining.items()},
+        }
+    )
+    return 1 if report.failed else 0
+
+
+def _say_outcome(report: RewrapReport) -> None:
+    say(f"re-wrapped {report.rewrapped} data keys under KEK version {report.kek_version}")
+    if report.failed:
+        say(
+            f"{len(report.failed)} wrapped data keys did not authenticate and were left as they "
+            "were (their alert ids are in the report): restore them from a backup"
+        )
+    if report.remaining:
+        left = report.remaining.items()
+        versions = ", ".join(f"{count} under version {version}" for version, count in left)
+        say(
+            f"left under older KEKs: {versions} (those that failed, and any that servers started "
+            "before the rotation created meanwhile: restart them and run rewrap again)"
+        )
+    else:
+        say(
+            f"no data key is wrapped under a KEK older than version {report.kek_version}: their "
+            "files can be destroyed once no backup needs them"
+        )
+
+
+def _batch_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError("must be an integer from 1 to 10000")
+    return int(text)
+
+
+def add_keys_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``keys rotate`` and ``keys rewrap`` to the ``exchange-api`` parser."""
+    keys = commands.add_parser("keys", help="rotate the key-encryption key, re-wrap data keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = keys_commands.add_parser("rotate", help="write a new KEK version")
+    rotate.set_defaults(handler=cmd_keys_rotate)
+    rewrap = keys_commands.add_parser(
+        "rewrap", help="move every alert's data key under the newest KEK, online, in batches"
+    )
+    rewrap.add_argument(
+        "--batch-size", type=_batch_size, default=500, help="alerts per transaction"
+    )
+    rewrap.set_defaults(handler=cmd_keys_rewrap)
