@@ -268,10 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     clients_add.set_defaults(handler=cmd_clients_add)
 
     # They use emit, say and CommandError from here.
+    from exchange_api.alerts.commands import add_retention_commands
     from exchange_api.audit.commands import add_audit_commands
     from exchange_api.key_commands import add_keys_commands
 
     add_keys_commands(commands)
+    add_retention_commands(commands)
     add_audit_commands(commands)
     return parser
 

@@ -66,12 +66,7 @@ def cmd_keys_rewrap(args: argparse.Namespace, settings: Settings) -> int:
         report = rewrap_alerts(
             make_session_factory(engine),
             LocalKeyring(keys),
-            record=lambda session, alert_ids: recorder.record(
-                session,
-                AuditAction.ADMIN_KEYS_REWRAP,
-                resource_ids=alert_ids,
-                result_count=len(alert_ids),
-            ),
+            record=recorder.batches(AuditAction.ADMIN_KEYS_REWRAP),
             batch_size=args.batch_size,
         )
     except SQLAlchemyError as exc:

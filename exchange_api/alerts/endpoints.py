@@ -50,6 +50,9 @@ _PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+j
 _NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
     404: {**_PROBLEM, "description": "No such alert, or not visible to the caller."}
 }
+_SHREDDED: dict[int | str, dict[str, Any]] = {
+    410: {**_PROBLEM, "description": "Past its review date: its content was destroyed."}
+}
 _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
 
 
@@ -161,7 +164,7 @@ def search_alerts(
     "/{alert_id}",
     response_model=AlertRead,
     dependencies=_NO_PARAMS,
-    responses=_NOT_VISIBLE,
+    responses={**_NOT_VISIBLE, **_SHREDDED},
 )
 def read_alert(
     alert_id: AlertId,
@@ -175,6 +178,7 @@ def read_alert(
 
     Field groups the caller's agency kind may not see are absent and listed in `withheld`
     (they are not even decrypted). `ETag` names the version, for `If-Match` on a change.
+    An alert past its review date is 410 `alert-shredded`: its content no longer exists.
     """
     view = service.read_alert(session, keyring, caller, alert_id)
     audit.record(
@@ -191,6 +195,7 @@ def read_alert(
     dependencies=[*_NO_PARAMS, Depends(merge_patch_media_type)],
     responses={
         **_NOT_VISIBLE,
+        **_SHREDDED,
         403: {**_PROBLEM, "description": "Visible, but not the caller's agency's alert."},
         412: {**_PROBLEM, "description": "The alert changed since the version in If-Match."},
         415: {**_PROBLEM, "description": "Not application/merge-patch+json."},
@@ -264,7 +269,7 @@ def alert_history(
     "/{alert_id}/links",
     response_model=AlertLinks,
     dependencies=_NO_PARAMS,
-    responses=_NOT_VISIBLE,
+    responses={**_NOT_VISIBLE, **_SHREDDED},
 )
 def alert_links(
     alert_id: AlertId,

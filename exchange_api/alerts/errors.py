@@ -23,6 +23,7 @@ from exchange_api.errors import (
 
 __all__ = [
     "AlertNotFound",
+    "AlertShredded",
     "BodyInvalid",
     "IdempotencyKeyReused",
     "InvalidCursor",
@@ -42,6 +43,21 @@ class AlertNotFound(NotFound):
     def __init__(self, alert_id: uuid.UUID) -> None:
         super().__init__("No alert with this id is visible to the caller.")
         self.alert_id = alert_id
+
+
+class AlertShredded(ProblemError):
+    """A visible alert past its review date: its sensitive content was destroyed for good."""
+
+    status = 410
+    slug = "alert-shredded"
+    title = "Alert content destroyed"
+
+    def __init__(self, shredded_on: str) -> None:
+        super().__init__(
+            f"This alert passed its review date and its sensitive content was destroyed on "
+            f"{shredded_on}; its routing facts remain in search results.",
+            extra={"shredded_on": shredded_on},
+        )
 
 
 class NotAlertOwner(ProblemError):

@@ -23,7 +23,7 @@ from exchange_api.alerts import records
 from exchange_api.alerts.errors import AlertNotFound
 from exchange_api.alerts.repository import AlertRepository
 from exchange_api.alerts.schemas import AlertLinks, CommonValue, LinkedAlert, SharedValue
-from exchange_api.alerts.sealing import open_groups
+from exchange_api.alerts.sealing import open_groups, require_content
 from exchange_api.alerts.tags import TAG_FIELDS_OF_GROUP, tags_of
 from exchange_api.alerts.visibility import visible_groups
 from exchange_api.alerts.vocabulary import FieldGroup
@@ -56,6 +56,7 @@ def alert_links(
     row = repository.get_visible(caller, alert_id)
     if row is None:
         raise AlertNotFound(alert_id)
+    require_content(row)  # a shredded alert's tags are gone with its content: 410, not "none"
 
     linked: dict[uuid.UUID, list[tuple[str, str]]] = {}
     common: list[tuple[str, str, int]] = []

@@ -6,7 +6,8 @@ transaction of its own, so requests go on meanwhile and an interrupted run loses
 run takes what is left. Only ``kek_version`` and ``wrapped_dek`` change; the DEK itself, and so
 every field ciphertext, stays as it is (DESIGN §5).
 
-Every DEK is unwrapped on the way (:func:`~exchange_api.crypto.rewrap_dek`), so a run also proves
+Shredded alerts (:mod:`.retention`) have no DEK left and are not counted. Every DEK is
+unwrapped on the way (:func:`~exchange_api.crypto.rewrap_dek`), so a run also proves
 that each wrapped key still authenticates. One that does not is reported by alert id and left
 untouched; the walk goes on.
 """
@@ -14,17 +15,18 @@ untouched; the walk goes on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
+from exchange_api.audit.operator import BatchRecorder
 from exchange_api.crypto import IntegrityError, Keyring, WrappedDek, rewrap_dek
 from exchange_api.models.alerts import Alert
 
-__all__ = ["BatchRecorder", "RewrapReport", "rewrap_alerts"]
+__all__ = ["RewrapReport", "rewrap_alerts"]
 
 _ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 _UPDATE = (
@@ -45,10 +47,6 @@ class RewrapReport:
     remaining: Mapping[int, int]
     """Alerts per older KEK version after the run: the failed ones, and any a server created
     meanwhile under the KEK it started with (rewrap again once every server has restarted)."""
-
-
-BatchRecorder = Callable[[Session, Sequence[str]], None]
-"""Records a batch's change (the ids of the alerts re-wrapped) in that batch's transaction."""
 
 
 def rewrap_alerts(
@@ -95,7 +93,7 @@ def rewrap_alerts(
     with session_factory() as session:
         counts = session.connection().execute(
             select(_ALERTS.c.kek_version, func.count())
-            .where(_ALERTS.c.kek_version < current)
+            .where(_ALERTS.c.kek_version < current, _ALERTS.c.wrapped_dek.is_not(None))
             .group_by(_ALERTS.c.kek_version)
         )
         remaining = {int(version): int(count) for version, count in counts}
@@ -104,7 +102,7 @@ def rewrap_alerts(
 
 def _older_than(current: int, after: uuid.UUID | None, limit: int) -> Select[tuple[object, ...]]:
     statement = select(_ALERTS.c.id, _ALERTS.c.kek_version, _ALERTS.c.wrapped_dek).where(
-        _ALERTS.c.kek_version < current
+        _ALERTS.c.kek_version < current, _ALERTS.c.wrapped_dek.is_not(None)
     )
     if after is not None:
         statement = statement.where(_ALERTS.c.id > after)

@@ -4,7 +4,8 @@ Each alert gets a fresh DEK, wrapped by the keyring (bound to the alert id) and 
 row; each field group is sealed on its own under that DEK, bound to the alert id, the group name
 and the DEK version, so a ciphertext copied to another alert or another column fails to open.
 Every group is sealed even when empty, so that the database does not show which alerts carry
-persons or a narrative, only roughly how long each group is.
+persons or a narrative, only roughly how long each group is. Opening or changing the groups of a
+shredded alert (:mod:`.retention`) is 410 ``alert-shredded``: there is no key left to open them.
 
 This module is the only part of the alerts domain that handles key material, and it does so only
 through :mod:`exchange_api.crypto`. Anything that fails to authenticate raises
@@ -18,11 +19,19 @@ import uuid
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from exchange_api.alerts.errors import AlertShredded
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
 from exchange_api.crypto import FieldCipher, Keyring, WrappedDek, new_dek
 from exchange_api.models.alerts import Alert
 
-__all__ = ["DEK_VERSION", "open_groups", "reseal_groups", "seal_new_alert", "sealed_column"]
+__all__ = [
+    "DEK_VERSION",
+    "open_groups",
+    "require_content",
+    "reseal_groups",
+    "seal_new_alert",
+    "sealed_column",
+]
 
 DEK_VERSION: Final = 1
 """Version of an alert's data key. An alert keeps one DEK for life (KEK rotation re-wraps it);
@@ -55,9 +64,17 @@ def seal_new_alert(
     return columns
 
 
+def require_content(row: Alert) -> bytes:
+    """The alert's wrapped DEK; :class:`AlertShredded` (410) once retention destroyed it."""
+    if row.shredded_at is not None or row.wrapped_dek is None:
+        raise AlertShredded(row.shredded_at.date().isoformat() if row.shredded_at else "unknown")
+    return row.wrapped_dek
+
+
 def _cipher(keyring: Keyring, row: Alert) -> FieldCipher:
     alert = str(row.id)
-    dek = keyring.unwrap_dek(WrappedDek(row.kek_version, row.wrapped_dek), alert_id=alert)
+    wrapped = WrappedDek(row.kek_version, require_content(row))
+    dek = keyring.unwrap_dek(wrapped, alert_id=alert)
     return FieldCipher(dek, alert_id=alert, dek_version=row.dek_version)
 
 

@@ -67,6 +67,7 @@ class AuditAction(StrEnum):
     ALERT_SEARCH = "alert.search"
     ALERT_HISTORY = "alert.history"
     ALERT_LINKS = "alert.links"
+    ALERT_SHRED = "alert.shred"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     AUDIT_CHECKPOINT = "audit.checkpoint"

@@ -13,14 +13,17 @@ from __future__ import annotations
 import os
 import pwd
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlmodel import Session
 
 from exchange_api.audit.appender import AuditEvent, AuditLog
 from exchange_api.audit.chain import AuditAction, Outcome
 
-__all__ = ["OperatorRecorder", "operator_name"]
+__all__ = ["BatchRecorder", "OperatorRecorder", "operator_name"]
+
+BatchRecorder = Callable[[Session, Sequence[str]], None]
+"""Records one batch of a long change (the ids it touched) in that batch's transaction."""
 
 
 def operator_name() -> str:
@@ -63,3 +66,11 @@ class OperatorRecorder:
             result_count=result_count,
         )
         self._log.submit(session, [event])
+
+    def batches(self, action: AuditAction) -> BatchRecorder:
+        """One ``action`` entry per batch, naming what the batch touched and how many."""
+
+        def record(session: Session, resource_ids: Sequence[str]) -> None:
+            self.record(session, action, resource_ids=resource_ids, result_count=len(resource_ids))
+
+        return record

@@ -21,6 +21,10 @@ change) through the values the alert row itself records:
 - ``alert_versions``: who changed which fields, per version; old and new values of routing facts
   only, never of a sealed group.
 - ``idempotency_keys``: per client, the key, a hash of the body and the answer given.
+
+Past its review date an alert is shredded (:mod:`exchange_api.alerts.retention`): its wrapped
+DEK and every ``sealed_*`` column become NULL, its ``alert_tags`` rows are deleted and
+``shredded_at`` says when. The routing facts and the side tables that index them stay.
 """
 
 from __future__ import annotations
@@ -47,7 +51,10 @@ __all__ = [
 
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
-    __table_args__ = (Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),)
+    __table_args__ = (
+        Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),
+        Index("ix_alerts_review_by", "review_by"),
+    )
 
     id: uuid.UUID = Field(primary_key=True)
     version: int = Field(nullable=False)
@@ -62,16 +69,17 @@ class Alert(SQLModel, table=True):
     handling: dict[str, Any] = Field(sa_type=JSON, nullable=False)
     distribution: dict[str, Any] = Field(sa_type=JSON, nullable=False)
     kek_version: int = Field(nullable=False)
-    wrapped_dek: bytes = Field(nullable=False)
+    wrapped_dek: bytes | None = Field(default=None, nullable=True)
     dek_version: int = Field(nullable=False)
-    sealed_parties: bytes = Field(nullable=False)
-    sealed_documents: bytes = Field(nullable=False)
-    sealed_persons: bytes = Field(nullable=False)
-    sealed_narrative: bytes = Field(nullable=False)
-    sealed_reference: bytes = Field(nullable=False)
-    sealed_contact: bytes = Field(nullable=False)
+    sealed_parties: bytes | None = Field(default=None, nullable=True)
+    sealed_documents: bytes | None = Field(default=None, nullable=True)
+    sealed_persons: bytes | None = Field(default=None, nullable=True)
+    sealed_narrative: bytes | None = Field(default=None, nullable=True)
+    sealed_reference: bytes | None = Field(default=None, nullable=True)
+    sealed_contact: bytes | None = Field(default=None, nullable=True)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 class AlertSubstance(SQLModel, table=True):

@@ -147,3 +147,17 @@ def test_a_rotation_whose_audit_record_fails_says_the_key_was_written(
     assert done.stderr.count("\n") == 1, done.stderr
     assert "KEK version 2 was written, but its audit record was not" in done.stderr
     assert (keys_dir / "kek" / "0002.key").exists()
+
+
+async def test_a_rewrap_passes_over_shredded_alerts(
+    client: httpx.AsyncClient, police: Desk, cli: Cli
+) -> None:
+    await push(client, police, alert_body(detected_on="2020-01-10", review_by="2021-01-01"))
+    kept = await push(client, police, alert_body())
+    assert json.loads(cli("retention", "run").stdout)["shredded"] == 1
+    assert cli("keys", "rotate").returncode == 0
+
+    report = json.loads(cli("keys", "rewrap").stdout)
+
+    assert (report["rewrapped"], report["failed"], report["remaining"]) == (1, [], {})
+    assert (await client.get(f"/v1/alerts/{kept}", headers=police.reading())).status_code == 200

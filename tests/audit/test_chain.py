@@ -134,6 +134,7 @@ def test_audit_actions() -> None:
         "alert.search",
         "alert.history",
         "alert.links",
+        "alert.shred",
         "audit.read",
         "audit.export",
         "audit.checkpoint",

@@ -1,0 +1,47 @@
+"""alert retention: shredded alerts keep their routing facts, lose their key and ciphertexts
+
+``shredded_at`` marks an alert whose review date passed and whose wrapped DEK and sealed field
+groups were set to NULL (crypto-shredding, DESIGN §5); ``ix_alerts_review_by`` finds the alerts
+that are due without reading the table.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision: str = '0006'
+down_revision: str | None = '0005'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_SHREDDABLE = (
+    'wrapped_dek',
+    'sealed_parties',
+    'sealed_documents',
+    'sealed_persons',
+    'sealed_narrative',
+    'sealed_reference',
+    'sealed_contact',
+)
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('shredded_at', sa.DateTime(timezone=True), nullable=True))
+        for column in _SHREDDABLE:
+            batch_op.alter_column(column, existing_type=sa.LargeBinary(), nullable=True)
+        batch_op.create_index('ix_alerts_review_by', ['review_by'], unique=False)
+
+
+def downgrade() -> None:
+    # Only possible while no alert is shredded: a NULL key cannot be made NOT NULL again.
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index('ix_alerts_review_by')
+        for column in _SHREDDABLE:
+            batch_op.alter_column(column, existing_type=sa.LargeBinary(), nullable=False)
+        batch_op.drop_column('shredded_at')

@@ -1,0 +1,58 @@
+"""``exchange-api retention run``: shred the alerts past their review date (see :mod:`.retention`).
+
+Meant to run daily (cron, a systemd timer); running it twice the same day does nothing more. It
+prints ``{"shredded": N, "before": "<today>"}`` and records each batch as ``alert.shred`` by the
+operator who ran it.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from exchange_api.alerts.retention import shred_expired
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.operator import OperatorRecorder
+from exchange_api.cli import CommandError, emit, say
+from exchange_api.config import Settings
+from exchange_api.crypto import load_key_material
+from exchange_api.db import create_db_engine, make_session_factory
+from exchange_api.models.types import utc_now
+
+__all__ = ["add_retention_commands"]
+
+
+def cmd_retention_run(_args: argparse.Namespace, settings: Settings) -> int:
+    recorder = OperatorRecorder(
+        AuditLog.from_settings(settings, load_key_material(settings.keys_dir))
+    )
+    today = utc_now().date()
+    engine = create_db_engine(settings)
+    try:
+        shredded = shred_expired(
+            make_session_factory(engine),
+            today=today,
+            record=recorder.batches(AuditAction.ALERT_SHRED),
+        )
+    except SQLAlchemyError as exc:
+        raise CommandError(
+            f"the database refused the retention run ({type(exc).__name__}); batches already "
+            "done stay done: run it again"
+        ) from None
+    finally:
+        engine.dispose()
+    say(f"shredded {shredded} alerts whose review date is before {today.isoformat()}")
+    emit({"shredded": shredded, "before": today.isoformat()})
+    return 0
+
+
+def add_retention_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``retention run`` to the ``exchange-api`` parser."""
+    retention = commands.add_parser("retention", help="destroy alert content past its review date")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_commands.add_parser(
+        "run", help="shred every alert whose review date has passed (daily)"
+    )
+    run.set_defaults(handler=cmd_retention_run)

@@ -1,0 +1,124 @@
+"""Retention end to end: ``exchange-api retention run`` shreds alerts past their review date,
+through the real app and the real command, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, func, select
+from sqlmodel import SQLModel
+
+from exchange_api.audit.operator import operator_name
+from exchange_api.models.alerts import Alert, AlertTag
+from exchange_api.models.types import utc_now
+from tests.alerts.builders import SENSITIVE_VALUES, alert_body
+from tests.alerts.http import Desk, assert_problem, open_desk, push
+from tests.audit.conftest import stored_entries
+from tests.auth_helpers import Registry
+from tests.conftest import Cli
+
+ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
+TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
+SHREDDABLE = [ALERTS.c.wrapped_dek, *(c for c in ALERTS.c if c.name.startswith("sealed_"))]
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
+# Detected in 2020, to be reviewed by the start of 2021: long due.
+DUE = {"detected_on": "2020-01-10", "review_by": "2021-01-01"}
+
+
+@pytest.fixture
+async def police(registry: Registry, client: httpx.AsyncClient) -> Desk:
+    return await open_desk(registry, client)
+
+
+def _row(engine: Engine, alert_id: str) -> dict[str, Any]:
+    with engine.connect() as connection:
+        row = connection.execute(select(ALERTS).where(ALERTS.c.id == uuid.UUID(alert_id))).one()
+        tags = connection.scalar(
+            select(func.count()).select_from(TAGS).where(TAGS.c.alert_id == uuid.UUID(alert_id))
+        )
+    return {**row._asdict(), "tags": tags}
+
+
+async def _links(client: httpx.AsyncClient, desk: Desk, alert_id: str) -> list[str]:
+    response = await client.get(f"/v1/alerts/{alert_id}/links", headers=desk.reading())
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
+
+
+async def test_an_alert_past_its_review_date_keeps_its_routing_facts_and_loses_the_rest(
+    app: FastAPI, client: httpx.AsyncClient, police: Desk, cli: Cli, engine: Engine
+) -> None:
+    due = await push(client, police, alert_body(**DUE))
+    kept = await push(client, police, alert_body())  # same container and parties: linked
+    assert await _links(client, police, kept) == [due]
+    assert _row(engine, due)["tags"] > 0
+
+    done = cli("retention", "run")
+
+    today = utc_now().date().isoformat()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"shredded": 1, "before": today}
+    row = _row(engine, due)
+    assert [row[column.name] for column in SHREDDABLE] == [None] * len(SHREDDABLE)
+    assert row["shredded_at"] is not None
+    assert row["tags"] == 0
+    assert not any(value.encode() in repr(row).encode() for value in SENSITIVE_VALUES)
+    assert _row(engine, kept)["wrapped_dek"] is not None
+
+    read = await client.get(f"/v1/alerts/{due}", headers=police.reading())
+    assert assert_problem(read, 410, "alert-shredded")["shredded_on"] == today
+    linked = await client.get(f"/v1/alerts/{due}/links", headers=police.reading())
+    assert_problem(linked, 410, "alert-shredded")
+    patched = await client.patch(
+        f"/v1/alerts/{due}",
+        json={"status": "closed_confirmed"},
+        headers={**police.headers, **MERGE_PATCH, "If-Match": '"v1"'},
+    )
+    assert_problem(patched, 410, "alert-shredded")
+    history = await client.get(f"/v1/alerts/{due}/history", headers=police.headers)
+    assert history.status_code == 200, history.text
+
+    assert await _links(client, police, kept) == []
+    found = await client.get("/v1/alerts", params={"substance": "103-79-7"}, headers=police.headers)
+    summaries = {item["id"]: item for item in found.json()["items"]}
+    assert set(summaries) == {due, kept}
+    assert summaries[due]["route"]["origin"] == "CN"
+    assert (await client.get(f"/v1/alerts/{kept}", headers=police.reading())).status_code == 200
+
+    shreds = [entry for entry in stored_entries(app) if entry["action"] == "alert.shred"]
+    assert [(e["actor"], e["resource_ids"], e["result_count"]) for e in shreds] == [
+        (operator_name(), [due], 1)
+    ]
+    assert json.loads(cli("retention", "run").stdout)["shredded"] == 0
+
+
+async def test_an_alert_the_caller_may_not_see_stays_404_when_shredded(
+    registry: Registry, client: httpx.AsyncClient, police: Desk, cli: Cli
+) -> None:
+    industry = await open_desk(registry, client, "industry")
+    hidden = await push(client, police, alert_body(**DUE))
+    assert cli("retention", "run").returncode == 0
+
+    response = await client.get(f"/v1/alerts/{hidden}", headers=industry.reading())
+
+    assert_problem(response, 404, "not-found")
+
+
+async def test_a_review_date_moved_later_in_time_saves_the_alert(
+    client: httpx.AsyncClient, police: Desk, cli: Cli
+) -> None:
+    alert_id = await push(client, police, alert_body(**DUE))
+    moved = await client.patch(
+        f"/v1/alerts/{alert_id}",
+        json={"review_by": "2099-01-01"},
+        headers={**police.headers, **MERGE_PATCH, "If-Match": '"v1"'},
+    )
+    assert moved.status_code == 200, moved.text
+
+    assert json.loads(cli("retention", "run").stdout)["shredded"] == 0
+    assert (await client.get(f"/v1/alerts/{alert_id}", headers=police.reading())).status_code == 200
