@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from exchange_api import health
 from exchange_api.agencies import endpoints as admin_endpoints
 from exchange_api.alerts import endpoints as alert_endpoints
+from exchange_api.alerts.retention import periodic_retention
 from exchange_api.audit import endpoints as audit_endpoints
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.background import periodic_checkpoints
@@ -72,7 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sequencer = AuditSequencer(audit_log, session_factory)
-        async with sequencer.running(), periodic_checkpoints(audit_log, session_factory):
+        async with (
+            sequencer.running(),
+            periodic_checkpoints(audit_log, session_factory),
+            periodic_retention(session_factory, audit_log, interval=settings.retention_interval),
+        ):
             # Everything alive now (modules, schemas, compiled statements) lives as long as the
             # worker: keep it out of the collector's full passes, which otherwise walk it again
             # and again under load (measured: ~10% of a 500-alert batch's CPU).

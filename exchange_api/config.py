@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         le=10,
         description="Default review period of an alert: review_by = detected_on + this many years.",
     )
+    retention_interval: int = Field(
+        default=3600,
+        ge=0,
+        le=86_400,
+        description="Seconds between each worker's retention passes (shredding alerts past their "
+        "review date), the first at start; 0 leaves it to `exchange-api retention run`.",
+    )
     links_common_threshold: int = Field(
         default=50,
         ge=1,

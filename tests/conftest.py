@@ -154,7 +154,10 @@ def cli(
 
 @pytest.fixture
 def settings(database_url: str, keys_dir: Path) -> Settings:
-    return Settings(database_url=database_url, keys_dir=keys_dir, issuer=ISSUER)
+    # No retention pass at start: tests that want one ask for it (tests/alerts/test_retention.py).
+    return Settings(
+        database_url=database_url, keys_dir=keys_dir, issuer=ISSUER, retention_interval=0
+    )
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """``exchange-api retention run``: shred the alerts past their review date (see :mod:`.retention`).
 
-Meant to run daily (cron, a systemd timer); running it twice the same day does nothing more. It
-prints ``{"shredded": N, "before": "<today>"}`` and records each batch as ``alert.shred`` by the
-operator who ran it.
+The service's workers make the same pass hourly; the command is for an operator who wants it
+now, or who leaves it to cron (``EXCHANGE_RETENTION_INTERVAL=0``). Running it twice the same day
+does nothing more. It prints ``{"shredded": N, "before": "<today>"}`` and records each batch
+as ``alert.shred`` by the operator who ran it.
 """
 
 from __future__ import annotations
@@ -53,6 +54,6 @@ def add_retention_commands(commands: argparse._SubParsersAction[argparse.Argumen
     retention = commands.add_parser("retention", help="destroy alert content past its review date")
     retention_commands = retention.add_subparsers(dest="retention_command", required=True)
     run = retention_commands.add_parser(
-        "run", help="shred every alert whose review date has passed (daily)"
+        "run", help="shred every alert whose review date has passed, now"
     )
     run.set_defaults(handler=cmd_retention_run)

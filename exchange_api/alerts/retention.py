@@ -1,7 +1,9 @@
 """Retention: an alert past its review date is crypto-shredded (DESIGN §5).
 
-``exchange-api retention run`` (daily, from cron or a systemd timer) takes every alert whose
-``review_by`` is before today (UTC) and, batch by batch in transactions of their own:
+Every worker of the service makes a pass at start and every ``EXCHANGE_RETENTION_INTERVAL``
+seconds (an hour; :func:`periodic_retention`), and ``exchange-api retention run`` makes one on
+demand (or from cron, with the interval set to 0). A pass takes every alert whose ``review_by``
+is before today (UTC) and, batch by batch in transactions of their own:
 
 - sets its wrapped DEK and every sealed field group to NULL. The DEK existed nowhere else, so the
   sensitive fields are gone for good, from this database and from the alert's meaning in any
@@ -9,7 +11,11 @@
   retention is for);
 - deletes its blind-index tags: a keyed hash of a person's name is still that person's data, and
   links must not keep tying a shredded alert to new ones;
-- stamps ``shredded_at``, and records the batch in the audit log (``alert.shred``).
+- stamps ``shredded_at``, and records the batch in the audit log (``alert.shred``, by
+  ``service:retention`` or by the operator who ran the command).
+
+Workers passing at the same time take turns on the rows (``FOR UPDATE``); the second finds them
+shredded and moves on.
 
 Routing facts (type, status, dates, substances, route, distribution) and their search indexes
 stay, for statistics: the alert is still found by search, with its summary. Reading, changing
@@ -19,20 +25,34 @@ date its agency moved later (PATCH) before the run is not touched.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 
 from sqlalchemy import Select, delete, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
+from starlette.concurrency import run_in_threadpool
 
 from exchange_api.alerts.sealing import sealed_column
 from exchange_api.alerts.vocabulary import FIELD_GROUPS
-from exchange_api.audit.operator import BatchRecorder
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.operator import BatchRecorder, OperatorRecorder
 from exchange_api.models.alerts import Alert, AlertTag
 from exchange_api.models.types import utc_now
+from exchange_api.tasks import background_task
 
-__all__ = ["shred_expired"]
+__all__ = ["SERVICE_ACTOR", "periodic_retention", "shred_expired"]
+
+SERVICE_ACTOR = "service:retention"
+"""The actor of the audit entries of the service's own passes."""
+
+logger = logging.getLogger("exchange_api.alerts")
 
 _ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 _TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
@@ -78,3 +98,37 @@ def _due(today: date, limit: int) -> Select[tuple[uuid.UUID]]:
         .limit(limit)
         .with_for_update()
     )
+
+
+@contextlib.asynccontextmanager
+async def periodic_retention(
+    session_factory: sessionmaker[Session], log: AuditLog, *, interval: float
+) -> AsyncIterator[None]:
+    """Pass at start and every ``interval`` seconds while the block lasts (the app's lifespan);
+    never if ``interval`` is 0."""
+    if interval <= 0:
+        yield
+        return
+    async with background_task(_run(session_factory, log, interval), name="alert-retention"):
+        yield
+
+
+async def _run(session_factory: sessionmaker[Session], log: AuditLog, interval: float) -> None:
+    while True:
+        record = OperatorRecorder(log, actor=SERVICE_ACTOR).batches(AuditAction.ALERT_SHRED)
+        try:
+            shredded = await run_in_threadpool(
+                shred_expired, session_factory, today=utc_now().date(), record=record
+            )
+        except SQLAlchemyError as exc:
+            # The database away: nothing was half done (each batch is one transaction).
+            logger.warning(
+                "retention pass failed",
+                extra={"event": {"action": "alert.shred", "error": type(exc).__name__}},
+            )
+        else:
+            if shredded:
+                logger.info(
+                    "alerts shredded", extra={"event": {"action": "alert.shred", "count": shredded}}
+                )
+        await asyncio.sleep(interval)

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from exchange_api.audit.appender import AuditLog
+from exchange_api.tasks import background_task
 
 __all__ = ["periodic_checkpoints"]
 
@@ -51,10 +52,5 @@ async def periodic_checkpoints(
     log: AuditLog, session_factory: sessionmaker[Session]
 ) -> AsyncIterator[None]:
     """Run the checkpoint task for as long as the block lasts (the app's lifespan)."""
-    task = asyncio.create_task(_run(log, session_factory), name="audit-checkpoints")
-    try:
+    async with background_task(_run(log, session_factory), name="audit-checkpoints"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

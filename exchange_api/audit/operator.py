@@ -1,4 +1,5 @@
-"""Audit entries for what an operator changes with the ``exchange-api`` command (``admin.*``).
+"""Audit entries for what an operator changes with the ``exchange-api`` command (``admin.*``),
+and for the service's own scheduled changes (retention).
 
 The command has no token, so the actor is the account that ran it, ``operator:<name>`` (the
 effective user of the process: the one identity the machine vouches for); client, agency,
@@ -37,11 +38,12 @@ def operator_name() -> str:
 
 
 class OperatorRecorder:
-    """Records one command's changes, all under the same request id."""
+    """Records one command's changes, all under the same request id, as ``actor`` (by default
+    the operator who runs this process; the service's own jobs name themselves)."""
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, *, actor: str | None = None) -> None:
         self._log = log
-        self._actor = operator_name()
+        self._actor = actor if actor is not None else operator_name()
         self._request_id = str(uuid.uuid4())
 
     def record(

@@ -3,6 +3,7 @@ through the real app and the real command, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -13,13 +14,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
+from exchange_api.alerts.retention import SERVICE_ACTOR
 from exchange_api.audit.operator import operator_name
 from exchange_api.models.alerts import Alert, AlertTag
 from exchange_api.models.types import utc_now
 from tests.alerts.builders import SENSITIVE_VALUES, alert_body
 from tests.alerts.http import Desk, assert_problem, open_desk, push
 from tests.audit.conftest import stored_entries
-from tests.auth_helpers import Registry
+from tests.auth_helpers import Registry, Serving
 from tests.conftest import Cli
 
 ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
@@ -95,6 +97,24 @@ async def test_an_alert_past_its_review_date_keeps_its_routing_facts_and_loses_t
         (operator_name(), [due], 1)
     ]
     assert json.loads(cli("retention", "run").stdout)["shredded"] == 0
+
+
+async def test_the_service_shreds_what_is_due_at_start_and_records_it_as_itself(
+    app: FastAPI, client: httpx.AsyncClient, police: Desk, serving: Serving
+) -> None:
+    due = await push(client, police, alert_body(**DUE))
+    assert (await client.get(f"/v1/alerts/{due}", headers=police.reading())).status_code == 200
+
+    async with serving(retention_interval=3600) as (restarted, _registry):
+        for _ in range(200):
+            response = await restarted.get(f"/v1/alerts/{due}", headers=police.reading())
+            if response.status_code != 200:
+                break
+            await asyncio.sleep(0.025)
+
+    assert_problem(response, 410, "alert-shredded")
+    shreds = [entry for entry in stored_entries(app) if entry["action"] == "alert.shred"]
+    assert [(entry["actor"], entry["resource_ids"]) for entry in shreds] == [(SERVICE_ACTOR, [due])]
 
 
 async def test_an_alert_the_caller_may_not_see_stays_404_when_shredded(
