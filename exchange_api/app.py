@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
 
@@ -76,7 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             sequencer.running(),
             periodic_checkpoints(audit_log, session_factory),
-            periodic_retention(session_factory, audit_log, interval=settings.retention_interval),
+            periodic_retention(
+                session_factory,
+                audit_log,
+                interval=settings.retention_interval,
+                idempotency_kept=timedelta(days=settings.idempotency_key_days),
+            ),
         ):
             # Everything alive now (modules, schemas, compiled statements) lives as long as the
             # worker: keep it out of the collector's full passes, which otherwise walk it again

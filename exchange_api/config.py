@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         le=10,
         description="Default review period of an alert: review_by = detected_on + this many years.",
     )
+    idempotency_key_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="Days an Idempotency-Key is remembered; then it may be used again.",
+    )
     retention_interval: int = Field(
         default=3600,
         ge=0,

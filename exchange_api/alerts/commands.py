@@ -2,17 +2,19 @@
 
 The service's workers make the same pass hourly; the command is for an operator who wants it
 now, or who leaves it to cron (``EXCHANGE_RETENTION_INTERVAL=0``). Running it twice the same day
-does nothing more. It prints ``{"shredded": N, "before": "<today>"}`` and records each batch
-as ``alert.shred`` by the operator who ran it.
+does nothing more. It prints ``{"shredded": N, "before": "<today>",
+"idempotency_keys_forgotten": K}`` and records each batch as ``alert.shred`` by the operator who
+ran it.
 """
 
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange_api.alerts.retention import shred_expired
+from exchange_api.alerts.retention import retention_pass
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import OperatorRecorder
@@ -32,10 +34,11 @@ def cmd_retention_run(_args: argparse.Namespace, settings: Settings) -> int:
     today = utc_now().date()
     engine = create_db_engine(settings)
     try:
-        shredded = shred_expired(
+        outcome = retention_pass(
             make_session_factory(engine),
             today=today,
             record=recorder.batches(AuditAction.ALERT_SHRED),
+            idempotency_kept=timedelta(days=settings.idempotency_key_days),
         )
     except SQLAlchemyError as exc:
         raise CommandError(
@@ -44,8 +47,17 @@ def cmd_retention_run(_args: argparse.Namespace, settings: Settings) -> int:
         ) from None
     finally:
         engine.dispose()
-    say(f"shredded {shredded} alerts whose review date is before {today.isoformat()}")
-    emit({"shredded": shredded, "before": today.isoformat()})
+    say(
+        f"shredded {outcome.shredded} alerts whose review date is before {today.isoformat()}; "
+        f"forgot {outcome.keys_forgotten} expired Idempotency-Keys"
+    )
+    emit(
+        {
+            "shredded": outcome.shredded,
+            "before": today.isoformat(),
+            "idempotency_keys_forgotten": outcome.keys_forgotten,
+        }
+    )
     return 0
 
 

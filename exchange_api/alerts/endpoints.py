@@ -7,6 +7,7 @@ names its scope with ``AlertsRead`` / ``AlertsWrite``.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
@@ -79,7 +80,8 @@ def create_alert(
     review date and what the catalogue says of each substance (`scheduled: false` for a CAS
     number it does not list). With `Idempotency-Key`, a retry with the same body gets the same
     receipt again (201, `Idempotent-Replayed: true`) and creates nothing; the same key with
-    another body is 409. Keys are per client.
+    another body is 409. Keys are per client and remembered for 7 days
+    (`EXCHANGE_IDEMPOTENCY_KEY_DAYS`); after that a request with the key creates a new alert.
     """
 
     def create() -> AlertReceipt:
@@ -90,7 +92,14 @@ def create_alert(
     if idempotency_key is None:
         receipt = create()
     else:
-        outcome = idempotency.create_once(session, caller, idempotency_key, body, create)
+        outcome = idempotency.create_once(
+            session,
+            caller,
+            idempotency_key,
+            body,
+            create,
+            kept=timedelta(days=settings.idempotency_key_days),
+        )
         receipt = outcome.receipt
         if outcome.replayed:
             response.headers["Idempotent-Replayed"] = "true"

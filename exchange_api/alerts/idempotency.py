@@ -6,6 +6,11 @@ body, and the receipt first given (id, version, dates and substances: routing fa
 sensitive field). The same key with the same body answers that receipt again (201, with
 ``Idempotent-Replayed: true``); with another body it is 409.
 
+A key is remembered for ``EXCHANGE_IDEMPOTENCY_KEY_DAYS`` (7): long enough for an agency system
+to retry through a weekend's outage, short enough that the table does not grow for ever. After
+that the key is free again — a request with it creates a new alert — and the retention pass
+deletes the row (:func:`purge_expired`).
+
 Two requests racing with one key: each creates its alert inside a savepoint and then inserts the
 key. The second insert waits for the first transaction (PostgreSQL's unique index; SQLite runs one
 writer at a time anyway) and then fails; its savepoint is rolled back, so its alert is never
@@ -17,10 +22,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import rfc8785
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
-from sqlmodel import Session, insert
+from sqlmodel import Session, col, insert
 
 from exchange_api.alerts.errors import IdempotencyKeyReused
 from exchange_api.alerts.schemas import AlertCreate, AlertReceipt
@@ -28,7 +35,7 @@ from exchange_api.auth.caller import Caller
 from exchange_api.models.alerts import IdempotencyKey
 from exchange_api.models.types import utc_now
 
-__all__ = ["IdempotentResult", "create_once", "request_hash"]
+__all__ = ["IdempotentResult", "create_once", "purge_expired", "request_hash"]
 
 
 def request_hash(body: AlertCreate) -> str:
@@ -42,9 +49,15 @@ class IdempotentResult:
     replayed: bool
 
 
-def _replay(session: Session, caller: Caller, key: str, digest: str) -> IdempotentResult | None:
+def _replay(
+    session: Session, caller: Caller, key: str, digest: str, *, kept: timedelta
+) -> IdempotentResult | None:
     stored = session.get(IdempotencyKey, (caller.client_id, key))
     if stored is None:
+        return None
+    if stored.created_at < utc_now() - kept:
+        session.delete(stored)  # expired: the key is free, as if never used
+        session.flush()
         return None
     if stored.request_hash != digest:
         raise IdempotencyKeyReused()
@@ -57,10 +70,12 @@ def create_once(
     key: str,
     body: AlertCreate,
     create: Callable[[], AlertReceipt],
+    *,
+    kept: timedelta,
 ) -> IdempotentResult:
-    """Run ``create`` unless this client already used ``key``; answer as the first time."""
+    """Run ``create`` unless this client used ``key`` within ``kept``; answer as the first time."""
     digest = request_hash(body)
-    earlier = _replay(session, caller, key, digest)
+    earlier = _replay(session, caller, key, digest, kept=kept)
     if earlier is not None:
         return earlier
     try:
@@ -77,8 +92,14 @@ def create_once(
                 )
             )
     except DatabaseIntegrityError:
-        raced = _replay(session, caller, key, digest)
+        raced = _replay(session, caller, key, digest, kept=kept)
         if raced is None:
             raise
         return raced
     return IdempotentResult(receipt, replayed=False)
+
+
+def purge_expired(session: Session, *, kept: timedelta) -> int:
+    """Delete the keys older than ``kept``, in ``session``'s transaction; return how many."""
+    statement = delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utc_now() - kept)
+    return session.connection().execute(statement).rowcount

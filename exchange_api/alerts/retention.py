@@ -14,6 +14,9 @@ is before today (UTC) and, batch by batch in transactions of their own:
 - stamps ``shredded_at``, and records the batch in the audit log (``alert.shred``, by
   ``service:retention`` or by the operator who ran the command).
 
+A pass also forgets the ``Idempotency-Key`` rows older than ``EXCHANGE_IDEMPOTENCY_KEY_DAYS``
+(:func:`~.idempotency.purge_expired`).
+
 Workers passing at the same time take turns on the rows (``FOR UPDATE``); the second finds them
 shredded and moves on.
 
@@ -30,7 +33,8 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +42,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 from starlette.concurrency import run_in_threadpool
 
+from exchange_api.alerts.idempotency import purge_expired
 from exchange_api.alerts.sealing import sealed_column
 from exchange_api.alerts.vocabulary import FIELD_GROUPS
 from exchange_api.audit.appender import AuditLog
@@ -47,7 +52,7 @@ from exchange_api.models.alerts import Alert, AlertTag
 from exchange_api.models.types import utc_now
 from exchange_api.tasks import background_task
 
-__all__ = ["SERVICE_ACTOR", "periodic_retention", "shred_expired"]
+__all__ = ["SERVICE_ACTOR", "RetentionOutcome", "periodic_retention", "retention_pass"]
 
 SERVICE_ACTOR = "service:retention"
 """The actor of the audit entries of the service's own passes."""
@@ -56,6 +61,26 @@ logger = logging.getLogger("exchange_api.alerts")
 
 _ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 _TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionOutcome:
+    shredded: int
+    keys_forgotten: int
+
+
+def retention_pass(
+    session_factory: sessionmaker[Session],
+    *,
+    today: date,
+    record: BatchRecorder,
+    idempotency_kept: timedelta,
+) -> RetentionOutcome:
+    """Shred what is due (each batch recorded by ``record``), then forget expired keys."""
+    shredded = shred_expired(session_factory, today=today, record=record)
+    with session_factory.begin() as session:
+        forgotten = purge_expired(session, kept=idempotency_kept)
+    return RetentionOutcome(shredded, forgotten)
 
 
 def shred_expired(
@@ -102,23 +127,37 @@ def _due(today: date, limit: int) -> Select[tuple[uuid.UUID]]:
 
 @contextlib.asynccontextmanager
 async def periodic_retention(
-    session_factory: sessionmaker[Session], log: AuditLog, *, interval: float
+    session_factory: sessionmaker[Session],
+    log: AuditLog,
+    *,
+    interval: float,
+    idempotency_kept: timedelta,
 ) -> AsyncIterator[None]:
     """Pass at start and every ``interval`` seconds while the block lasts (the app's lifespan);
     never if ``interval`` is 0."""
     if interval <= 0:
         yield
         return
-    async with background_task(_run(session_factory, log, interval), name="alert-retention"):
+    job = _run(session_factory, log, interval, idempotency_kept)
+    async with background_task(job, name="alert-retention"):
         yield
 
 
-async def _run(session_factory: sessionmaker[Session], log: AuditLog, interval: float) -> None:
+async def _run(
+    session_factory: sessionmaker[Session],
+    log: AuditLog,
+    interval: float,
+    idempotency_kept: timedelta,
+) -> None:
     while True:
         record = OperatorRecorder(log, actor=SERVICE_ACTOR).batches(AuditAction.ALERT_SHRED)
         try:
-            shredded = await run_in_threadpool(
-                shred_expired, session_factory, today=utc_now().date(), record=record
+            outcome = await run_in_threadpool(
+                retention_pass,
+                session_factory,
+                today=utc_now().date(),
+                record=record,
+                idempotency_kept=idempotency_kept,
             )
         except SQLAlchemyError as exc:
             # The database away: nothing was half done (each batch is one transaction).
@@ -127,8 +166,7 @@ async def _run(session_factory: sessionmaker[Session], log: AuditLog, interval: 
                 extra={"event": {"action": "alert.shred", "error": type(exc).__name__}},
             )
         else:
-            if shredded:
-                logger.info(
-                    "alerts shredded", extra={"event": {"action": "alert.shred", "count": shredded}}
-                )
+            if outcome.shredded:
+                event = {"action": "alert.shred", "count": outcome.shredded}
+                logger.info("alerts shredded", extra={"event": event})
         await asyncio.sleep(interval)

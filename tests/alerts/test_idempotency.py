@@ -4,6 +4,7 @@ per client, and two requests racing with one key create one alert."""
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,6 +16,8 @@ from exchange_api.alerts.schemas import AlertCreate
 from exchange_api.auth.caller import Caller
 from tests.alerts.builders import alert_body, minimal_body
 from tests.alerts.conftest import Exchange
+
+KEPT = timedelta(days=7)
 
 
 def _create_once(
@@ -28,6 +31,7 @@ def _create_once(
             key,
             model,
             lambda: service.create_alert(s, exchange.keyring, caller, model, review_years=3),
+            kept=KEPT,
         )
     )
 
@@ -91,6 +95,7 @@ def test_two_requests_racing_with_one_key_create_one_alert(
             lambda: service.create_alert(
                 first_session, exchange.keyring, police, model, review_years=3
             ),
+            kept=KEPT,
         )
         racer = threading.Thread(
             target=lambda: second.append(_create_once(exchange, police, "push-0001", alert_body()))

@@ -6,17 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 from sqlmodel import SQLModel
 
 from exchange_api.alerts.retention import SERVICE_ACTOR
 from exchange_api.audit.operator import operator_name
-from exchange_api.models.alerts import Alert, AlertTag
+from exchange_api.models.alerts import Alert, AlertTag, IdempotencyKey
 from exchange_api.models.types import utc_now
 from tests.alerts.builders import SENSITIVE_VALUES, alert_body
 from tests.alerts.http import Desk, assert_problem, open_desk, push
@@ -26,6 +27,7 @@ from tests.conftest import Cli
 
 ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
+KEYS = SQLModel.metadata.tables[IdempotencyKey.__tablename__]
 SHREDDABLE = [ALERTS.c.wrapped_dek, *(c for c in ALERTS.c if c.name.startswith("sealed_"))]
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 # Detected in 2020, to be reviewed by the start of 2021: long due.
@@ -64,7 +66,11 @@ async def test_an_alert_past_its_review_date_keeps_its_routing_facts_and_loses_t
 
     today = utc_now().date().isoformat()
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"shredded": 1, "before": today}
+    assert json.loads(done.stdout) == {
+        "shredded": 1,
+        "before": today,
+        "idempotency_keys_forgotten": 0,
+    }
     row = _row(engine, due)
     assert [row[column.name] for column in SHREDDABLE] == [None] * len(SHREDDABLE)
     assert row["shredded_at"] is not None
@@ -142,3 +148,32 @@ async def test_a_review_date_moved_later_in_time_saves_the_alert(
 
     assert json.loads(cli("retention", "run").stdout)["shredded"] == 0
     assert (await client.get(f"/v1/alerts/{alert_id}", headers=police.reading())).status_code == 200
+
+
+async def test_an_idempotency_key_is_kept_for_its_days_then_free_and_forgotten(
+    client: httpx.AsyncClient, police: Desk, cli: Cli, engine: Engine
+) -> None:
+    keyed = {**police.headers, "Idempotency-Key": "push-0001"}
+    first = await client.post("/v1/alerts", json=alert_body(), headers=keyed)
+    other_body = alert_body(status="backtracking")
+    assert (await client.post("/v1/alerts", json=other_body, headers=keyed)).status_code == 409
+
+    _age_keys(engine, days=8)  # EXCHANGE_IDEMPOTENCY_KEY_DAYS is 7
+    reused = await client.post("/v1/alerts", json=other_body, headers=keyed)
+    replayed = await client.post("/v1/alerts", json=other_body, headers=keyed)
+
+    assert reused.status_code == 201, reused.text
+    assert "Idempotent-Replayed" not in reused.headers
+    assert reused.json()["id"] != first.json()["id"]
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == reused.json()["id"]
+    assert json.loads(cli("retention", "run").stdout)["idempotency_keys_forgotten"] == 0
+    _age_keys(engine, days=8)
+    assert json.loads(cli("retention", "run").stdout)["idempotency_keys_forgotten"] == 1
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(KEYS)) == 0
+
+
+def _age_keys(engine: Engine, *, days: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(KEYS).values(created_at=utc_now() - timedelta(days=days)))
