@@ -61,6 +61,7 @@ class AuditAction(StrEnum):
     TOKEN_ISSUE = "token.issue"  # noqa: S105 -- an action name, not a secret
     TOKEN_DENY = "token.deny"  # noqa: S105
     TOKEN_REVOKE = "token.revoke"  # noqa: S105
+    TOKEN_INTROSPECT = "token.introspect"  # noqa: S105
     ALERT_CREATE = "alert.create"
     ALERT_READ = "alert.read"
     ALERT_UPDATE = "alert.update"

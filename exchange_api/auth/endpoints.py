@@ -142,13 +142,16 @@ def revoke(
     responses=_OAUTH_ERRORS,
     openapi_extra=_form_body(IntrospectionForm),
 )
-def introspect(request: ClientRequestDep, session: SessionDep, server: OAuthServerDep) -> Response:
+def introspect(
+    request: ClientRequestDep, session: SessionDep, server: OAuthServerDep, audit: AuditDep
+) -> Response:
     """Say whether an access token is active, and what it says (RFC 7662).
 
     A client may introspect its own tokens; a client registered with the `admin` scope, any.
+    Each question is audited (`token.introspect`).
     """
     try:
-        answer = service.introspect_token(session, server, request)
+        answer = service.introspect_token(session, server, request, audit)
     except OAuthError as error:
         return oauth_error_response(error)
     return JSONResponse(answer, headers=_NO_STORE)

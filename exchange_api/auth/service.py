@@ -295,16 +295,33 @@ def revoke_token(
 
 
 def introspect_token(
-    session: Session, server: OAuthServer, request: ClientRequest
+    session: Session, server: OAuthServer, request: ClientRequest, audit: AuditRecorder
 ) -> dict[str, Any]:
     """RFC 7662: is this token active, and what does it say?
 
     Only authenticated clients may ask, and each only about its own tokens — except clients
     registered with the ``admin`` scope, which may ask about any. Any other answer is
     ``{"active": false}``, which says nothing about whether the token exists (§2.2).
+
+    Every question from an authenticated client is audited (``token.introspect``, as that
+    client, naming the token's ``jti`` when it is one of ours; ``result_count`` 1 when the
+    answer told something): what a token says is who acts, so who asked is worth knowing.
     """
     client = _authenticated(session, server, request)
     claims = _token_of(server, request)
+    answer = _introspection(session, server, client, claims)
+    audit.record(
+        AuditAction.TOKEN_INTROSPECT,
+        resource_ids=[claims.token_id] if claims is not None else [],
+        result_count=1 if answer["active"] else 0,
+        identity=AuditIdentity(client_id=client.client_id, agency=str(client.agency_id)),
+    )
+    return answer
+
+
+def _introspection(
+    session: Session, server: OAuthServer, client: Client, claims: AccessTokenClaims | None
+) -> dict[str, Any]:
     inactive: dict[str, Any] = {"active": False}
     if claims is None:
         return inactive

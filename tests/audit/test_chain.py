@@ -128,6 +128,7 @@ def test_audit_actions() -> None:
         "token.issue",
         "token.deny",
         "token.revoke",
+        "token.introspect",
         "alert.create",
         "alert.read",
         "alert.update",

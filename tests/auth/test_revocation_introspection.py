@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from tests.audit.conftest import stored_entries
 from tests.auth.conftest import assert_oauth_error
 from tests.auth.forge import claims_of, tamper
 from tests.auth_helpers import ASSERTION_TYPE, Registry, TestAgency
@@ -121,3 +125,27 @@ async def test_a_client_cannot_revoke_another_clients_token(
     response = await client.post("/oauth/revoke", data=authenticated(other, token=token))
     assert_oauth_error(response, 400, "unauthorized_client")
     assert (await introspect(client, agency, token))["active"] is True
+
+
+async def test_every_introspection_is_audited_as_the_client_that_asked(
+    app: FastAPI, client: httpx.AsyncClient, agency: TestAgency, registry: Registry
+) -> None:
+    token = (await agency.token(client, officer="FR-PARQUET-11"))["access_token"]
+    stranger = await registry.agency(scopes="alerts:read")
+    admin = await registry.agency(scopes="admin")
+    await introspect(client, stranger, token)
+    await introspect(client, admin, token)
+    await introspect(client, admin, "not-a-token")
+
+    entries = [e for e in stored_entries(app) if e["action"] == "token.introspect"]
+
+    jti = claims_of(token)["jti"]
+    assert [
+        (e["client_id"], e["agency"], e["actor"], e["resource_ids"], e["result_count"])
+        for e in entries
+    ] == [
+        (stranger.client_id, str(stranger.id), None, [jti], 0),
+        (admin.client_id, str(admin.id), None, [jti], 1),
+        (admin.client_id, str(admin.id), None, [], 0),
+    ]
+    assert all(token not in json.dumps(entry) for entry in entries)
