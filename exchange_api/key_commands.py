@@ -3,9 +3,10 @@
 Rotation, in the order an operator follows (the README's "Rotating the KEK"):
 
 1. ``keys rotate`` writes KEK version N+1 beside the others (it never replaces one) and prints
-   ``{"kek_version": N+1}``. Servers keep wrapping new DEKs under the version that was newest
-   when they started, until they restart; each opens DEKs wrapped under a newer version by
-   reading its file when it first meets one, so nothing breaks in between.
+   ``{"kek_version": N+1}``. Every machine's keys directory needs that file before step 3.
+   Servers keep wrapping new DEKs under the version that was newest when they started, until
+   they restart; each opens DEKs wrapped under a newer version by reading its file when it
+   first meets one, so nothing breaks in between.
 2. Restart the servers (rolling), so that new alerts are wrapped under N+1.
 3. ``keys rewrap`` moves every DEK wrapped under an older KEK to N+1, online, in batches; it
    prints what it did and what is left. Exit 1 names alerts whose DEK did not authenticate.
@@ -51,8 +52,8 @@ def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
     finally:
         engine.dispose()
     say(
-        f"KEK version {version} written. Restart the servers (new alerts are then wrapped under "
-        "it), then run `exchange-api keys rewrap`."
+        f"KEK version {version} written. Copy it to every machine's keys directory, restart "
+        "the servers (new alerts are then wrapped under it), then run `exchange-api keys rewrap`."
     )
     emit({"kek_version": version})
     return 0

@@ -68,6 +68,19 @@ class PostgresDatabases:
         self.engine.dispose()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``@pytest.mark.postgres_only``: run only the PostgreSQL case of a test (none without it)."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_sqlite = callspec is not None and callspec.params.get("backend") == "sqlite"
+        postgres_only = item.get_closest_marker("postgres_only") is not None
+        (dropped if postgres_only and on_sqlite else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresDatabases]:
     if POSTGRES_URL is None:

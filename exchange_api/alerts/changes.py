@@ -31,7 +31,7 @@ from exchange_api.alerts.errors import (
 )
 from exchange_api.alerts.repository import AlertRepository, NewAlertRows
 from exchange_api.alerts.schemas import AlertCreate, AlertReceipt
-from exchange_api.alerts.sealing import open_groups, reseal_groups
+from exchange_api.alerts.sealing import open_groups, require_content, reseal_groups
 from exchange_api.alerts.service import etag_of, unknown_agency_issues
 from exchange_api.alerts.tags import TAG_FIELDS_OF_GROUP, tags_of
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
@@ -145,8 +145,10 @@ def update_alert(
         "updated_at": now,
     }
     if not repository.claim_version(alert_id, row.version, values):
-        # Another change committed between our read and our write.
-        raise StaleVersion(etag_of(row.version + 1))
+        # Another change, or retention, committed between our read and our write.
+        session.refresh(row)
+        require_content(row)
+        raise StaleVersion(etag_of(row.version))
     _reindex(repository, keyring, row, body, {c["field"] for c in changes}, changed_groups)
     repository.insert(
         NewAlertRows(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from pydantic import ValidationError
 
@@ -46,18 +47,23 @@ class AlertNotFound(NotFound):
 
 
 class AlertShredded(ProblemError):
-    """A visible alert past its review date: its sensitive content was destroyed for good."""
+    """A visible alert past its review date: its sensitive content was destroyed for good.
+
+    Carries the alert id, so that the attempt is recorded like a refusal (``access.denied``)."""
 
     status = 410
     slug = "alert-shredded"
     title = "Alert content destroyed"
 
-    def __init__(self, shredded_on: str) -> None:
+    def __init__(self, alert_id: uuid.UUID, shredded_at: datetime | None) -> None:
+        shredded_on = shredded_at.date().isoformat() if shredded_at is not None else None
         super().__init__(
-            f"This alert passed its review date and its sensitive content was destroyed on "
-            f"{shredded_on}; its routing facts remain in search results.",
+            "This alert passed its review date and its sensitive content was destroyed"
+            f"{f' on {shredded_on}' if shredded_on else ''}; its routing facts remain in "
+            "search results.",
             extra={"shredded_on": shredded_on},
         )
+        self.alert_id = alert_id
 
 
 class NotAlertOwner(ProblemError):

@@ -85,10 +85,15 @@ class AlertRepository:
         self, alert_id: uuid.UUID, expected_version: int, values: Mapping[str, Any]
     ) -> bool:
         """Move the alert from ``expected_version`` to the next with ``values``; False if another
-        change got there first (the conditional UPDATE is the lock, on both databases)."""
+        change, or retention, got there first (the conditional UPDATE is the lock, on both
+        databases: a shredded alert is never written again)."""
         result = self.session.exec(
             update(Alert)
-            .where(col(Alert.id) == alert_id, col(Alert.version) == expected_version)
+            .where(
+                col(Alert.id) == alert_id,
+                col(Alert.version) == expected_version,
+                col(Alert.shredded_at).is_(None),
+            )
             .values(version=expected_version + 1, **values)
             .execution_options(synchronize_session=False)
         )

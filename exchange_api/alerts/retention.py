@@ -31,8 +31,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,6 +62,7 @@ logger = logging.getLogger("exchange_api.alerts")
 
 _ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 _TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
+SHRED_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,52 +77,53 @@ def retention_pass(
     today: date,
     record: BatchRecorder,
     idempotency_kept: timedelta,
+    stop: Callable[[], bool] = lambda: False,
 ) -> RetentionOutcome:
-    """Shred what is due (each batch recorded by ``record``), then forget expired keys."""
-    shredded = shred_expired(session_factory, today=today, record=record)
+    """Shred what is due, a batch per transaction (each recorded by ``record``), then forget
+    expired keys. ``stop`` is asked between batches: a worker shutting down does not wait for
+    a long first pass, and the next pass takes what is left."""
+    shredded = 0
+    while not stop():
+        with session_factory.begin() as session:
+            count = _shred_batch(session, today, record)
+        shredded += count
+        if count < SHRED_BATCH:
+            break
     with session_factory.begin() as session:
         forgotten = purge_expired(session, kept=idempotency_kept)
     return RetentionOutcome(shredded, forgotten)
 
 
-def shred_expired(
-    session_factory: sessionmaker[Session],
-    *,
-    today: date,
-    record: BatchRecorder,
-    batch_size: int = 500,
-) -> int:
-    """Shred every alert whose review date is before ``today``; return how many."""
-    shredded = 0
-    while True:
-        with session_factory.begin() as session:
-            connection = session.connection()
-            ids: list[uuid.UUID] = list(connection.scalars(_due(today, batch_size)))
-            if ids:
-                connection.execute(
-                    update(_ALERTS)
-                    .where(_ALERTS.c.id.in_(ids))
-                    .values(
-                        wrapped_dek=None,
-                        shredded_at=utc_now(),
-                        **{sealed_column(group): None for group in FIELD_GROUPS},
-                    )
-                )
-                connection.execute(delete(_TAGS).where(_TAGS.c.alert_id.in_(ids)))
-                record(session, [str(alert_id) for alert_id in ids])
-        shredded += len(ids)
-        if len(ids) < batch_size:
-            return shredded
+def _shred_batch(session: Session, today: date, record: BatchRecorder) -> int:
+    connection = session.connection()
+    ids: list[uuid.UUID] = list(connection.scalars(_due(today)))
+    if ids:
+        connection.execute(
+            update(_ALERTS)
+            .where(_ALERTS.c.id.in_(ids))
+            .values(
+                wrapped_dek=None,
+                shredded_at=utc_now(),
+                **{sealed_column(group): None for group in FIELD_GROUPS},
+            )
+        )
+        connection.execute(delete(_TAGS).where(_TAGS.c.alert_id.in_(ids)))
+        record(session, [str(alert_id) for alert_id in ids])
+    return len(ids)
 
 
-def _due(today: date, limit: int) -> Select[tuple[uuid.UUID]]:
-    """The next ``limit`` alerts due, locked (PostgreSQL re-checks ``review_by`` after waiting
-    for a change in progress, so an alert whose date was just moved later is skipped)."""
+def _due(today: date) -> Select[tuple[uuid.UUID]]:
+    """The next batch of alerts due, locked, oldest review date first.
+
+    ``ix_alerts_due`` holds only alerts not yet shredded, in this order, so a batch reads its
+    own rows and no others. Locking in one order keeps concurrent passes from deadlocking, and
+    PostgreSQL re-checks the conditions of a row it waited for: an alert whose review date a
+    PATCH just moved later, or that another pass just shredded, is skipped."""
     return (
         select(_ALERTS.c.id)
         .where(_ALERTS.c.review_by < today, _ALERTS.c.shredded_at.is_(None))
-        .order_by(_ALERTS.c.id)
-        .limit(limit)
+        .order_by(_ALERTS.c.review_by, _ALERTS.c.id)
+        .limit(SHRED_BATCH)
         .with_for_update()
     )
 
@@ -149,24 +152,38 @@ async def _run(
     interval: float,
     idempotency_kept: timedelta,
 ) -> None:
-    while True:
-        record = OperatorRecorder(log, actor=SERVICE_ACTOR).batches(AuditAction.ALERT_SHRED)
-        try:
-            outcome = await run_in_threadpool(
-                retention_pass,
-                session_factory,
-                today=utc_now().date(),
-                record=record,
-                idempotency_kept=idempotency_kept,
-            )
-        except SQLAlchemyError as exc:
-            # The database away: nothing was half done (each batch is one transaction).
-            logger.warning(
-                "retention pass failed",
-                extra={"event": {"action": "alert.shred", "error": type(exc).__name__}},
-            )
-        else:
-            if outcome.shredded:
-                event = {"action": "alert.shred", "count": outcome.shredded}
-                logger.info("alerts shredded", extra={"event": event})
-        await asyncio.sleep(interval)
+    stopping = threading.Event()
+    try:
+        while True:
+            await _pass(session_factory, log, idempotency_kept, stopping)
+            await asyncio.sleep(interval)
+    finally:
+        stopping.set()  # a pass still running in its thread ends after its current batch
+
+
+async def _pass(
+    session_factory: sessionmaker[Session],
+    log: AuditLog,
+    idempotency_kept: timedelta,
+    stopping: threading.Event,
+) -> None:
+    record = OperatorRecorder(log, actor=SERVICE_ACTOR).batches(AuditAction.ALERT_SHRED)
+    try:
+        outcome = await run_in_threadpool(
+            retention_pass,
+            session_factory,
+            today=utc_now().date(),
+            record=record,
+            idempotency_kept=idempotency_kept,
+            stop=stopping.is_set,
+        )
+    except SQLAlchemyError as exc:
+        # The database away: nothing was half done (each batch is one transaction).
+        logger.warning(
+            "retention pass failed",
+            extra={"event": {"action": "alert.shred", "error": type(exc).__name__}},
+        )
+        return
+    if outcome.shredded:
+        event = {"action": "alert.shred", "count": outcome.shredded}
+        logger.info("alerts shredded", extra={"event": event})

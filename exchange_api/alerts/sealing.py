@@ -67,7 +67,7 @@ def seal_new_alert(
 def require_content(row: Alert) -> bytes:
     """The alert's wrapped DEK; :class:`AlertShredded` (410) once retention destroyed it."""
     if row.shredded_at is not None or row.wrapped_dek is None:
-        raise AlertShredded(row.shredded_at.date().isoformat() if row.shredded_at else "unknown")
+        raise AlertShredded(row.id, row.shredded_at)
     return row.wrapped_dek
 
 

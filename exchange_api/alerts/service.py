@@ -303,13 +303,16 @@ def search_alerts(
 def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> AlertHistory:
     """Every version of a visible alert: when, which agency, which fields changed.
 
-    The acting officer is shown only to callers who may see the alert's contact group.
+    The acting officer is shown only to callers who may see the alert's contact group, and
+    never once the alert is shredded (the contact group is gone with the rest).
     """
     repository = AlertRepository(session)
     row = repository.get_visible(caller, alert_id)
     if row is None:
         raise AlertNotFound(alert_id)
-    show_officer = "contact" in visible_groups(caller, row.reporting_agency_id)
+    show_officer = row.shredded_at is None and "contact" in visible_groups(
+        caller, row.reporting_agency_id
+    )
     return AlertHistory(
         items=[
             AlertVersion.model_validate(

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +54,7 @@ _WRAP_FORMAT_AES_GCM = 0x01
 _WRAP_LABEL = b"exchange-api/dek-wrap"
 _BLIND_INDEX_INFO = b"exchange-api/blind-index/v1/"
 _UNWRAP_FAILED = "A stored data key could not be unwrapped."
+_LOOK_AGAIN_AFTER = 10.0  # seconds before a KEK file found missing is looked for again
 
 
 @dataclass(frozen=True)
@@ -100,13 +102,16 @@ class LocalKeyring:
     Given ``keys_dir``, a KEK version newer than those loaded at start is read from its file
     the first time a DEK wrapped under it is met (checked like every key file). That is what
     makes rotation safe while servers run: ``keys rotate`` adds a version, ``keys rewrap`` moves
-    DEKs to it, and a server started before the rotation still opens them. New DEKs stay under
-    the version that was newest at start until the server restarts.
+    DEKs to it, and a server started before the rotation still opens them — provided the file is
+    in its keys directory (on several machines, copy it to each before the rewrap). A version
+    found missing is looked for again after 10 s, not on every request. New DEKs stay under the
+    version that was newest at start until the server restarts.
     """
 
     def __init__(self, material: KeyMaterial, *, keys_dir: Path | None = None) -> None:
         self._kek_ciphers = {version: AESGCM(kek) for version, kek in material.keks.items()}
         self._keys_dir = keys_dir
+        self._missing: dict[int, float] = {}
         self._current = material.current_kek_version
         self._blind_index_root = material.blind_index_root
         self._blind_index_keys: dict[str, bytes] = {}
@@ -144,10 +149,16 @@ class LocalKeyring:
     def _kek_cipher(self, version: int) -> AESGCM | None:
         cipher = self._kek_ciphers.get(version)
         if cipher is None and self._keys_dir is not None and version > self._current:
+            missed = self._missing.get(version)
+            if missed is not None and time.monotonic() - missed < _LOOK_AGAIN_AFTER:
+                return None
             try:
                 cipher = AESGCM(load_kek(self._keys_dir, version))
             except KeyFileError:
-                return None  # no such version (yet): the DEK cannot be unwrapped
+                # No such version here (yet): the DEK cannot be unwrapped. Look again later,
+                # not on every request.
+                self._missing[version] = time.monotonic()
+                return None
             self._kek_ciphers[version] = cipher
         return cipher
 

@@ -33,7 +33,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from exchange_api.models.types import UTCDateTime
@@ -53,7 +53,14 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),
-        Index("ix_alerts_review_by", "review_by"),
+        # Alerts still to shred, in the order retention takes them (retention.py).
+        Index(
+            "ix_alerts_due",
+            "review_by",
+            "id",
+            postgresql_where=text("shredded_at IS NULL"),
+            sqlite_where=text("shredded_at IS NULL"),
+        ),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -132,6 +139,7 @@ class IdempotencyKey(SQLModel, table=True):
     """A client's ``Idempotency-Key`` and the answer it got, so a retry gets the same answer."""
 
     __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
     client_id: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=255)

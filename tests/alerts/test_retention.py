@@ -15,8 +15,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import SQLModel
 
-from exchange_api.alerts.retention import SERVICE_ACTOR
-from exchange_api.audit.operator import operator_name
+from exchange_api.alerts import changes
+from exchange_api.alerts.retention import SERVICE_ACTOR, retention_pass
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.operator import OperatorRecorder, operator_name
 from exchange_api.models.alerts import Alert, AlertTag, IdempotencyKey
 from exchange_api.models.types import utc_now
 from tests.alerts.builders import SENSITIVE_VALUES, alert_body
@@ -90,6 +92,7 @@ async def test_an_alert_past_its_review_date_keeps_its_routing_facts_and_loses_t
     assert_problem(patched, 410, "alert-shredded")
     history = await client.get(f"/v1/alerts/{due}/history", headers=police.headers)
     assert history.status_code == 200, history.text
+    assert [item.get("officer") for item in history.json()["items"]] == [None]
 
     assert await _links(client, police, kept) == []
     found = await client.get("/v1/alerts", params={"substance": "103-79-7"}, headers=police.headers)
@@ -98,10 +101,14 @@ async def test_an_alert_past_its_review_date_keeps_its_routing_facts_and_loses_t
     assert summaries[due]["route"]["origin"] == "CN"
     assert (await client.get(f"/v1/alerts/{kept}", headers=police.reading())).status_code == 200
 
-    shreds = [entry for entry in stored_entries(app) if entry["action"] == "alert.shred"]
+    entries = stored_entries(app)
+    shreds = [entry for entry in entries if entry["action"] == "alert.shred"]
     assert [(e["actor"], e["resource_ids"], e["result_count"]) for e in shreds] == [
         (operator_name(), [due], 1)
     ]
+    # The 410 attempts (read, links, change) are on record like refusals, naming the alert.
+    attempts = [e for e in entries if e["action"] == "access.denied" and e["resource_ids"] == [due]]
+    assert len(attempts) == 3
     assert json.loads(cli("retention", "run").stdout)["shredded"] == 0
 
 
@@ -177,3 +184,59 @@ async def test_an_idempotency_key_is_kept_for_its_days_then_free_and_forgotten(
 def _age_keys(engine: Engine, *, days: int) -> None:
     with engine.begin() as connection:
         connection.execute(update(KEYS).values(created_at=utc_now() - timedelta(days=days)))
+
+
+@pytest.mark.postgres_only
+async def test_a_change_that_read_the_alert_before_it_was_shredded_is_410_not_saved(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    police: Desk,
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL only: SQLite's writers take turns, so retention cannot commit inside a PATCH."""
+    due = await push(client, police, alert_body(**DUE))
+    merge = changes.apply_merge_patch
+
+    def shred_meanwhile(target: Any, patch: Any) -> Any:
+        # The PATCH has read and decrypted the alert; retention commits before it writes.
+        record = OperatorRecorder(app.state.audit_log).batches(AuditAction.ALERT_SHRED)
+        retention_pass(
+            app.state.session_factory,
+            today=utc_now().date(),
+            record=record,
+            idempotency_kept=timedelta(days=7),
+        )
+        return merge(target, patch)
+
+    monkeypatch.setattr(changes, "apply_merge_patch", shred_meanwhile)
+
+    patched = await client.patch(
+        f"/v1/alerts/{due}",
+        json={"review_by": "2099-01-01"},
+        headers={**police.headers, **MERGE_PATCH, "If-Match": '"v1"'},
+    )
+
+    assert_problem(patched, 410, "alert-shredded")
+    row = _row(engine, due)
+    assert (row["version"], row["review_by"].isoformat(), row["tags"]) == (1, "2021-01-01", 0)
+    assert [row[column.name] for column in SHREDDABLE] == [None] * len(SHREDDABLE)
+
+
+async def test_a_pass_asked_to_stop_shreds_nothing_more(
+    app: FastAPI, client: httpx.AsyncClient, police: Desk
+) -> None:
+    due = await push(client, police, alert_body(**DUE))
+
+    def run(stop: bool) -> int:
+        return retention_pass(
+            app.state.session_factory,
+            today=utc_now().date(),
+            record=OperatorRecorder(app.state.audit_log).batches(AuditAction.ALERT_SHRED),
+            idempotency_kept=timedelta(days=7),
+            stop=lambda: stop,
+        ).shredded
+
+    assert run(stop=True) == 0
+    assert (await client.get(f"/v1/alerts/{due}", headers=police.reading())).status_code == 200
+    assert run(stop=False) == 1

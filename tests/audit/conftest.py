@@ -34,19 +34,6 @@ _PG_TRIGGERS = {
 }
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``@pytest.mark.postgres_only``: run only the PostgreSQL case of a test (none without it)."""
-    kept, dropped = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        on_sqlite = callspec is not None and callspec.params.get("backend") == "sqlite"
-        postgres_only = item.get_closest_marker("postgres_only") is not None
-        (dropped if postgres_only and on_sqlite else kept).append(item)
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
-
-
 @pytest.fixture
 async def auditor(registry: Registry, client: httpx.AsyncClient) -> dict[str, str]:
     """``Authorization`` of an officer of a regulatory agency's client holding ``audit:read``."""
