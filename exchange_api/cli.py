@@ -18,13 +18,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyFileError, ensure_keys, load_key_material
+from exchange_api.crypto import KeyFileError, KeyMaterial, ensure_keys, load_key_material
 from exchange_api.db import (
     create_db_engine,
     current_revision,
@@ -36,7 +37,7 @@ from exchange_api.errors import ProblemError
 from exchange_api.exports import render_openapi, render_schemas
 from exchange_api.models.agencies import AgencyKind
 
-__all__ = ["CommandError", "main"]
+__all__ = ["CommandError", "database", "emit", "main", "operator_recorder", "say"]
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -138,21 +139,31 @@ def cmd_schemas(args: argparse.Namespace, _settings: Settings) -> int:
 
 
 @contextmanager
-def _transaction(settings: Settings) -> Iterator[Session]:
-    """One committed transaction; a refusal of the service or the database becomes one line."""
+def database(settings: Settings, *, refused: str, advice: str) -> Iterator[sessionmaker[Session]]:
+    """The configured database for one command. A database error ends the command with one
+    line, ``"<refused> (<error type>): <advice>"``: the type only, never the error's text."""
     engine = create_db_engine(settings)
     try:
-        with make_session_factory(engine).begin() as session:
-            yield session
-    except ProblemError as exc:
-        raise CommandError(exc.detail) from None
+        yield make_session_factory(engine)
     except SQLAlchemyError as exc:
-        raise CommandError(
-            f"the database refused the change ({type(exc).__name__}): is it initialised "
-            "(`exchange-api init`)?"
-        ) from None
+        raise CommandError(f"{refused} ({type(exc).__name__}): {advice}") from None
     finally:
         engine.dispose()
+
+
+@contextmanager
+def _transaction(settings: Settings) -> Iterator[Session]:
+    """One committed transaction; a refusal of the service or the database becomes one line."""
+    with database(
+        settings,
+        refused="the database refused the change",
+        advice="is it initialised (`exchange-api init`)?",
+    ) as session_factory:
+        try:
+            with session_factory.begin() as session:
+                yield session
+        except ProblemError as exc:
+            raise CommandError(exc.detail) from None
 
 
 def _validated(model: type[ModelT], **fields: Any) -> ModelT:
@@ -166,9 +177,10 @@ def _validated(model: type[ModelT], **fields: Any) -> ModelT:
         raise CommandError(f"invalid {model.__name__}: {reasons}") from None
 
 
-def _operator(settings: Settings) -> OperatorRecorder:
-    """The audit recorder of an operator's change (bootstrap commands are audited too)."""
-    return OperatorRecorder(AuditLog.from_settings(settings, load_key_material(settings.keys_dir)))
+def operator_recorder(settings: Settings, keys: KeyMaterial | None = None) -> OperatorRecorder:
+    """The audit recorder of the changes a command makes (commands are audited like the API)."""
+    keys = keys if keys is not None else load_key_material(settings.keys_dir)
+    return OperatorRecorder(AuditLog.from_settings(settings, keys))
 
 
 def cmd_agencies_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -176,7 +188,7 @@ def cmd_agencies_add(args: argparse.Namespace, settings: Settings) -> int:
     from exchange_api.agencies.schemas import AgencyCreate
 
     data = _validated(AgencyCreate, name=args.name, country=args.country, kind=args.kind)
-    recorder = _operator(settings)
+    recorder = operator_recorder(settings)
     with _transaction(settings) as session:
         agency = service.register_agency(session, data)
         recorder.record(session, AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
@@ -200,7 +212,7 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
             jwks = json.loads(Path(args.jwks).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CommandError(f"cannot read a JWKS from {args.jwks}: {exc}") from None
-    recorder = _operator(settings)
+    recorder = operator_recorder(settings)
     with _transaction(settings) as session:
         agency = service.get_agency(session, agency_id)
         data = _validated(

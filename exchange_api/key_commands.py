@@ -21,16 +21,11 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from exchange_api.alerts.rewrap import RewrapReport, rewrap_alerts
-from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
-from exchange_api.audit.operator import OperatorRecorder
-from exchange_api.cli import CommandError, emit, say
+from exchange_api.cli import database, emit, operator_recorder, say
 from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
-from exchange_api.db import create_db_engine, make_session_factory
 
 __all__ = ["add_keys_commands"]
 
@@ -38,19 +33,16 @@ __all__ = ["add_keys_commands"]
 def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
     load_key_material(settings.keys_dir)  # refuse to rotate keys that do not load as they are
     version = add_kek_version(settings.keys_dir)
-    keys = load_key_material(settings.keys_dir)
-    recorder = OperatorRecorder(AuditLog.from_settings(settings, keys))
-    engine = create_db_engine(settings)
-    try:
-        with make_session_factory(engine).begin() as session:
-            recorder.record(session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"kek:{version}"])
-    except SQLAlchemyError as exc:
-        raise CommandError(
-            f"KEK version {version} was written, but its audit record was not "
-            f"({type(exc).__name__}): is the database initialised?"
-        ) from None
-    finally:
-        engine.dispose()
+    recorder = operator_recorder(settings)  # loads the new set: a bad key file fails here
+    with (
+        database(
+            settings,
+            refused=f"KEK version {version} was written, but its audit record was not",
+            advice="is the database initialised?",
+        ) as session_factory,
+        session_factory.begin() as session,
+    ):
+        recorder.record(session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"kek:{version}"])
     say(
         f"KEK version {version} written. Copy it to every machine's keys directory, restart "
         "the servers (new alerts are then wrapped under it), then run `exchange-api keys rewrap`."
@@ -61,22 +53,18 @@ def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_keys_rewrap(args: argparse.Namespace, settings: Settings) -> int:
     keys = load_key_material(settings.keys_dir)
-    recorder = OperatorRecorder(AuditLog.from_settings(settings, keys))
-    engine = create_db_engine(settings)
-    try:
+    recorder = operator_recorder(settings, keys)
+    with database(
+        settings,
+        refused="the database refused the rewrap",
+        advice="batches already done stay done; run it again",
+    ) as session_factory:
         report = rewrap_alerts(
-            make_session_factory(engine),
+            session_factory,
             LocalKeyring(keys),
             record=recorder.batches(AuditAction.ADMIN_KEYS_REWRAP),
             batch_size=args.batch_size,
         )
-    except SQLAlchemyError as exc:
-        raise CommandError(
-            f"the database refused the rewrap ({type(exc).__name__}); batches already done "
-            "stay done: run it again"
-        ) from None
-    finally:
-        engine.dispose()
     _say_outcome(report)
     emit(
         {

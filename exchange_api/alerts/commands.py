@@ -12,41 +12,29 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from exchange_api.alerts.retention import retention_pass
-from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
-from exchange_api.audit.operator import OperatorRecorder
-from exchange_api.cli import CommandError, emit, say
+from exchange_api.cli import database, emit, operator_recorder, say
 from exchange_api.config import Settings
-from exchange_api.crypto import load_key_material
-from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.models.types import utc_now
 
 __all__ = ["add_retention_commands"]
 
 
 def cmd_retention_run(_args: argparse.Namespace, settings: Settings) -> int:
-    recorder = OperatorRecorder(
-        AuditLog.from_settings(settings, load_key_material(settings.keys_dir))
-    )
+    recorder = operator_recorder(settings)
     today = utc_now().date()
-    engine = create_db_engine(settings)
-    try:
+    with database(
+        settings,
+        refused="the database refused the retention run",
+        advice="batches already done stay done; run it again",
+    ) as session_factory:
         outcome = retention_pass(
-            make_session_factory(engine),
+            session_factory,
             today=today,
             record=recorder.batches(AuditAction.ALERT_SHRED),
             idempotency_kept=timedelta(days=settings.idempotency_key_days),
         )
-    except SQLAlchemyError as exc:
-        raise CommandError(
-            f"the database refused the retention run ({type(exc).__name__}); batches already "
-            "done stay done: run it again"
-        ) from None
-    finally:
-        engine.dispose()
     say(
         f"shredded {outcome.shredded} alerts whose review date is before {today.isoformat()}; "
         f"forgot {outcome.keys_forgotten} expired Idempotency-Keys"
