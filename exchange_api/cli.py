@@ -22,7 +22,6 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.audit.appender import AuditLog
-from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, KeyMaterial, ensure_keys, load_key_material
@@ -190,8 +189,9 @@ def cmd_agencies_add(args: argparse.Namespace, settings: Settings) -> int:
     data = _validated(AgencyCreate, name=args.name, country=args.country, kind=args.kind)
     recorder = operator_recorder(settings)
     with _transaction(settings) as session:
-        agency = service.register_agency(session, data)
-        recorder.record(session, AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
+        audit = recorder.for_session(session)
+        agency = service.register_agency(session, data, audit)
+        audit.flush()
         result = {"id": str(agency.id), "name": agency.name, "country": agency.country}
     say(f"registered agency {data.name} ({data.kind})")
     emit({**result, "kind": data.kind.value})
@@ -223,11 +223,11 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
             token_endpoint_auth_method="client_secret_basic" if args.secret else "private_key_jwt",
             jwks=jwks,
         )
+        audit = recorder.for_session(session)
         registered = service.register_client(
-            session, data, secrets_allowed=settings.allow_client_secrets
+            session, data, audit, secrets_allowed=settings.allow_client_secrets
         )
-        client_id = registered.client.client_id
-        recorder.record(session, AuditAction.ADMIN_CLIENT_CREATE, resource_ids=[client_id])
+        audit.flush()
         result = {"client_id": registered.client.client_id, "scopes": list(data.scopes)}
     if registered.secret is not None:
         say("the client secret is shown once, here: only its hash is kept")

@@ -1,6 +1,7 @@
 """The database: engine, one-transaction-per-request sessions, and the migration head.
 
-One request is one transaction, committed at the edge: the session dependency commits after the
+One request is one transaction, committed at the edge: the session dependency
+(``exchange_api.kit.dependencies``) commits after the
 endpoint returns and *before* the response is sent (``scope="function"``), so a failed commit — of a
 change or of the audit record that must accompany a read — becomes an error response, never a
 success whose record was lost. Services flush, they never commit.
@@ -12,31 +13,29 @@ once.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import Depends, Request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from exchange_api.config import Settings
 
 __all__ = [
-    "SessionDep",
     "alembic_config",
     "before_commit",
+    "commit_request_session",
     "create_db_engine",
     "current_revision",
-    "get_session",
     "head_revision",
     "make_session_factory",
     "migrate_to_head",
+    "roll_back_request_session",
 ]
 
 _ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
@@ -94,35 +93,17 @@ def before_commit(session: Session, hook: Callable[[], None]) -> None:
     session.info.setdefault(_BEFORE_COMMIT, []).append(hook)
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session: committed when the endpoint returns, rolled back if it raises.
-
-    ``async``, to save a trip to a worker thread: creating a session does no I/O (it connects at
-    its first statement, in the endpoint's thread), and the commit or rollback and the close
-    happen in one trip."""
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
-        yield session
-    except BaseException:
-        await run_in_threadpool(_roll_back, session)
-        raise
-    await run_in_threadpool(_commit, session)
-
-
-def _commit(session: Session) -> None:
+def commit_request_session(session: Session) -> None:
+    """Commit a request's session at the edge, after its before-commit hooks, and close it."""
     with session:
         for hook in session.info.pop(_BEFORE_COMMIT, ()):
             hook()
         session.commit()
 
 
-def _roll_back(session: Session) -> None:
+def roll_back_request_session(session: Session) -> None:
     with session:
         session.rollback()
-
-
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def alembic_config(database_url: str) -> AlembicConfig:

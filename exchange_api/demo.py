@@ -18,12 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import ECKey
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from exchange_api.agencies import service
+from exchange_api.agencies.repository import AgencyRepository
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
 from exchange_api.alerts.demo import seed_demo_alerts
 from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.operator import OperatorRecorder
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.scopes import Scope
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
@@ -99,20 +102,25 @@ def load_demo_key(keys_dir: Path, kind: AgencyKind) -> ECKey:
     return ECKey.import_key(pem)
 
 
-def _ensure_agency(session: Session, demo: DemoAgency) -> Agency:
-    existing = session.exec(select(Agency).where(col(Agency.name) == demo.name)).first()
+def _ensure_agency(session: Session, demo: DemoAgency, audit: AuditRecorder) -> Agency:
+    existing = AgencyRepository(session).agency_named(demo.name)
     if existing is not None:
         return existing
     data = AgencyCreate(name=demo.name, country=demo.country, kind=demo.kind)
-    return service.register_agency(session, data)
+    return service.register_agency(session, data, audit)
 
 
 def _ensure_client(
-    session: Session, demo: DemoAgency, agency: Agency, key: ECKey, key_path: Path
+    session: Session,
+    demo: DemoAgency,
+    agency: Agency,
+    key: ECKey,
+    key_path: Path,
+    audit: AuditRecorder,
 ) -> Client:
     client_id = demo_client_id(demo.kind)
     public = key.as_dict(private=False)
-    existing = session.get(Client, client_id)
+    existing = AgencyRepository(session).get_client(client_id)
     if existing is None:
         data = ClientCreate(
             agency_id=agency.id,
@@ -121,7 +129,7 @@ def _ensure_client(
             jwks={"keys": [public]},
         )
         return service.register_client(
-            session, data, secrets_allowed=False, client_id=client_id
+            session, data, audit, secrets_allowed=False, client_id=client_id
         ).client
     registered = json.loads(existing.jwks or '{"keys": []}')["keys"]
     if key.thumbprint() not in {entry.get("kid") for entry in registered}:
@@ -136,16 +144,20 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
     """Register the demo agencies and clients; returns what exists, for the command's JSON."""
     for demo in DEMO_AGENCIES:
         _create_demo_key(demo_key_path(settings.keys_dir, demo.kind))
+    material = load_key_material(settings.keys_dir)
+    audit_log = AuditLog.from_settings(settings, material)
+    operator = OperatorRecorder(audit_log)
     engine = create_db_engine(settings)
     agencies = []
     reporters: dict[str, Agency] = {}
     try:
         with make_session_factory(engine).begin() as session:
+            audit = operator.for_session(session)
             for demo in DEMO_AGENCIES:
-                agency = _ensure_agency(session, demo)
+                agency = _ensure_agency(session, demo, audit)
                 key_path = demo_key_path(settings.keys_dir, demo.kind)
                 key = load_demo_key(settings.keys_dir, demo.kind)
-                client = _ensure_client(session, demo, agency, key, key_path)
+                client = _ensure_client(session, demo, agency, key, key_path, audit)
                 agencies.append(
                     {
                         "kind": demo.kind.value,
@@ -157,12 +169,12 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                     }
                 )
                 reporters[client.client_id] = agency
-            material = load_key_material(settings.keys_dir)
+            audit.flush()
             alerts = seed_demo_alerts(
                 session,
                 LocalKeyring(material),
                 reporters,
-                audit_log=AuditLog.from_settings(settings, material),
+                audit_log=audit_log,
                 review_years=settings.alert_review_years,
             )
     finally:

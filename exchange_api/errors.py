@@ -20,9 +20,10 @@ message says what was wrong, never the value, because values may be sensitive.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -35,6 +36,7 @@ __all__ = [
     "BadRequest",
     "Conflict",
     "NotFound",
+    "OpenAPIResponses",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
@@ -47,6 +49,7 @@ __all__ = [
     "problem_error_response",
     "problem_response",
     "problem_type",
+    "responses",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -79,12 +82,36 @@ def problem_type(slug: str) -> str:
     return _PROBLEM_URN + slug
 
 
+OpenAPIResponses = dict[int | str, dict[str, Any]]
+"""What a route's ``responses=`` takes: documentation of the answers besides the success."""
+
+
 class ProblemError(Exception):
-    """A domain error that becomes one problem+json response."""
+    """A domain error that becomes one problem+json response.
+
+    ``denied_resource``: set by errors that refuse access to one record (an alert the caller may
+    not see, or whose content is destroyed), so that the refusal is audited naming it;
+    ``records_denial`` marks such a class (401 and 403 are always recorded).
+    """
 
     status: int = 500
     slug: str = "internal-error"
     title: str = "Internal server error"
+    records_denial: ClassVar[bool] = False
+    denied_resource: uuid.UUID | None = None
+
+    @classmethod
+    def response(cls, description: str) -> OpenAPIResponses:
+        """This error's entry for a route's ``responses=``: the status it answers with, the
+        problem schema and media type, and when it happens. Routes document the errors they
+        raise through this, so the documentation and the raised class cannot disagree."""
+        return {
+            cls.status: {
+                "model": Problem,
+                "content": {PROBLEM_MEDIA_TYPE: {}},
+                "description": description,
+            }
+        }
 
     def __init__(
         self,
@@ -106,6 +133,25 @@ class ProblemError(Exception):
             self.status = status
         self.headers: dict[str, str] = dict(headers or {})
         self.extra: dict[str, Any] = dict(extra or {})
+
+    def document(self) -> dict[str, Any]:
+        """The problem document, as a value: the body of its response, or one item of an answer
+        that holds several (a batch's per-item errors)."""
+        return {
+            "type": problem_type(self.slug),
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            **self.extra,
+        }
+
+
+def responses(*entries: OpenAPIResponses) -> OpenAPIResponses:
+    """Several ``ProblemError.response`` entries as one ``responses=`` mapping."""
+    merged: OpenAPIResponses = {}
+    for entry in entries:
+        merged.update(entry)
+    return merged
 
 
 class BadRequest(ProblemError):
@@ -159,16 +205,11 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    """Build the one response shape every error uses."""
-    body: dict[str, Any] = {
-        "type": problem_type(slug),
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-    if extra:
-        body.update(extra)
-    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+    """The response of a problem that is not raised as a domain error (validation, HTTP)."""
+    error = ProblemError(
+        detail, slug=slug, title=title, status=status, headers=headers, extra=extra
+    )
+    return problem_error_response(error)
 
 
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
@@ -178,13 +219,11 @@ def _validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 def problem_error_response(error: ProblemError) -> JSONResponse:
     """The response for a domain error (what the ``ProblemError`` handler answers)."""
-    return problem_response(
-        error.status,
-        error.slug,
-        error.title,
-        error.detail,
+    return JSONResponse(
+        error.document(),
+        status_code=error.status,
         headers=error.headers,
-        extra=error.extra,
+        media_type=PROBLEM_MEDIA_TYPE,
     )
 
 

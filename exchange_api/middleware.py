@@ -85,7 +85,11 @@ class RequestContextMiddleware:
             if not response_started:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
-            access_logger.info(
+            # A 5xx is the service's failure, whoever rendered it: an operator filtering the log
+            # by level must find every one (the request's own line is the one place they all
+            # pass through).
+            access_logger.log(
+                logging.ERROR if status >= 500 else logging.INFO,
                 "request",
                 extra={
                     "http": {

@@ -34,6 +34,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from exchange_api.agencies import service
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.jose import b64url_sha256
 from exchange_api.auth.scopes import Scope
 from exchange_api.models.agencies import AgencyKind
@@ -218,8 +219,15 @@ class Registry:
         number = next(self._numbers)
         agency_name = name or f"Test {kind} agency {number} {uuid.uuid4().hex[:6]}"
         with self.app.state.session_factory.begin() as session:
+            # The fixture's setup is not what the tests audit: its entries are collected by a
+            # real recorder and not submitted, so that each test's log holds its own actions.
+            audit = AuditRecorder.acting_as(
+                self.app.state.audit_log, session, AuditIdentity(actor="operator:tests")
+            )
             agency = service.register_agency(
-                session, AgencyCreate(name=agency_name, country=country, kind=AgencyKind(kind))
+                session,
+                AgencyCreate(name=agency_name, country=country, kind=AgencyKind(kind)),
+                audit,
             )
             registered = service.register_client(
                 session,
@@ -229,6 +237,7 @@ class Registry:
                     scopes=[Scope(scope) for scope in scopes.split()],
                     jwks={"keys": [private_key.as_dict(private=False)]},
                 ),
+                audit,
                 secrets_allowed=True,
             )
             client_id = registered.client.client_id

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
-from exchange_api.errors import PROBLEM_MEDIA_TYPE
+from exchange_api.errors import PROBLEM_MEDIA_TYPE, ServiceUnavailable
 from exchange_api.logs import JsonFormatter
 
 
@@ -198,3 +198,36 @@ async def test_unhandled_exception_logs_code_paths_not_its_message(app: FastAPI)
     assert line["event"]["error"] == "ValueError"
     assert "crash_quoting" in line["event"]["stack"]
     assert "Jan-Jansen-1980" not in json.dumps(line)
+
+
+async def test_a_5xx_answer_is_logged_at_error_level_and_others_at_info(app: FastAPI) -> None:
+    """Whoever renders a 5xx (an unhandled exception, or a handler answering 503), the request's
+    access line is an error: an operator filtering by level finds every failure."""
+
+    @app.get("/crash-plain")
+    def crash_plain() -> None:
+        raise RuntimeError("boom")
+
+    @app.get("/refuse-plain")
+    def refuse_plain() -> None:
+        raise ServiceUnavailable("Try later.")
+
+    collect = _Collect()
+    logger = logging.getLogger("exchange_api.access")
+    logger.addHandler(collect)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            statuses = [
+                (await http.get(path)).status_code
+                for path in ("/crash-plain", "/refuse-plain", "/healthz")
+            ]
+    finally:
+        logger.removeHandler(collect)
+    assert statuses == [500, 503, 200]
+    levels = {
+        r.__dict__["http"]["path"]: r.levelname
+        for r in collect.records
+        if r.getMessage() == "request"
+    }
+    assert levels == {"/crash-plain": "ERROR", "/refuse-plain": "ERROR", "/healthz": "INFO"}

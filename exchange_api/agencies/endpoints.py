@@ -17,18 +17,16 @@ from exchange_api.agencies.schemas import (
     ClientRead,
     ClientRegistered,
 )
-from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import Admin
 from exchange_api.auth.server import OAuthServerDep
-from exchange_api.db import SessionDep
-from exchange_api.query_params import forbid_unknown_query_params
+from exchange_api.kit.dependencies import SessionDep
+from exchange_api.kit.pagination import CursorQuery, LimitQuery
+from exchange_api.kit.query_params import forbid_unknown_query_params
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", tags=["admin"])
-
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size.")]
 
 
 @router.post("/agencies", status_code=201, response_model=AgencyRead)
@@ -36,9 +34,7 @@ def create_agency(
     body: AgencyCreate, _caller: Admin, session: SessionDep, audit: AuditDep
 ) -> AgencyRead:
     """Register a member agency. Its name must be unused (409 otherwise)."""
-    agency = service.register_agency(session, body)
-    audit.record(AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
-    return AgencyRead.of(agency)
+    return AgencyRead.of(service.register_agency(session, body, audit))
 
 
 @router.get(
@@ -50,17 +46,11 @@ def list_agencies(
     _caller: Admin,
     session: SessionDep,
     audit: AuditDep,
-    limit: Limit = 50,
-    cursor: Annotated[
-        uuid.UUID | None, Query(description="`next_cursor` of the previous page.")
-    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> AgencyList:
     """List the member agencies, oldest first."""
-    found = service.list_agencies(session, limit=limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = str(page[-1].id) if len(found) > limit else None
-    audit.record(AuditAction.ADMIN_AGENCY_LIST, result_count=len(page))
-    return AgencyList(items=[AgencyRead.of(agency) for agency in page], next_cursor=next_cursor)
+    return service.list_agencies(session, audit, cursor=cursor, limit=limit)
 
 
 @router.post("/clients", status_code=201, response_model=ClientRegistered)
@@ -78,8 +68,9 @@ def create_client(
     keys; with `client_secret_basic` (development only, when enabled) the answer holds the
     client's secret — the only time it is shown.
     """
-    registered = service.register_client(session, body, secrets_allowed=server.allow_client_secrets)
-    audit.record(AuditAction.ADMIN_CLIENT_CREATE, resource_ids=[registered.client.client_id])
+    registered = service.register_client(
+        session, body, audit, secrets_allowed=server.allow_client_secrets
+    )
     response.headers["Cache-Control"] = "no-store"
     return ClientRegistered.of_new(registered.client, registered.secret)
 
@@ -94,17 +85,11 @@ def list_clients(
     session: SessionDep,
     audit: AuditDep,
     agency_id: Annotated[uuid.UUID | None, Query(description="Only this agency's.")] = None,
-    limit: Limit = 50,
-    cursor: Annotated[
-        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
-    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> ClientList:
     """List the registered clients, by client id."""
-    found = service.list_clients(session, agency_id=agency_id, limit=limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = page[-1].client_id if len(found) > limit else None
-    audit.record(AuditAction.ADMIN_CLIENT_LIST, result_count=len(page))
-    return ClientList(items=[ClientRead.of(client) for client in page], next_cursor=next_cursor)
+    return service.list_clients(session, audit, agency_id=agency_id, cursor=cursor, limit=limit)
 
 
 @router.post("/clients/{client_id}/disable", response_model=ClientRead)
@@ -115,6 +100,4 @@ def disable_client(
     audit: AuditDep,
 ) -> ClientRead:
     """Disable a client: from now on its tokens are refused and it gets no new ones."""
-    client = service.disable_client(session, client_id)
-    audit.record(AuditAction.ADMIN_CLIENT_DISABLE, resource_ids=[client.client_id])
-    return ClientRead.of(client)
+    return ClientRead.of(service.disable_client(session, client_id, audit))

@@ -18,6 +18,7 @@ from pydantic import (
 
 from exchange_api.auth.jose import MAX_CLIENT_KEYS, import_client_jwks
 from exchange_api.auth.scopes import Scope
+from exchange_api.kit.pagination import Page
 from exchange_api.models.agencies import Agency, AgencyKind, Client
 from exchange_api.reference.validators import CountryCode
 
@@ -64,11 +65,8 @@ class AgencyRead(BaseModel):
         )
 
 
-class AgencyList(BaseModel):
-    """One page of agencies, oldest first; ``next_cursor`` is null on the last page."""
-
-    items: list[AgencyRead]
-    next_cursor: str | None
+class AgencyList(Page[AgencyRead]):
+    """One page of agencies, oldest first."""
 
 
 class ClientCreate(BaseModel):
@@ -153,8 +151,5 @@ def _client_fields(client: Client) -> dict[str, Any]:
     }
 
 
-class ClientList(BaseModel):
-    """One page of clients, by ``client_id``; ``next_cursor`` is null on the last page."""
-
-    items: list[ClientRead]
-    next_cursor: str | None
+class ClientList(Page[ClientRead]):
+    """One page of clients, by ``client_id``."""

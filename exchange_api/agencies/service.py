@@ -1,7 +1,9 @@
-"""Registering agencies and clients, and disabling clients: the admin API and the CLI alike.
+"""Registering agencies and clients, listing them, and disabling clients: the admin API and the
+CLI alike.
 
-Every administrative change goes through one function here (so the audit trail has one place to
-hook in). Services flush, never commit: the caller's transaction does.
+Every administrative change goes through one function here, which records it in the audit log
+through the recorder it is given (the request's, or the operator's for the CLI), in the same
+transaction. Services flush, never commit: the caller's transaction does.
 
 Disabling a client takes effect on its next request: every API call and every token request looks
 the client up, so its existing tokens stop working at once — no waiting for them to expire.
@@ -14,13 +16,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from uuid_utils.compat import uuid7
 
-from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
+from exchange_api.agencies.repository import AgencyRepository
+from exchange_api.agencies.schemas import (
+    AgencyCreate,
+    AgencyList,
+    AgencyRead,
+    ClientCreate,
+    ClientList,
+    ClientRead,
+)
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.client_secrets import hash_client_secret, new_client_secret
 from exchange_api.errors import BadRequest, Conflict, NotFound
+from exchange_api.kit.pagination import TEXT_KEYS, UUID_KEYS, page_of
 from exchange_api.models.agencies import Agency, Client
 
 __all__ = [
@@ -41,35 +53,39 @@ class RegisteredClient:
     """The plaintext secret of a ``client_secret_basic`` client: to show once, never to store."""
 
 
-def register_agency(session: Session, data: AgencyCreate) -> Agency:
+def register_agency(session: Session, data: AgencyCreate, audit: AuditRecorder) -> Agency:
     """Register a member agency; its name must be unused (409 otherwise)."""
     agency = Agency(name=data.name, country=data.country, kind=data.kind)
-    try:
-        with session.begin_nested():
-            session.add(agency)
-    except IntegrityError:
-        raise Conflict("An agency with this name is already registered.") from None
+    if not AgencyRepository(session).add(agency):
+        raise Conflict("An agency with this name is already registered.")
+    audit.record(AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
     return agency
 
 
 def get_agency(session: Session, agency_id: uuid.UUID) -> Agency:
-    agency = session.get(Agency, agency_id)
+    agency = AgencyRepository(session).get_agency(agency_id)
     if agency is None:
         raise NotFound("No agency has this id.")
     return agency
 
 
-def list_agencies(session: Session, *, limit: int, after: uuid.UUID | None) -> list[Agency]:
-    """Agencies in registration order (ids are UUIDv7), after the cursor."""
-    statement = select(Agency).order_by(col(Agency.id)).limit(limit)
-    if after is not None:
-        statement = statement.where(col(Agency.id) > after)
-    return list(session.exec(statement))
+def list_agencies(
+    session: Session, audit: AuditRecorder, *, cursor: str | None, limit: int
+) -> AgencyList:
+    """A page of agencies in registration order."""
+    after = UUID_KEYS.decode(cursor) if cursor is not None else None
+    found = AgencyRepository(session).list_agencies(after=after, limit=limit + 1)
+    page, next_cursor = page_of(found, limit, UUID_KEYS, lambda agency: agency.id)
+    audit.record(AuditAction.ADMIN_AGENCY_LIST, result_count=len(page))
+    return AgencyList.model_validate(
+        {"items": [AgencyRead.of(agency) for agency in page], "next_cursor": next_cursor}
+    )
 
 
 def register_client(
     session: Session,
     data: ClientCreate,
+    audit: AuditRecorder,
     *,
     secrets_allowed: bool,
     client_id: str | None = None,
@@ -95,36 +111,42 @@ def register_client(
         jwks=json.dumps(data.jwks, sort_keys=True) if data.jwks is not None else None,
         secret_hash=hash_client_secret(secret) if secret is not None else None,
     )
-    try:
-        with session.begin_nested():
-            session.add(client)
-    except IntegrityError:
-        raise Conflict("A client with this id is already registered.") from None
+    if not AgencyRepository(session).add(client):
+        raise Conflict("A client with this id is already registered.")
+    audit.record(AuditAction.ADMIN_CLIENT_CREATE, resource_ids=[client.client_id])
     return RegisteredClient(client=client, secret=secret)
 
 
 def list_clients(
-    session: Session, *, agency_id: uuid.UUID | None, limit: int, after: str | None
-) -> list[Client]:
-    """Clients by ``client_id``, optionally of one agency, after the cursor."""
-    statement = select(Client).order_by(col(Client.client_id)).limit(limit)
-    if agency_id is not None:
-        statement = statement.where(col(Client.agency_id) == agency_id)
-    if after is not None:
-        statement = statement.where(col(Client.client_id) > after)
-    return list(session.exec(statement))
+    session: Session,
+    audit: AuditRecorder,
+    *,
+    agency_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> ClientList:
+    """A page of clients by ``client_id``, optionally of one agency."""
+    after = TEXT_KEYS.decode(cursor) if cursor is not None else None
+    found = AgencyRepository(session).list_clients(
+        agency_id=agency_id, after=after, limit=limit + 1
+    )
+    page, next_cursor = page_of(found, limit, TEXT_KEYS, lambda client: client.client_id)
+    audit.record(AuditAction.ADMIN_CLIENT_LIST, result_count=len(page))
+    return ClientList.model_validate(
+        {"items": [ClientRead.of(client) for client in page], "next_cursor": next_cursor}
+    )
 
 
-def disable_client(session: Session, client_id: str) -> Client:
-    """Disable a client for good: its tokens stop working and it gets no new ones.
+def disable_client(session: Session, client_id: str, audit: AuditRecorder) -> Client:
+    """Disable a client: its tokens stop working and it gets no new ones.
 
     Disabling a disabled client changes nothing (its first ``disabled_at`` stays).
     """
-    client = session.get(Client, client_id)
+    repository = AgencyRepository(session)
+    client = repository.get_client(client_id)
     if client is None:
         raise NotFound("No client has this id.")
     if client.disabled_at is None:
-        client.disabled_at = datetime.now(UTC)
-        session.add(client)
-        session.flush()
+        repository.set_disabled(client, datetime.now(UTC))
+    audit.record(AuditAction.ADMIN_CLIENT_DISABLE, resource_ids=[client.client_id])
     return client

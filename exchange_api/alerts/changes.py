@@ -35,6 +35,8 @@ from exchange_api.alerts.sealing import open_groups, require_content, reseal_gro
 from exchange_api.alerts.service import etag_of, unknown_agency_issues
 from exchange_api.alerts.tags import TAG_FIELDS_OF_GROUP, tags_of
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.models.alerts import Alert
@@ -103,11 +105,14 @@ def update_alert(
     caller: Caller,
     alert_id: uuid.UUID,
     patch: Mapping[str, Any],
+    audit: AuditRecorder,
     *,
     if_match: str | None,
     review_years: int,
 ) -> ChangeOutcome:
-    """Apply a merge patch to an alert of the caller's agency, as a new version."""
+    """Apply a merge patch to an alert of the caller's agency, as a new version.
+
+    Audited as ``alert.update`` naming the fields that changed (never their values)."""
     wanted = parse_if_match(if_match)
     repository = AlertRepository(session)
     row = repository.get_visible(caller, alert_id)
@@ -133,6 +138,7 @@ def update_alert(
         unchanged = records.receipt(
             alert_id, row.version, row.created_at, row.updated_at, row.review_by, body.substances
         )
+        audit.record(AuditAction.ALERT_UPDATE, resource_ids=[alert_id], fields=[])
         return ChangeOutcome(receipt=unchanged, changed=[])
 
     now = utc_now()
@@ -169,7 +175,9 @@ def update_alert(
     receipt = records.receipt(
         alert_id, row.version + 1, row.created_at, now, review_by, body.substances
     )
-    return ChangeOutcome(receipt=receipt, changed=[c["field"] for c in changes])
+    changed = [c["field"] for c in changes]
+    audit.record(AuditAction.ALERT_UPDATE, resource_ids=[alert_id], fields=changed)
+    return ChangeOutcome(receipt=receipt, changed=changed)
 
 
 def _reindex(

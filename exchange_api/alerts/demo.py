@@ -19,8 +19,8 @@ from typing import Any, Final
 from sqlmodel import Session, col, select
 
 from exchange_api.alerts import service
-from exchange_api.audit.appender import AuditEvent, AuditLog
-from exchange_api.audit.chain import AuditAction, Outcome
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.models.agencies import Agency, AgencyKind
@@ -291,7 +291,6 @@ def seed_demo_alerts(
     if already.first() is not None:
         return []
     created: list[str] = []
-    events: list[AuditEvent] = []
     offsets = itertools.count(0, 3)
     for client_id, agency in agencies.items():
         caller = Caller(
@@ -302,24 +301,14 @@ def seed_demo_alerts(
             scopes=frozenset(),
             token_id="",  # no token: the seed acts for the agency from the command line
         )
+        seeder = AuditIdentity(actor=caller.subject, client_id=client_id, agency=str(agency.id))
+        audit = AuditRecorder.acting_as(audit_log, session, seeder)
         bodies = demo_alert_bodies(agency.kind, agency.country, next(offsets))
-        outcome = service.create_alerts(session, keyring, caller, bodies, review_years=review_years)
+        outcome = service.create_alerts(
+            session, keyring, caller, bodies, audit, review_years=review_years
+        )
         if len(outcome.created) != len(bodies):
             raise ValueError("a demo alert failed validation")
         created.extend(str(alert_id) for alert_id in outcome.created)
-        events.append(
-            AuditEvent(
-                action=AuditAction.ALERT_CREATE,
-                outcome=Outcome.ALLOWED,
-                actor=caller.subject,
-                client_id=client_id,
-                agency=str(agency.id),
-                token_id=None,
-                request_id=None,
-                source_ip=None,
-                resource_ids=tuple(str(alert_id) for alert_id in outcome.created),
-                result_count=len(outcome.created),
-            )
-        )
-    audit_log.append(session, events)
+        audit.flush()
     return created

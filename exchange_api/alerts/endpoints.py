@@ -1,4 +1,5 @@
-"""HTTP endpoints of the alerts domain (DESIGN §4 "Alerts"): thin, each calls one service.
+"""HTTP endpoints of the alerts domain (docs/contract.md, "Alerts"): thin, each calls one service,
+which also records the call in the audit log.
 
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
@@ -13,14 +14,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from exchange_api.alerts import changes, idempotency, links, service
-from exchange_api.alerts.dependencies import (
-    IdempotencyKeyHeader,
-    KeyringDep,
-    PurposeHeader,
-    SettingsDep,
-    merge_patch_media_type,
-    require_purpose,
+from exchange_api.alerts import changes, links, service
+from exchange_api.alerts.dependencies import IdempotencyKeyHeader, merge_patch_media_type
+from exchange_api.alerts.errors import (
+    AlertNotFound,
+    AlertShredded,
+    IdempotencyKeyReused,
+    NotAlertOwner,
+    StaleVersion,
+    UnsupportedMediaType,
+    VersionRequired,
 )
 from exchange_api.alerts.schemas import (
     AlertCreate,
@@ -34,12 +37,18 @@ from exchange_api.alerts.schemas import (
     BatchCreate,
     BatchResult,
 )
-from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import AlertsRead, AlertsWrite
-from exchange_api.db import SessionDep
-from exchange_api.errors import Problem
-from exchange_api.query_params import forbid_unknown_query_params
+from exchange_api.errors import responses
+from exchange_api.kit.dependencies import (
+    KeyringDep,
+    PurposeHeader,
+    SessionDep,
+    SettingsDep,
+    require_purpose,
+)
+from exchange_api.kit.pagination import next_link
+from exchange_api.kit.query_params import forbid_unknown_query_params
 
 __all__ = ["router"]
 
@@ -47,13 +56,8 @@ router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 AlertId = Annotated[uuid.UUID, Path(description="The alert's id (a UUIDv7).")]
 
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
-_NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
-    404: {**_PROBLEM, "description": "No such alert, or not visible to the caller."}
-}
-_SHREDDED: dict[int | str, dict[str, Any]] = {
-    410: {**_PROBLEM, "description": "Past its review date: its content was destroyed."}
-}
+_NOT_VISIBLE = AlertNotFound.response("No such alert, or not visible to the caller.")
+_SHREDDED = AlertShredded.response("Past its review date: its content was destroyed.")
 _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
 
 
@@ -62,7 +66,7 @@ _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
     status_code=201,
     response_model=AlertReceipt,
     dependencies=_NO_PARAMS,
-    responses={409: {**_PROBLEM, "description": "Idempotency-Key reused with another body."}},
+    responses=IdempotencyKeyReused.response("Idempotency-Key reused with another body."),
 )
 def create_alert(
     body: AlertCreate,
@@ -84,26 +88,19 @@ def create_alert(
     (`EXCHANGE_IDEMPOTENCY_KEY_DAYS`); after that a request with the key creates a new alert.
     """
 
-    def create() -> AlertReceipt:
-        return service.create_alert(
-            session, keyring, caller, body, review_years=settings.alert_review_years
-        )
-
-    if idempotency_key is None:
-        receipt = create()
-    else:
-        outcome = idempotency.create_once(
-            session,
-            caller,
-            idempotency_key,
-            body,
-            create,
-            kept=timedelta(days=settings.idempotency_key_days),
-        )
-        receipt = outcome.receipt
-        if outcome.replayed:
-            response.headers["Idempotent-Replayed"] = "true"
-    audit.record(AuditAction.ALERT_CREATE, resource_ids=[receipt.id])
+    outcome = service.create_alert(
+        session,
+        keyring,
+        caller,
+        body,
+        audit,
+        review_years=settings.alert_review_years,
+        idempotency_key=idempotency_key,
+        idempotency_kept=timedelta(days=settings.idempotency_key_days),
+    )
+    receipt = outcome.receipt
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/alerts/{receipt.id}"
     response.headers["ETag"] = service.etag_of(receipt.version)
     return receipt
@@ -125,10 +122,7 @@ def create_alerts(
     — and one bad item does not stop the others. More than 500 items is refused whole (422).
     """
     outcome = service.create_alerts(
-        session, keyring, caller, list(body.alerts), review_years=settings.alert_review_years
-    )
-    audit.record(
-        AuditAction.ALERT_CREATE, resource_ids=outcome.created, result_count=len(outcome.created)
+        session, keyring, caller, list(body.alerts), audit, review_years=settings.alert_review_years
     )
     return outcome.result
 
@@ -156,16 +150,8 @@ def search_alerts(
     `next_cursor` (also given as a `Link: rel="next"` header); alerts created meanwhile never
     shift later pages. Unknown parameters are refused (400).
     """
-    outcome = service.search_alerts(session, keyring, caller, query, purpose=purpose)
-    audit.record(
-        AuditAction.ALERT_SEARCH,
-        resource_ids=outcome.ids,
-        result_count=len(outcome.ids),
-        purpose=purpose,
-    )
-    if outcome.page.next_cursor is not None:
-        next_url = request.url.include_query_params(cursor=outcome.page.next_cursor)
-        response.headers["Link"] = f'<{next_url.path}?{next_url.query}>; rel="next"'
+    outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
+    response.headers.update(next_link(request.url, outcome.page.next_cursor))
     return outcome.page
 
 
@@ -173,7 +159,7 @@ def search_alerts(
     "/{alert_id}",
     response_model=AlertRead,
     dependencies=_NO_PARAMS,
-    responses={**_NOT_VISIBLE, **_SHREDDED},
+    responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
 def read_alert(
     alert_id: AlertId,
@@ -189,10 +175,7 @@ def read_alert(
     (they are not even decrypted). `ETag` names the version, for `If-Match` on a change.
     An alert past its review date is 410 `alert-shredded`: its content no longer exists.
     """
-    view = service.read_alert(session, keyring, caller, alert_id)
-    audit.record(
-        AuditAction.ALERT_READ, resource_ids=[alert_id], fields=view.fields, purpose=purpose
-    )
+    view = service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
     withheld: set[str] = set(view.alert.withheld)
     content = view.alert.model_dump(mode="json", exclude=withheld)
     return JSONResponse(content, headers={"ETag": view.etag})
@@ -202,14 +185,14 @@ def read_alert(
     "/{alert_id}",
     response_model=AlertReceipt,
     dependencies=[*_NO_PARAMS, Depends(merge_patch_media_type)],
-    responses={
-        **_NOT_VISIBLE,
-        **_SHREDDED,
-        403: {**_PROBLEM, "description": "Visible, but not the caller's agency's alert."},
-        412: {**_PROBLEM, "description": "The alert changed since the version in If-Match."},
-        415: {**_PROBLEM, "description": "Not application/merge-patch+json."},
-        428: {**_PROBLEM, "description": "If-Match missing."},
-    },
+    responses=responses(
+        _NOT_VISIBLE,
+        _SHREDDED,
+        NotAlertOwner.response("Visible, but not the caller's agency's alert."),
+        StaleVersion.response("The alert changed since the version in If-Match."),
+        UnsupportedMediaType.response("Not application/merge-patch+json."),
+        VersionRequired.response("If-Match missing."),
+    ),
 )
 def update_alert(
     alert_id: AlertId,
@@ -236,11 +219,10 @@ def update_alert(
         caller,
         alert_id,
         sent,
+        audit,
         if_match=if_match,
         review_years=settings.alert_review_years,
     )
-    # `fields` names what changed; the values never enter the log.
-    audit.record(AuditAction.ALERT_UPDATE, resource_ids=[alert_id], fields=outcome.changed)
     response.headers["ETag"] = outcome.etag
     return outcome.receipt
 
@@ -264,21 +246,14 @@ def alert_history(
     Routing facts show their old and new values; sensitive field groups only their names. The
     acting officer is shown to callers who may see the alert's contact group.
     """
-    history = service.alert_history(session, caller, alert_id)
-    audit.record(
-        AuditAction.ALERT_HISTORY,
-        resource_ids=[alert_id],
-        result_count=len(history.items),
-        purpose=purpose,
-    )
-    return history
+    return service.alert_history(session, caller, alert_id, audit, purpose=purpose)
 
 
 @router.get(
     "/{alert_id}/links",
     response_model=AlertLinks,
     dependencies=_NO_PARAMS,
-    responses={**_NOT_VISIBLE, **_SHREDDED},
+    responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
 def alert_links(
     alert_id: AlertId,
@@ -297,13 +272,12 @@ def alert_links(
     alerts than `EXCHANGE_LINKS_COMMON_THRESHOLD` is listed under `common` instead.
     """
     view = links.alert_links(
-        session, keyring, caller, alert_id, threshold=settings.links_common_threshold
-    )
-    audit.record(
-        AuditAction.ALERT_LINKS,
-        resource_ids=[alert_id, *view.linked_ids],
-        result_count=len(view.linked_ids),
-        fields=view.fields,
+        session,
+        keyring,
+        caller,
+        alert_id,
+        audit,
+        threshold=settings.links_common_threshold,
         purpose=purpose,
     )
     return view.links

@@ -13,13 +13,11 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from exchange_api.errors import (
-    BadRequest,
     Conflict,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     ProblemError,
-    problem_type,
 )
 
 __all__ = [
@@ -27,23 +25,24 @@ __all__ = [
     "AlertShredded",
     "BodyInvalid",
     "IdempotencyKeyReused",
-    "InvalidCursor",
     "NotAlertOwner",
-    "PurposeRequired",
     "StaleVersion",
     "UnsupportedMediaType",
     "VersionRequired",
-    "as_problem",
     "issues_of",
 ]
 
 
 class AlertNotFound(NotFound):
-    """No such alert, or one the caller may not see: the same answer either way."""
+    """No such alert, or one the caller may not see: the same answer either way (and the same
+    ``access.denied`` entry naming the id, for the auditor)."""
+
+    records_denial = True
 
     def __init__(self, alert_id: uuid.UUID) -> None:
         super().__init__("No alert with this id is visible to the caller.")
         self.alert_id = alert_id
+        self.denied_resource = alert_id
 
 
 class AlertShredded(ProblemError):
@@ -54,6 +53,7 @@ class AlertShredded(ProblemError):
     status = 410
     slug = "alert-shredded"
     title = "Alert content destroyed"
+    records_denial = True
 
     def __init__(self, alert_id: uuid.UUID, shredded_at: datetime | None) -> None:
         shredded_on = shredded_at.date().isoformat() if shredded_at is not None else None
@@ -64,6 +64,7 @@ class AlertShredded(ProblemError):
             extra={"shredded_on": shredded_on},
         )
         self.alert_id = alert_id
+        self.denied_resource = alert_id
 
 
 class NotAlertOwner(ProblemError):
@@ -75,24 +76,6 @@ class NotAlertOwner(ProblemError):
 
     def __init__(self) -> None:
         super().__init__("Only the reporting agency may change an alert.")
-
-
-class PurposeRequired(BadRequest):
-    slug = "purpose-required"
-    title = "Purpose required"
-
-    def __init__(self, what: str) -> None:
-        super().__init__(
-            f"{what} needs an X-Purpose header (why: a case reference, 1 to 200 characters)."
-        )
-
-
-class InvalidCursor(BadRequest):
-    slug = "invalid-cursor"
-    title = "Invalid cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is not valid.")
 
 
 class VersionRequired(PreconditionRequired):
@@ -144,14 +127,3 @@ def issues_of(exc: ValidationError, loc_prefix: Sequence[int | str]) -> list[dic
         {"loc": [*loc_prefix, *error["loc"]], "msg": error["msg"]}
         for error in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
-
-
-def as_problem(error: ProblemError) -> dict[str, object]:
-    """The problem document of ``error`` as a value, for answers that hold several (batches)."""
-    return {
-        "type": problem_type(error.slug),
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        **error.extra,
-    }

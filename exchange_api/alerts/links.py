@@ -27,6 +27,8 @@ from exchange_api.alerts.sealing import open_groups, require_content
 from exchange_api.alerts.tags import TAG_FIELDS_OF_GROUP, tags_of
 from exchange_api.alerts.visibility import visible_groups
 from exchange_api.alerts.vocabulary import FieldGroup
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 
@@ -49,7 +51,14 @@ class LinksView:
 
 
 def alert_links(
-    session: Session, keyring: Keyring, caller: Caller, alert_id: uuid.UUID, *, threshold: int
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    alert_id: uuid.UUID,
+    audit: AuditRecorder,
+    *,
+    threshold: int,
+    purpose: str,
 ) -> LinksView:
     """The visible alerts sharing a tag with ``alert_id``, and the values too common to link."""
     repository = AlertRepository(session)
@@ -104,7 +113,15 @@ def alert_links(
             for f, t, n in common
         ],
     )
-    return LinksView(links=links, fields=to_open)
+    view = LinksView(links=links, fields=to_open)
+    audit.record(
+        AuditAction.ALERT_LINKS,
+        resource_ids=[alert_id, *view.linked_ids],
+        result_count=len(view.linked_ids),
+        fields=to_open,
+        purpose=purpose,
+    )
+    return view
 
 
 def _uses(group: FieldGroup, fields: set[str]) -> bool:

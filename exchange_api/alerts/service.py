@@ -3,10 +3,11 @@
 Changes are in :mod:`~exchange_api.alerts.changes`, links in :mod:`~exchange_api.alerts.links`,
 idempotent creation in :mod:`~exchange_api.alerts.idempotency`.
 
-Services flush and never commit: the request's transaction (and its audit record) commits at the
-edge. Each function returns what the endpoint needs to audit the call: the ids returned or
-touched, and the field groups decrypted. An alert the caller may not see raises
-:class:`~exchange_api.alerts.errors.AlertNotFound` carrying its id.
+Services flush and never commit: the request's transaction commits at the edge. Each service
+records its own audit event through the request's recorder (the ids returned or touched, the
+field groups decrypted, the purpose), so that no caller of a service can forget it; the entry is
+written in the same transaction. An alert the caller may not see raises
+:class:`~exchange_api.alerts.errors.AlertNotFound` carrying its id (recorded as a refusal).
 """
 
 from __future__ import annotations
@@ -14,21 +15,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import ValidationError
 from sqlmodel import Session
 from uuid_utils.compat import uuid7
 
-from exchange_api.alerts import records
-from exchange_api.alerts.cursor import decode_cursor, encode_cursor
-from exchange_api.alerts.errors import (
-    AlertNotFound,
-    BodyInvalid,
-    PurposeRequired,
-    as_problem,
-    issues_of,
-)
+from exchange_api.alerts import idempotency, records
+from exchange_api.alerts.errors import AlertNotFound, BodyInvalid, issues_of
 from exchange_api.alerts.repository import AlertRepository, NewAlertRows
 from exchange_api.alerts.schemas import (
     AlertCreate,
@@ -47,14 +41,19 @@ from exchange_api.alerts.search_query import AlertFilters
 from exchange_api.alerts.tags import document_search_tags, party_search_tags, tags_of
 from exchange_api.alerts.visibility import visible_groups, withheld_groups
 from exchange_api.alerts.vocabulary import FieldGroup
+from exchange_api.audit.chain import AuditAction
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.errors import BadRequest
+from exchange_api.kit.dependencies import PurposeRequired
+from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.types import utc_now
 
 __all__ = [
     "AlertView",
     "BatchOutcome",
+    "CreateOutcome",
     "SearchOutcome",
     "alert_history",
     "create_alert",
@@ -136,10 +135,9 @@ def _stage(
     return alert_id
 
 
-def create_alert(
+def _insert_alert(
     session: Session, keyring: Keyring, caller: Caller, body: AlertCreate, *, review_years: int
 ) -> AlertReceipt:
-    """Store a new alert reported by the caller's agency."""
     repository = AlertRepository(session)
     issues = unknown_agency_issues(repository, [(["body"], body)])
     if issues:
@@ -153,6 +151,47 @@ def create_alert(
 
 
 @dataclass(frozen=True)
+class CreateOutcome:
+    receipt: AlertReceipt
+    replayed: bool
+    """An ``Idempotency-Key`` retry answered with the first receipt: nothing was created."""
+
+
+def create_alert(
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    body: AlertCreate,
+    audit: AuditRecorder,
+    *,
+    review_years: int,
+    idempotency_key: str | None = None,
+    idempotency_kept: timedelta = timedelta(days=7),
+) -> CreateOutcome:
+    """Store a new alert reported by the caller's agency.
+
+    With an ``idempotency_key`` the client used before (within ``idempotency_kept``) for the
+    same body, nothing is created and the first receipt is answered again. The audit log then
+    says what happened: ``alert.create.replay`` naming the alert, never a second
+    ``alert.create`` — an auditor counts one creation per alert.
+    """
+
+    def create() -> AlertReceipt:
+        return _insert_alert(session, keyring, caller, body, review_years=review_years)
+
+    if idempotency_key is None:
+        outcome = CreateOutcome(create(), replayed=False)
+    else:
+        once = idempotency.create_once(
+            session, caller, idempotency_key, body, create, kept=idempotency_kept
+        )
+        outcome = CreateOutcome(once.receipt, replayed=once.replayed)
+    action = AuditAction.ALERT_CREATE_REPLAY if outcome.replayed else AuditAction.ALERT_CREATE
+    audit.record(action, resource_ids=[outcome.receipt.id])
+    return outcome
+
+
+@dataclass(frozen=True)
 class BatchOutcome:
     result: BatchResult
     created: list[uuid.UUID]
@@ -163,6 +202,7 @@ def create_alerts(
     keyring: Keyring,
     caller: Caller,
     items: Sequence[object],
+    audit: AuditRecorder,
     *,
     review_years: int,
 ) -> BatchOutcome:
@@ -197,9 +237,11 @@ def create_alerts(
             results.append(BatchItemResult(index=index, id=created[index]))
         else:
             results.append(
-                BatchItemError(index=index, error=as_problem(BodyInvalid(problems[index])))
+                BatchItemError(index=index, error=BodyInvalid(problems[index]).document())
             )
-    return BatchOutcome(result=BatchResult(results=results), created=list(created.values()))
+    stored = list(created.values())
+    audit.record(AuditAction.ALERT_CREATE, resource_ids=stored, result_count=len(stored))
+    return BatchOutcome(result=BatchResult(results=results), created=stored)
 
 
 # --- read -----------------------------------------------------------------------------------
@@ -217,7 +259,13 @@ class AlertView:
 
 
 def read_alert(
-    session: Session, keyring: Keyring, caller: Caller, alert_id: uuid.UUID
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    alert_id: uuid.UUID,
+    audit: AuditRecorder,
+    *,
+    purpose: str,
 ) -> AlertView:
     """The alert as the caller may see it; groups it may not see are never decrypted."""
     row = AlertRepository(session).get_visible(caller, alert_id)
@@ -225,7 +273,9 @@ def read_alert(
         raise AlertNotFound(alert_id)
     groups = visible_groups(caller, row.reporting_agency_id)
     opened = records.decode_groups(open_groups(keyring, row, groups))
-    return AlertView(alert=records.read_of(row, opened, withheld_groups(groups)), fields=groups)
+    view = AlertView(alert=records.read_of(row, opened, withheld_groups(groups)), fields=groups)
+    audit.record(AuditAction.ALERT_READ, resource_ids=[alert_id], fields=groups, purpose=purpose)
+    return view
 
 
 # --- search ---------------------------------------------------------------------------------
@@ -278,6 +328,7 @@ def search_alerts(
     keyring: Keyring,
     caller: Caller,
     query: AlertQuery,
+    audit: AuditRecorder,
     *,
     purpose: str | None,
 ) -> SearchOutcome:
@@ -287,24 +338,34 @@ def search_alerts(
     facts are listed: nothing is decrypted.
     """
     filters = _filters(keyring, query, purpose)
-    before = decode_cursor(query.cursor) if query.cursor is not None else None
+    before = UUID_KEYS.decode(query.cursor) if query.cursor is not None else None
     found = AlertRepository(session).search(caller, filters, before=before, limit=query.limit + 1)
-    page = found[: query.limit]
-    next_cursor = encode_cursor(page[-1].id) if len(found) > query.limit else None
+    page, next_cursor = page_of(found, query.limit, UUID_KEYS, lambda row: row.id)
+    ids = [row.id for row in page]
+    audit.record(AuditAction.ALERT_SEARCH, resource_ids=ids, result_count=len(ids), purpose=purpose)
     return SearchOutcome(
         page=AlertList(items=[records.summary_of(row) for row in page], next_cursor=next_cursor),
-        ids=[row.id for row in page],
+        ids=ids,
     )
 
 
 # --- history --------------------------------------------------------------------------------
 
 
-def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> AlertHistory:
+def alert_history(
+    session: Session,
+    caller: Caller,
+    alert_id: uuid.UUID,
+    audit: AuditRecorder,
+    *,
+    purpose: str | None,
+) -> AlertHistory:
     """Every version of a visible alert: when, which agency, which fields changed.
 
     The acting officer is shown only to callers who may see the alert's contact group, and
-    never once the alert is shredded (the contact group is gone with the rest).
+    never once the alert is shredded (the contact group is gone with the rest). A change made
+    by a client acting for no officer (its token's subject is the client itself) names no
+    officer: the client id is not a person.
     """
     repository = AlertRepository(session)
     row = repository.get_visible(caller, alert_id)
@@ -313,7 +374,7 @@ def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> Aler
     show_officer = row.shredded_at is None and "contact" in visible_groups(
         caller, row.reporting_agency_id
     )
-    return AlertHistory(
+    history = AlertHistory(
         items=[
             AlertVersion.model_validate(
                 {
@@ -321,7 +382,9 @@ def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> Aler
                     "event": record.event,
                     "at": record.at,
                     "agency": record.agency_id,
-                    "officer": record.subject if show_officer else None,
+                    "officer": record.subject
+                    if show_officer and record.subject != record.client_id
+                    else None,
                     "changes": record.changes,
                 }
             )
@@ -329,3 +392,10 @@ def alert_history(session: Session, caller: Caller, alert_id: uuid.UUID) -> Aler
         ],
         next_cursor=None,  # set, so that the answer (which omits unset values) still has it
     )
+    audit.record(
+        AuditAction.ALERT_HISTORY,
+        resource_ids=[alert_id],
+        result_count=len(history.items),
+        purpose=purpose,
+    )
+    return history

@@ -63,6 +63,7 @@ class AuditAction(StrEnum):
     TOKEN_REVOKE = "token.revoke"  # noqa: S105
     TOKEN_INTROSPECT = "token.introspect"  # noqa: S105
     ALERT_CREATE = "alert.create"
+    ALERT_CREATE_REPLAY = "alert.create.replay"
     ALERT_READ = "alert.read"
     ALERT_UPDATE = "alert.update"
     ALERT_SEARCH = "alert.search"

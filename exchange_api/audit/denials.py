@@ -7,11 +7,11 @@ SQLite that session held the write lock), and only then answers:
 
 - 401 (no valid token; the client id is recorded when the token's signature verified),
 - 403 (a scope missing, or a change to another agency's alert),
-- 404 :class:`~exchange_api.alerts.errors.AlertNotFound`: an alert that does not exist or that
-  the caller may not see — the same answer to the caller, and the same ``access.denied`` entry
-  naming the alert id for the auditor;
-- 410 :class:`~exchange_api.alerts.errors.AlertShredded`: a visible alert whose content retention
-  destroyed — nothing is returned, but the attempt (and its alert id) is on record.
+- any error whose class sets ``records_denial`` (see :class:`~exchange_api.errors.ProblemError`),
+  naming the record refused in ``denied_resource``: a 404 for an alert that does not exist or
+  that the caller may not see — the same answer to the caller, and the same ``access.denied``
+  entry naming the alert id for the auditor — and a 410 for a visible alert whose content
+  retention destroyed.
 
 Each becomes an ``access.denied`` entry with outcome ``denied``. If it cannot be written, the
 answer is 503 ``audit-unavailable`` instead: an unrecorded refusal is an audit failure too.
@@ -23,7 +23,6 @@ from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from exchange_api.alerts.errors import AlertNotFound, AlertShredded
 from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.audit.recorder import AuditUnavailable, record_in_own_transaction
 from exchange_api.errors import ProblemError, problem_error_response
@@ -33,16 +32,14 @@ __all__ = ["install_denial_recording", "is_denial"]
 _DENIAL_STATUSES = frozenset({401, 403})
 
 
-_NAMING_AN_ALERT = (AlertNotFound, AlertShredded)
-
-
 def is_denial(error: ProblemError) -> bool:
     """Whether ``error`` refuses the caller access (and so must be audited)."""
-    return error.status in _DENIAL_STATUSES or isinstance(error, _NAMING_AN_ALERT)
+    return error.status in _DENIAL_STATUSES or error.records_denial
 
 
 def _record_denial(request: Request, error: ProblemError) -> None:
-    resource_ids = [error.alert_id] if isinstance(error, _NAMING_AN_ALERT) else []
+    resource = error.denied_resource
+    resource_ids = [resource] if resource is not None else []
     record_in_own_transaction(
         request, AuditAction.ACCESS_DENIED, outcome=Outcome.DENIED, resource_ids=resource_ids
     )

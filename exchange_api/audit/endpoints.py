@@ -7,23 +7,22 @@ auditor's ``X-Purpose`` when one is given.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 from sqlalchemy.exc import SQLAlchemyError
 
-from exchange_api.alerts.dependencies import PurposeHeader
 from exchange_api.audit import service
 from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.audit.recorder import AuditDep, audit_unavailable, get_audit_log
 from exchange_api.audit.repository import AuditFilters
 from exchange_api.audit.schemas import AuditEventList, AuditKeySet, CheckpointRead
 from exchange_api.auth.scopes import AuditRead
-from exchange_api.db import SessionDep
-from exchange_api.errors import Problem
-from exchange_api.query_params import forbid_unknown_query_params
+from exchange_api.kit.dependencies import PurposeHeader, SessionDep
+from exchange_api.kit.pagination import CursorQuery, LimitQuery
+from exchange_api.kit.query_params import forbid_unknown_query_params
 
 __all__ = ["router"]
 
@@ -40,7 +39,6 @@ _EVENT_FILTERS = (
     "after",
     "before",
 )
-_PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
 
 
@@ -80,8 +78,8 @@ def list_audit_events(
     before: Annotated[
         AwareDatetime | None, Query(description="Strictly before (RFC 3339).")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=32, description="`next_cursor`.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
     purpose: PurposeHeader = None,
 ) -> AuditEventList:
     """Audit log entries, oldest first, filtered (all filters combine with AND).
@@ -100,14 +98,7 @@ def list_audit_events(
         after=after,
         before=before,
     )
-    page = service.list_events(session, filters, cursor=cursor, limit=limit)
-    audit.record(
-        AuditAction.AUDIT_READ,
-        resource_ids=[alert_id] if alert_id is not None else [],
-        result_count=len(page.items),
-        purpose=purpose,
-    )
-    return page
+    return service.list_events(session, filters, audit, cursor=cursor, limit=limit, purpose=purpose)
 
 
 @router.get(
@@ -133,8 +124,7 @@ def export_audit_log(
     streamed: each line is exactly a hashed entry plus `prev_hash` and `hash`, so the chain
     can be recomputed from the export alone (see the README's auditor walk-through and
     `exchange-api audit verify --export`). `X-Audit-Last-Seq` says where it ends."""
-    span = service.export_range(session, from_seq)
-    audit.record(AuditAction.AUDIT_EXPORT, result_count=span.count, purpose=purpose)
+    span = service.export_range(session, from_seq, audit, purpose=purpose)
     lines = service.export_lines(request.app.state.session_factory, span)
     return StreamingResponse(
         lines,
@@ -147,13 +137,11 @@ def export_audit_log(
     "/checkpoints/latest",
     response_model=CheckpointRead,
     dependencies=[*_NO_PARAMS, _CHAINED],
-    responses={404: {**_PROBLEM, "description": "No checkpoint signed yet."}},
+    responses=service.NoCheckpointYet.response("No checkpoint signed yet."),
 )
 def latest_checkpoint(_caller: AuditRead, audit: AuditDep, session: SessionDep) -> CheckpointRead:
     """The newest signed checkpoint: it pins the chain's hash at its `seq`."""
-    checkpoint = service.latest_checkpoint(session)
-    audit.record(AuditAction.AUDIT_READ, result_count=1)
-    return CheckpointRead.of(checkpoint)
+    return CheckpointRead.of(service.latest_checkpoint(session, audit))
 
 
 @router.post(
@@ -168,8 +156,7 @@ def sign_checkpoint(
 ) -> CheckpointRead:
     """Sign a checkpoint of the log as it is now (201), or give the one the newest entry
     already has (200). Take one before an export to pin everything the export will hold."""
-    checkpoint, created = get_audit_log(request).checkpoint(session)
-    audit.record(AuditAction.AUDIT_CHECKPOINT, result_count=1)
+    checkpoint, created = service.sign_checkpoint(session, get_audit_log(request), audit)
     if not created:
         response.status_code = 200
     return CheckpointRead.of(checkpoint)
@@ -179,5 +166,4 @@ def sign_checkpoint(
 def audit_keys(_caller: AuditRead, audit: AuditDep, request: Request) -> AuditKeySet:
     """The public keys (JWKS of Ed25519 OKP keys) that verify the checkpoints; `kid` is each
     key's RFC 7638 thumbprint."""
-    audit.record(AuditAction.AUDIT_READ)
-    return AuditKeySet.model_validate(get_audit_log(request).jwks())
+    return service.audit_keys(get_audit_log(request), audit)

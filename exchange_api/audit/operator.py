@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from exchange_api.audit.appender import AuditEvent, AuditLog
 from exchange_api.audit.chain import AuditAction, Outcome
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 
 __all__ = ["BatchRecorder", "OperatorRecorder", "operator_name"]
 
@@ -45,6 +46,18 @@ class OperatorRecorder:
         self._log = log
         self._actor = actor if actor is not None else operator_name()
         self._request_id = str(uuid.uuid4())
+
+    def for_session(self, session: Session) -> AuditRecorder:
+        """A recorder for the services the command calls in ``session``'s transaction (they
+        record their own changes); call its ``flush`` before committing."""
+        identity = AuditIdentity(actor=self._actor)
+        return AuditRecorder(
+            self._log,
+            session,
+            request_id=self._request_id,
+            source_ip=None,
+            identity=lambda: identity,
+        )
 
     def record(
         self,

@@ -39,8 +39,9 @@ from sqlmodel import Session
 from exchange_api.audit.appender import AuditEvent, AuditLog
 from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.auth.caller import Caller
-from exchange_api.db import SessionDep, before_commit
+from exchange_api.db import before_commit
 from exchange_api.errors import ServiceUnavailable
+from exchange_api.kit.dependencies import SessionDep
 
 __all__ = [
     "AuditDep",
@@ -126,6 +127,12 @@ class AuditRecorder:
             source_ip=request.client.host if request.client is not None else None,
             identity=lambda: AuditIdentity.of_request(request),
         )
+
+    @classmethod
+    def acting_as(cls, log: AuditLog, session: Session, identity: AuditIdentity) -> AuditRecorder:
+        """A recorder outside any request (a seed, a test), recording as ``identity``; its
+        caller calls :meth:`flush` before committing."""
+        return cls(log, session, request_id=None, source_ip=None, identity=lambda: identity)
 
     def record(
         self,

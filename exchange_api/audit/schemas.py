@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from exchange_api.audit.chain import AuditAction, Outcome, SealedEntry
 from exchange_api.audit.checkpoints import Checkpoint
+from exchange_api.kit.pagination import Page
 
 __all__ = ["AuditEventList", "AuditEventRead", "AuditKeySet", "CheckpointRead", "PublicAuditKey"]
 
@@ -52,9 +53,8 @@ class AuditEventRead(BaseModel):
         return cls.model_validate(entry)
 
 
-class AuditEventList(BaseModel):
-    items: list[AuditEventRead]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null last.")
+class AuditEventList(Page[AuditEventRead]):
+    """One page of audit entries, oldest first."""
 
 
 class CheckpointRead(BaseModel):

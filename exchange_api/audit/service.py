@@ -1,13 +1,12 @@
 """The auditor's operations: pages of events, the streamed export, checkpoints and keys.
 
-Reading the log is itself audited: the endpoints record ``audit.read`` / ``audit.export`` /
-``audit.checkpoint`` entries through the recorder, like every other domain.
+Reading the log is itself audited: each operation records ``audit.read`` / ``audit.export`` /
+``audit.checkpoint`` through the request's recorder, like every other domain's services.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,32 +14,26 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.audit import repository
-from exchange_api.audit.chain import SealedEntry
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.chain import AuditAction, SealedEntry
 from exchange_api.audit.checkpoints import Checkpoint
+from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.audit.repository import EXPORT_CHUNK, AuditFilters
-from exchange_api.audit.schemas import AuditEventList, AuditEventRead
-from exchange_api.errors import BadRequest, NotFound
+from exchange_api.audit.schemas import AuditEventList, AuditEventRead, AuditKeySet
+from exchange_api.errors import NotFound
+from exchange_api.kit.pagination import INTEGER_KEYS, page_of
 
 __all__ = [
     "ExportRange",
-    "InvalidAuditCursor",
     "NoCheckpointYet",
+    "audit_keys",
     "export_lines",
     "export_range",
     "latest_checkpoint",
     "list_events",
     "ndjson_line",
+    "sign_checkpoint",
 ]
-
-_CURSOR = re.compile(r"[0-9]{1,18}")
-
-
-class InvalidAuditCursor(BadRequest):
-    slug = "invalid-cursor"
-    title = "Invalid cursor"
-
-    def __init__(self) -> None:
-        super().__init__("The cursor is not valid.")
 
 
 class NoCheckpointYet(NotFound):
@@ -49,16 +42,25 @@ class NoCheckpointYet(NotFound):
 
 
 def list_events(
-    session: Session, filters: AuditFilters, *, cursor: str | None, limit: int
+    session: Session,
+    filters: AuditFilters,
+    audit: AuditRecorder,
+    *,
+    cursor: str | None,
+    limit: int,
+    purpose: str | None,
 ) -> AuditEventList:
     """A page of entries matching ``filters``, oldest first; entries appended meanwhile only
     ever add later pages."""
-    if cursor is not None and not _CURSOR.fullmatch(cursor):
-        raise InvalidAuditCursor()
-    after_seq = int(cursor) if cursor is not None else 0
+    after_seq = INTEGER_KEYS.decode(cursor) if cursor is not None else 0
     found = repository.list_entries(session, filters, after_seq=after_seq, limit=limit + 1)
-    page = found[:limit]
-    next_cursor = str(page[-1]["seq"]) if len(found) > limit else None
+    page, next_cursor = page_of(found, limit, INTEGER_KEYS, lambda entry: entry["seq"])
+    audit.record(
+        AuditAction.AUDIT_READ,
+        resource_ids=[filters.alert_id] if filters.alert_id is not None else [],
+        result_count=len(page),
+        purpose=purpose,
+    )
     return AuditEventList(items=[AuditEventRead.of(e) for e in page], next_cursor=next_cursor)
 
 
@@ -72,10 +74,14 @@ class ExportRange:
         return max(0, self.to_seq - self.from_seq + 1)
 
 
-def export_range(session: Session, from_seq: int) -> ExportRange:
+def export_range(
+    session: Session, from_seq: int, audit: AuditRecorder, *, purpose: str | None
+) -> ExportRange:
     """What an export starting at ``from_seq`` holds: up to the head as committed now (entries
     appended while it streams belong to the next export)."""
-    return ExportRange(from_seq=from_seq, to_seq=repository.chain_head(session).seq)
+    span = ExportRange(from_seq=from_seq, to_seq=repository.chain_head(session).seq)
+    audit.record(AuditAction.AUDIT_EXPORT, result_count=span.count, purpose=purpose)
+    return span
 
 
 def ndjson_line(entry: SealedEntry) -> bytes:
@@ -98,8 +104,25 @@ def export_lines(session_factory: sessionmaker[Session], span: ExportRange) -> I
         yield b"".join(batch)
 
 
-def latest_checkpoint(session: Session) -> Checkpoint:
+def latest_checkpoint(session: Session, audit: AuditRecorder) -> Checkpoint:
     checkpoint = repository.latest_checkpoint(session)
     if checkpoint is None:
         raise NoCheckpointYet()
+    audit.record(AuditAction.AUDIT_READ, result_count=1)
     return checkpoint
+
+
+def sign_checkpoint(
+    session: Session, log: AuditLog, audit: AuditRecorder
+) -> tuple[Checkpoint, bool]:
+    """A checkpoint of the log as it is now, and whether it was signed just now (``False``: the
+    newest entry already had one)."""
+    checkpoint, created = log.checkpoint(session)
+    audit.record(AuditAction.AUDIT_CHECKPOINT, result_count=1)
+    return checkpoint, created
+
+
+def audit_keys(log: AuditLog, audit: AuditRecorder) -> AuditKeySet:
+    """The JWKS of the keys that verify checkpoints."""
+    audit.record(AuditAction.AUDIT_READ)
+    return AuditKeySet.model_validate(log.jwks())

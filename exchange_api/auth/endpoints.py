@@ -39,7 +39,7 @@ from exchange_api.auth.server import (
     OAuthServerDep,
 )
 from exchange_api.auth.service import ClientRequest
-from exchange_api.db import SessionDep
+from exchange_api.kit.dependencies import SessionDep
 
 __all__ = ["router"]
 

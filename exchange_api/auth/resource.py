@@ -33,7 +33,7 @@ from exchange_api.auth.errors import InvalidAuthorizationRequest, Unauthenticate
 from exchange_api.auth.jose import CLIENT_SIGNING_ALGORITHMS
 from exchange_api.auth.server import OAuthServer, get_oauth_server
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
-from exchange_api.db import SessionDep
+from exchange_api.kit.dependencies import SessionDep
 
 __all__ = ["REALM", "CallerDep", "challenge", "current_caller"]
 

@@ -11,7 +11,7 @@ from importlib.resources import files
 
 from pydantic import BaseModel, ConfigDict
 
-from exchange_api.errors import BadRequest
+from exchange_api.kit.pagination import InvalidCursor
 from exchange_api.reference.schemas import Substance
 
 __all__ = ["get_substance", "is_scheduled", "search_substances"]
@@ -73,14 +73,13 @@ def search_substances(q: str | None, limit: int, after: str | None = None) -> li
 
     Matching ignores case; ``q=None`` matches everything. Results follow the listing order;
     ``after`` is the CAS number of the last substance of the previous page (the cursor).
-    Raises BadRequest (``invalid-cursor``) if ``after`` is not a catalogue CAS number.
+    Raises :class:`~exchange_api.kit.pagination.InvalidCursor` if ``after`` is not a catalogue
+    CAS number.
     """
     start = 0
     if after is not None:
         if after not in _CATALOGUE.position:
-            raise BadRequest(
-                "The cursor is not valid.", slug="invalid-cursor", title="Invalid cursor"
-            )
+            raise InvalidCursor()
         start = _CATALOGUE.position[after] + 1
     needle = q.casefold() if q is not None else None
     page: list[Substance] = []

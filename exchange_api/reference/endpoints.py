@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from exchange_api.errors import NotFound
-from exchange_api.query_params import forbid_unknown_query_params
+from exchange_api.kit.pagination import TEXT_KEYS, CursorQuery, LimitQuery, page_of
+from exchange_api.kit.query_params import forbid_unknown_query_params
 from exchange_api.reference import catalogue
 from exchange_api.reference.schemas import Substance, SubstanceList
 from exchange_api.reference.validators import CasNumber
@@ -31,20 +32,17 @@ async def list_substances(
             description="Case-insensitive text to find in the name, a synonym or the CAS number.",
         ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=200, description="Page size.")] = 50,
-    cursor: Annotated[
-        str | None,
-        Query(max_length=20, description="`next_cursor` of the previous page."),
-    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
 ) -> SubstanceList:
     """List the precursor catalogue: UN Tables I and II, EU categories, and chemicals of interest.
 
     Sorted by name, then CAS number. A substance absent from the catalogue is not thereby
     uncontrolled: alerts accept any valid CAS number and flag unknown ones `scheduled: false`.
     """
-    found = catalogue.search_substances(q, limit + 1, after=cursor)
-    page = found[:limit]
-    next_cursor = page[-1].cas if len(found) > limit else None
+    after = TEXT_KEYS.decode(cursor) if cursor is not None else None
+    found = catalogue.search_substances(q, limit + 1, after=after)
+    page, next_cursor = page_of(found, limit, TEXT_KEYS, lambda substance: substance.cas)
     return SubstanceList(items=page, next_cursor=next_cursor)
 
 

@@ -6,6 +6,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from exchange_api.kit.pagination import Page
 from exchange_api.reference.validators import CasNumber
 
 __all__ = ["EuCategory", "Substance", "SubstanceList", "UnTable"]
@@ -50,8 +51,5 @@ class Substance(BaseModel):
         return self
 
 
-class SubstanceList(BaseModel):
-    """One page of substances; ``next_cursor`` is null on the last page."""
-
-    items: list[Substance]
-    next_cursor: str | None
+class SubstanceList(Page[Substance]):
+    """One page of substances, by name."""

@@ -143,7 +143,14 @@ async def test_clients_are_listed_per_agency(
     listed = await client.get(CLIENTS, params={"agency_id": agency["id"]}, headers=admin)
     assert [item["client_id"] for item in listed.json()["items"]] == sorted(ids)
     first = await client.get(CLIENTS, params={"agency_id": agency["id"], "limit": 1}, headers=admin)
-    assert first.json()["next_cursor"] == sorted(ids)[0]
+    assert [item["client_id"] for item in first.json()["items"]] == sorted(ids)[:1]
+    rest = await client.get(
+        CLIENTS,
+        params={"agency_id": agency["id"], "cursor": first.json()["next_cursor"]},
+        headers=admin,
+    )
+    assert [item["client_id"] for item in rest.json()["items"]] == sorted(ids)[1:]
+    assert rest.json()["next_cursor"] is None
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ from sqlmodel import Session
 
 from exchange_api.alerts import changes, links, service
 from exchange_api.alerts.schemas import AlertCreate, AlertQuery, AlertReceipt
+from exchange_api.audit.appender import AuditLog
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
@@ -37,12 +39,25 @@ class Exchange:
     factory: sessionmaker[Session]
     keyring: LocalKeyring
     settings: Settings
+    audit_log: AuditLog
     callers: list[Caller] = field(default_factory=list)
 
     def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work`` in its own committed transaction, as one request would."""
         with self.factory() as session:
             result = work(session)
+            session.commit()
+            return result
+
+    def run_as(self, caller: Caller, work: Callable[[Session, AuditRecorder], T]) -> T:
+        """Run ``work`` as one request of ``caller``: its audit entries go into the intake in
+        the same transaction, just before the commit."""
+        with self.factory() as session:
+            audit = AuditRecorder.acting_as(
+                self.audit_log, session, AuditIdentity.of_caller(caller)
+            )
+            result = work(session, audit)
+            audit.flush()
             session.commit()
             return result
 
@@ -63,28 +78,45 @@ class Exchange:
 
     def create(self, caller: Caller, body: dict[str, Any]) -> AlertReceipt:
         model = AlertCreate.model_validate(body)
-        return self.run(
-            lambda s: service.create_alert(
-                s, self.keyring, caller, model, review_years=self.settings.alert_review_years
-            )
+        return self.run_as(
+            caller,
+            lambda s, audit: (
+                service.create_alert(
+                    s,
+                    self.keyring,
+                    caller,
+                    model,
+                    audit,
+                    review_years=self.settings.alert_review_years,
+                ).receipt
+            ),
         )
 
     def batch(self, caller: Caller, items: list[Any]) -> service.BatchOutcome:
-        return self.run(
-            lambda s: service.create_alerts(
-                s, self.keyring, caller, items, review_years=self.settings.alert_review_years
-            )
+        return self.run_as(
+            caller,
+            lambda s, audit: service.create_alerts(
+                s, self.keyring, caller, items, audit, review_years=self.settings.alert_review_years
+            ),
         )
 
     def read(self, caller: Caller, alert_id: uuid.UUID) -> service.AlertView:
-        return self.run(lambda s: service.read_alert(s, self.keyring, caller, alert_id))
+        return self.run_as(
+            caller,
+            lambda s, audit: service.read_alert(
+                s, self.keyring, caller, alert_id, audit, purpose="test"
+            ),
+        )
 
     def search(
         self, caller: Caller, *, purpose: str | None = None, **query: Any
     ) -> service.SearchOutcome:
         model = AlertQuery.model_validate(query)
-        return self.run(
-            lambda s: service.search_alerts(s, self.keyring, caller, model, purpose=purpose)
+        return self.run_as(
+            caller,
+            lambda s, audit: service.search_alerts(
+                s, self.keyring, caller, model, audit, purpose=purpose
+            ),
         )
 
     def search_all(self, caller: Caller, **query: Any) -> list[uuid.UUID]:
@@ -101,30 +133,37 @@ class Exchange:
     def update(
         self, caller: Caller, alert_id: uuid.UUID, patch: dict[str, Any], if_match: str | None
     ) -> changes.ChangeOutcome:
-        return self.run(
-            lambda s: changes.update_alert(
+        return self.run_as(
+            caller,
+            lambda s, audit: changes.update_alert(
                 s,
                 self.keyring,
                 caller,
                 alert_id,
                 patch,
+                audit,
                 if_match=if_match,
                 review_years=self.settings.alert_review_years,
-            )
+            ),
         )
 
     def history(self, caller: Caller, alert_id: uuid.UUID) -> Any:
-        return self.run(lambda s: service.alert_history(s, caller, alert_id))
+        return self.run_as(
+            caller, lambda s, audit: service.alert_history(s, caller, alert_id, audit, purpose=None)
+        )
 
     def links(self, caller: Caller, alert_id: uuid.UUID) -> links.LinksView:
-        return self.run(
-            lambda s: links.alert_links(
+        return self.run_as(
+            caller,
+            lambda s, audit: links.alert_links(
                 s,
                 self.keyring,
                 caller,
                 alert_id,
+                audit,
                 threshold=self.settings.links_common_threshold,
-            )
+                purpose="test",
+            ),
         )
 
 
@@ -141,5 +180,6 @@ def keyring(keys_dir: Path) -> LocalKeyring:
 
 
 @pytest.fixture
-def exchange(engine: Engine, keyring: LocalKeyring, settings: Settings) -> Exchange:
-    return Exchange(make_session_factory(engine), keyring, settings)
+def exchange(engine: Engine, keys_dir: Path, keyring: LocalKeyring, settings: Settings) -> Exchange:
+    audit_log = AuditLog.from_settings(settings, load_key_material(keys_dir))
+    return Exchange(make_session_factory(engine), keyring, settings, audit_log)

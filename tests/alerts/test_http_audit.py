@@ -85,3 +85,25 @@ async def test_alert_actions_are_audited(registry: Registry, client: httpx.Async
     ).text
     assert NARRATIVE not in log
     assert CONTAINER not in log
+
+
+async def test_an_idempotent_replay_is_recorded_as_a_replay_not_a_second_creation(
+    registry: Registry, client: httpx.AsyncClient
+) -> None:
+    police = await open_desk(registry, client)
+    auditor = await open_desk(registry, client, "law_enforcement", scopes="audit:read")
+    keyed = {**police.headers, "Idempotency-Key": "nl-push-2026-0042"}
+    first = await client.post("/v1/alerts", json=minimal_body(), headers=keyed)
+    again = await client.post("/v1/alerts", json=minimal_body(), headers=keyed)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    alert_id = first.json()["id"]
+    assert again.json()["id"] == alert_id
+
+    entries = await _entries(client, auditor, alert_id=alert_id)
+    actions = [entry["action"] for entry in entries]
+    assert actions == ["alert.create", "alert.create.replay"]
+    creation, replay = entries
+    assert replay["resource_ids"] == [alert_id]
+    assert replay["client_id"] == creation["client_id"] is not None
+    assert replay["request_id"] != creation["request_id"]

@@ -11,8 +11,10 @@ from sqlalchemy import Engine, text
 
 from exchange_api.alerts import service
 from exchange_api.alerts.errors import IdempotencyKeyReused
-from exchange_api.alerts.idempotency import IdempotentResult, create_once, request_hash
+from exchange_api.alerts.idempotency import request_hash
 from exchange_api.alerts.schemas import AlertCreate
+from exchange_api.alerts.service import CreateOutcome
+from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
 from tests.alerts.builders import alert_body, minimal_body
 from tests.alerts.conftest import Exchange
@@ -22,17 +24,20 @@ KEPT = timedelta(days=7)
 
 def _create_once(
     exchange: Exchange, caller: Caller, key: str, body: dict[str, object]
-) -> IdempotentResult:
+) -> CreateOutcome:
     model = AlertCreate.model_validate(body)
-    return exchange.run(
-        lambda s: create_once(
+    return exchange.run_as(
+        caller,
+        lambda s, audit: service.create_alert(
             s,
+            exchange.keyring,
             caller,
-            key,
             model,
-            lambda: service.create_alert(s, exchange.keyring, caller, model, review_years=3),
-            kept=KEPT,
-        )
+            audit,
+            review_years=3,
+            idempotency_key=key,
+            idempotency_kept=KEPT,
+        ),
     )
 
 
@@ -85,17 +90,19 @@ def test_two_requests_racing_with_one_key_create_one_alert(
     from the first one's row, its own alert rolled back with its savepoint."""
     police = exchange.agency("law_enforcement")
     model = AlertCreate.model_validate(alert_body())
-    second: list[IdempotentResult] = []
+    second: list[CreateOutcome] = []
     with exchange.factory() as first_session:
-        first = create_once(
+        first = service.create_alert(
             first_session,
+            exchange.keyring,
             police,
-            "push-0001",
             model,
-            lambda: service.create_alert(
-                first_session, exchange.keyring, police, model, review_years=3
+            AuditRecorder.acting_as(
+                exchange.audit_log, first_session, AuditIdentity.of_caller(police)
             ),
-            kept=KEPT,
+            review_years=3,
+            idempotency_key="push-0001",
+            idempotency_kept=KEPT,
         )
         racer = threading.Thread(
             target=lambda: second.append(_create_once(exchange, police, "push-0001", alert_body()))

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from exchange_api.alerts.errors import InvalidCursor, PurposeRequired
 from exchange_api.auth.caller import Caller
 from exchange_api.errors import BadRequest
+from exchange_api.kit.dependencies import PurposeRequired
+from exchange_api.kit.pagination import InvalidCursor
 from tests.alerts.builders import alert_body, minimal_body
 from tests.alerts.conftest import Exchange
 

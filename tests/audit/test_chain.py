@@ -130,6 +130,7 @@ def test_audit_actions() -> None:
         "token.revoke",
         "token.introspect",
         "alert.create",
+        "alert.create.replay",
         "alert.read",
         "alert.update",
         "alert.search",

@@ -27,19 +27,17 @@ import sys, time
 from exchange_api.agencies import service
 from exchange_api.agencies.schemas import AgencyCreate
 from exchange_api.app import create_app
-from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 
 app = create_app()
 with app.state.session_factory() as session:
-    agency = service.register_agency(
-        session, AgencyCreate(name=sys.argv[1], country="NL", kind="customs")
-    )
     recorder = AuditRecorder(
         app.state.audit_log, session, request_id="killed", source_ip=None,
         identity=lambda: AuditIdentity(actor="admin"),
     )
-    recorder.record(AuditAction.ADMIN_AGENCY_CREATE, resource_ids=[agency.id])
+    agency = service.register_agency(
+        session, AgencyCreate(name=sys.argv[1], country="NL", kind="customs"), recorder
+    )
     recorder.flush()
     print("appended", flush=True)
     time.sleep(300)

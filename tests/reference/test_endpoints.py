@@ -43,7 +43,6 @@ async def test_paging_reaches_the_end(client: httpx.AsyncClient) -> None:
         seen.extend(item["cas"] for item in body["items"])
         if body["next_cursor"] is None:
             break
-        assert body["next_cursor"] == body["items"][-1]["cas"]
         params["cursor"] = body["next_cursor"]
     assert seen == [item["cas"] for item in everything["items"]]
 

@@ -18,6 +18,7 @@ from exchange_api.alerts.vocabulary import (
     AlertStatus,
     IncidentType,
 )
+from exchange_api.kit.pagination import Page
 from exchange_api.reference.validators import CasNumber, CountryCode
 
 __all__ = [
@@ -74,11 +75,8 @@ class AlertQuery(StrictModel):
     limit: int = Field(default=50, ge=1, le=200, description="Page size.")
 
 
-class AlertList(BaseModel):
-    """One page of a search, newest first; ``next_cursor`` is null on the last page."""
-
-    items: list[AlertSummary]
-    next_cursor: str | None
+class AlertList(Page[AlertSummary]):
+    """One page of a search, newest first."""
 
 
 # --- batch ----------------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+"""The shared lower layer every domain builds on, and none re-implements.
+
+- ``dependencies``: the app-wide request inputs (session, settings, keyring, ``X-Purpose``);
+- ``pagination``: one keyset pagination and one opaque cursor format for every list;
+- ``query_params``: refusing query parameters an endpoint does not know.
+
+The problem renderer, where each error class also documents itself for OpenAPI, is
+``exchange_api.errors``. Nothing here imports a domain package (a test enforces it).
+"""

@@ -1,0 +1,100 @@
+"""The app-wide request inputs: the session, the settings, the keyring, and ``X-Purpose``.
+
+Every domain's endpoints take these as typed aliases (``SessionDep``, ``SettingsDep``,
+``KeyringDep``, ``PurposeHeader``) and no domain defines its own.
+
+The dependencies that do no I/O are ``async def``: FastAPI runs them on the event loop instead of
+sending each to a worker thread and back (a thread hop costs more than they do).
+
+``X-Purpose`` says why the caller reads (a case reference); reads that decrypt, searches through a
+blind index and the auditor's reads carry it into the audit record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from exchange_api.config import Settings
+from exchange_api.crypto import Keyring
+from exchange_api.db import commit_request_session, roll_back_request_session
+from exchange_api.errors import BadRequest
+
+__all__ = [
+    "KeyringDep",
+    "PurposeHeader",
+    "PurposeRequired",
+    "SessionDep",
+    "SettingsDep",
+    "get_keyring",
+    "get_session",
+    "get_settings",
+    "require_purpose",
+]
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's session: committed when the endpoint returns, rolled back if it raises.
+
+    ``async``, to save a trip to a worker thread: creating a session does no I/O (it connects at
+    its first statement, in the endpoint's thread), and the commit or rollback and the close
+    happen in one trip."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        yield session
+    except BaseException:
+        await run_in_threadpool(roll_back_request_session, session)
+        raise
+    await run_in_threadpool(commit_request_session, session)
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_keyring(request: Request) -> Keyring:
+    """The app's keyring (built at start-up over the loaded key material)."""
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+KeyringDep = Annotated[Keyring, Depends(get_keyring)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+PurposeHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Purpose",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="Why the caller reads: a case reference or a short reason (audited).",
+    ),
+]
+
+
+class PurposeRequired(BadRequest):
+    slug = "purpose-required"
+    title = "Purpose required"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} needs an X-Purpose header (why: a case reference, 1 to 200 characters)."
+        )
+
+
+async def require_purpose(purpose: PurposeHeader = None) -> str:
+    """The ``X-Purpose`` of a read that decrypts; 400 ``purpose-required`` without one."""
+    if purpose is None:
+        raise PurposeRequired("Reading an alert or its links")
+    return purpose
