@@ -26,6 +26,8 @@ from exchange_api.models.alerts import Alert
 
 __all__ = [
     "DEK_VERSION",
+    "AttachedCipher",
+    "attached_cipher",
     "open_groups",
     "require_content",
     "reseal_groups",
@@ -97,3 +99,30 @@ def reseal_groups(
         return {}
     cipher = _cipher(keyring, row)
     return {sealed_column(group): cipher.seal(group, value) for group, value in plaintexts.items()}
+
+
+class AttachedCipher:
+    """Seals and opens the texts of records attached to an alert (a follow-up's summary, a
+    request's message) under that alert's DEK, each bound to its record and field: the associated
+    data names ``<kind>/<record id>/<field>``, so a ciphertext moved to another record, another
+    field or another alert fails to open. Shredding the alert's DEK shreds these texts too."""
+
+    __slots__ = ("_cipher",)
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    @staticmethod
+    def _place(kind: str, record_id: uuid.UUID, field: str) -> str:
+        return f"{kind}/{record_id}/{field}"
+
+    def seal(self, kind: str, record_id: uuid.UUID, field: str, plaintext: bytes) -> bytes:
+        return self._cipher.seal(self._place(kind, record_id, field), plaintext)
+
+    def open(self, kind: str, record_id: uuid.UUID, field: str, sealed: bytes) -> bytes:
+        return self._cipher.open(self._place(kind, record_id, field), sealed)
+
+
+def attached_cipher(keyring: Keyring, row: Alert) -> AttachedCipher:
+    """The cipher of ``row``'s attached records; 410 ``alert-shredded`` once its DEK is gone."""
+    return AttachedCipher(_cipher(keyring, row))

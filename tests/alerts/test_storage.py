@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, select, text, update
-from sqlmodel import col
+from sqlmodel import Session, col
 
+from exchange_api.alerts.sealing import attached_cipher
 from exchange_api.crypto import IntegrityError, normalise_identifier, normalise_text
 from exchange_api.models.alerts import Alert
 from tests.alerts.builders import (
@@ -156,3 +157,30 @@ def test_a_group_the_caller_may_not_see_is_not_even_opened(
     assert view.alert.parties is not None
     with pytest.raises(IntegrityError):
         exchange.read(police, alert_id)
+
+
+def test_attached_texts_are_bound_to_their_record_and_field(exchange: Exchange) -> None:
+    """A text attached to an alert (a follow-up's summary) opens only at its own place."""
+    police = exchange.agency("law_enforcement")
+    alert_id = exchange.create(police, alert_body()).id
+    other_id = exchange.create(police, alert_body()).id
+    first, second = uuid.uuid4(), uuid.uuid4()
+
+    def check(session: Session) -> None:
+        row = session.get_one(Alert, alert_id)
+        cipher = attached_cipher(exchange.keyring, row)
+        sealed = cipher.seal("followup", first, "summary", b"seized at the border")
+        assert b"seized" not in sealed
+        assert cipher.open("followup", first, "summary", sealed) == b"seized at the border"
+        for kind, record, field in (
+            ("followup", second, "summary"),
+            ("followup", first, "reference"),
+            ("request", first, "summary"),
+        ):
+            with pytest.raises(IntegrityError):
+                cipher.open(kind, record, field, sealed)
+        elsewhere = attached_cipher(exchange.keyring, session.get_one(Alert, other_id))
+        with pytest.raises(IntegrityError):
+            elsewhere.open("followup", first, "summary", sealed)
+
+    exchange.run(check)
