@@ -26,6 +26,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
+from exchange_api.kit.clock import Clock
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.reference import endpoints as reference_endpoints
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = Clock()
     app.state.keys = keys
     app.state.keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
     app.state.engine = engine

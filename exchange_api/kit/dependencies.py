@@ -24,13 +24,16 @@ from exchange_api.config import Settings
 from exchange_api.crypto import Keyring
 from exchange_api.db import commit_request_session, roll_back_request_session
 from exchange_api.errors import BadRequest
+from exchange_api.kit.clock import Clock
 
 __all__ = [
+    "ClockDep",
     "KeyringDep",
     "PurposeHeader",
     "PurposeRequired",
     "SessionDep",
     "SettingsDep",
+    "get_clock",
     "get_keyring",
     "get_session",
     "get_settings",
@@ -68,8 +71,15 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_clock(request: Request) -> Clock:
+    """The app's clock (``exchange_api.kit.clock``): what "now" and "today" are."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 
 PurposeHeader = Annotated[
     str | None,
