@@ -1,37 +1,73 @@
-# The two commands of the README. Each creates .venv on a fresh machine and installs what it needs.
-PYTHON ?= python3.11
+# The commands of the README (`make help` lists them). Each creates .venv on a fresh machine and
+# installs what it needs: serving needs the package alone; the checks need the dev extras and the
+# bench extras too (tests/bench runs a short benchmark); a stamp per set notes what is installed for
+# this pyproject.toml.
+
+# The first of python3.11, python3.12, python3.13 that runs (a pyenv shim for a version that is not
+# selected is found but does not run); `make PYTHON=/path/to/python3.x` overrides it.
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13; do \
+	$$p -c '' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 
-.PHONY: run test lint typecheck pytest bench clean
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	rm -f $(VENV)/.installed-* && touch $@
+help: ## list the targets
+	@echo "make TARGET  (Python: $(or $(PYTHON),none of python3.11/3.12/3.13 found; set PYTHON=))"
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## /  \1\t/' | expand -t 14
 
-run: $(STAMP)
+run: $(VENV)/.installed-run-$(HASH) ## install the service, `exchange-api init --demo`, serve on http://127.0.0.1:8000
 	$(BIN)/exchange-api init --demo
 	$(BIN)/exchange-api serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) lint typecheck pytest
+test: lint typecheck pytest ## ruff check + format check, mypy --strict, pytest (PostgreSQL too if EXCHANGE_TEST_POSTGRES_URL is set)
 
-lint: $(STAMP)
+lint: $(VENV)/.installed-dev-$(HASH) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(VENV)/.installed-dev-$(HASH) ## mypy --strict over exchange_api
 	$(BIN)/mypy exchange_api
 
-pytest: $(STAMP)
-	$(BIN)/pytest
+# Without EXCHANGE_TEST_POSTGRES_URL every database test runs on SQLite only; say so before and
+# after the run, where nobody can miss it.
+define postgres_banner
+if [ -z "$${EXCHANGE_TEST_POSTGRES_URL:-}" ]; then \
+	echo ''; \
+	echo '##########################################################################'; \
+	echo '##  EXCHANGE_TEST_POSTGRES_URL is not set: SQLITE ONLY.'; \
+	echo '##  The PostgreSQL half of the database tests is NOT run.'; \
+	echo '##  To run it: EXCHANGE_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test'; \
+	echo '##########################################################################'; \
+	echo ''; \
+fi >&2
+endef
+
+pytest: $(VENV)/.installed-dev-$(HASH) ## the test suite (SQLite, and PostgreSQL if EXCHANGE_TEST_POSTGRES_URL is set)
+	@$(postgres_banner)
+	@status=0; $(BIN)/pytest || status=$$?; $(postgres_banner); exit $$status
 
 # Not part of `make test`: minutes of load against PostgreSQL on 127.0.0.1:5432 (see README).
 # Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000,100000,1000000".
-bench: $(STAMP)
+bench: $(VENV)/.installed-dev-$(HASH) ## the benchmark (PostgreSQL; flags through BENCH_ARGS)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-clean:
+clean: ## remove .venv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "no python3.11, python3.12 or python3.13 runs here:" \
+		"install one, or name one with make PYTHON=/path/to/python3.x" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# .installed-<set>-<hash of pyproject.toml>: that set is installed for this pyproject.toml.
+$(VENV)/.installed-run-$(HASH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	rm -f $(VENV)/.installed-run-* && touch $@
+
+$(VENV)/.installed-dev-$(HASH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	rm -f $(VENV)/.installed-dev-* && touch $@
