@@ -1,6 +1,6 @@
 """Synthetic alerts for the benchmark: realistic shape and size, deterministic from a seed.
 
-The bodies follow the exchange format (DESIGN §4) and pass the service's checks (CAS and
+The bodies follow the exchange format (docs/contract.md §3) and pass the service's checks (CAS and
 container check digits, ISO countries, UN/LOCODE ports), so the secure app stores them instead of
 answering 422. Values are skewed the way real traffic is: a few substances and routes are common,
 most are rare, which is what makes search by substance or route interesting at 1M alerts.

@@ -1,7 +1,7 @@
 """alert retention: shredded alerts keep their routing facts, lose their key and ciphertexts
 
 ``shredded_at`` marks an alert whose review date passed and whose wrapped DEK and sealed field
-groups were set to NULL (crypto-shredding, DESIGN §5). ``ix_alerts_due`` holds only the alerts
+groups were set to NULL (crypto-shredding, docs/decisions/0008). ``ix_alerts_due`` holds only the alerts
 not yet shredded, in the order retention takes them, so a pass reads what it shreds and nothing
 else; ``ix_idempotency_keys_created_at`` lets the same pass find expired Idempotency-Keys.
 

@@ -1,5 +1,5 @@
 """Alerts: the exchange format, field-level encryption of its sensitive groups, visibility,
-search and links (DESIGN §3, §4 "Alerts", §5).
+search and links (docs/contract.md §3 and §5).
 
 Modules, from the wire inwards:
 

@@ -1,4 +1,4 @@
-"""Retention: an alert past its review date is crypto-shredded (DESIGN §5).
+"""Retention: an alert past its review date is crypto-shredded (docs/decisions/0008).
 
 Every worker of the service makes a pass at start and every ``EXCHANGE_RETENTION_INTERVAL``
 seconds (an hour; :func:`periodic_retention`), and ``exchange-api retention run`` makes one on

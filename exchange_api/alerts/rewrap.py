@@ -4,7 +4,7 @@ Online, in batches: each batch of alerts whose DEK is wrapped under an older KEK
 (``FOR UPDATE`` on PostgreSQL; SQLite's transactions hold its write lock) and rewritten in a short
 transaction of its own, so requests go on meanwhile and an interrupted run loses nothing: the next
 run takes what is left. Only ``kek_version`` and ``wrapped_dek`` change; the DEK itself, and so
-every field ciphertext, stays as it is (DESIGN §5).
+every field ciphertext, stays as it is (docs/contract.md §5).
 
 Shredded alerts (:mod:`.retention`) have no DEK left and are not counted. Every DEK is
 unwrapped on the way (:func:`~exchange_api.crypto.rewrap_dek`), so a run also proves

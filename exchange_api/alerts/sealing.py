@@ -1,4 +1,4 @@
-"""An alert's sensitive field groups, sealed under its own data key (DESIGN §5).
+"""An alert's sensitive field groups, sealed under its own data key (docs/contract.md §5).
 
 Each alert gets a fresh DEK, wrapped by the keyring (bound to the alert id) and stored beside the
 row; each field group is sealed on its own under that DEK, bound to the alert id, the group name

@@ -1,4 +1,4 @@
-"""Who sees which alerts, and which parts of them (DESIGN §3).
+"""Who sees which alerts, and which parts of them (docs/contract.md §3; docs/decisions/0010).
 
 Two rules, both applied by the database or before any decryption, never by filtering results:
 

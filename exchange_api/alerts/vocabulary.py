@@ -1,4 +1,4 @@
-"""The closed vocabularies of the exchange format (DESIGN §4).
+"""The closed vocabularies of the exchange format (docs/contract.md §3, "The alert body").
 
 Each is a ``Literal`` so that it appears as an ``enum`` in the JSON Schemas other agencies build
 against, and a tuple of its values for code that needs to iterate.

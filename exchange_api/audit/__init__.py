@@ -1,4 +1,4 @@
-"""The tamper-evident audit log (DESIGN §6): hash chain, signed checkpoints, offline checks.
+"""The tamper-evident audit log (docs/contract.md §6): chain, signed checkpoints, offline checks.
 
 The contract (pure, no database):
 

@@ -1,4 +1,4 @@
-"""The audit log's hash chain: what an entry is and how it is hashed (DESIGN §6, a wire contract).
+"""The audit log's hash chain: what an entry is and how it is hashed (docs/contract.md §6).
 
 Auditors re-implement this rule from the design text, so it must never drift:
 
@@ -92,7 +92,7 @@ class Outcome(StrEnum):
 
 
 class AuditEntry(TypedDict):
-    """One audit record as hashed: exactly the fields of DESIGN §6, without the hashes."""
+    """One audit record as hashed: exactly the fields of docs/contract.md §6, without the hashes."""
 
     seq: int
     at: str
@@ -154,7 +154,7 @@ class CanonicalizationError(ValueError):
 
 
 class InvalidEntryError(ValueError):
-    """An audit entry does not have the shape DESIGN §6 prescribes."""
+    """An audit entry does not have the shape docs/contract.md §6 prescribes."""
 
 
 def format_audit_time(moment: datetime) -> str:
@@ -245,7 +245,8 @@ def compute_hash(prev_hash: bytes, entry_without_hashes: Mapping[str, object]) -
 
 
 def _check_entry(entry: Mapping[str, object]) -> None:
-    """Refuse an entry whose fields or types differ from DESIGN §6 (mypy cannot see runtime)."""
+    """Refuse an entry whose fields or types differ from docs/contract.md §6 (mypy cannot see
+    runtime)."""
     if set(entry) != set(ENTRY_FIELDS):
         missing = sorted(set(ENTRY_FIELDS) - set(entry))
         unexpected = sorted(set(entry) - set(ENTRY_FIELDS))

@@ -1,4 +1,4 @@
-"""Signed checkpoints of the audit chain and the JWKS of their public keys (DESIGN §6).
+"""Signed checkpoints of the audit chain and the JWKS of their public keys (docs/contract.md §6).
 
 The hash chain alone has no secret: whoever can write the entries table can rewrite a suffix
 and recompute every hash after it, or cut the tail off. A checkpoint is the service's Ed25519
@@ -45,7 +45,7 @@ _JWK_ALGORITHMS: Final = frozenset({"EdDSA", "Ed25519"})
 
 
 class InvalidCheckpointError(ValueError):
-    """A checkpoint's fields do not have the shape DESIGN §6 prescribes."""
+    """A checkpoint's fields do not have the shape docs/contract.md §6 prescribes."""
 
 
 class InvalidJWKSError(ValueError):

@@ -1,4 +1,4 @@
-"""API models of the auditor API (DESIGN §4 "Audit", §6).
+"""API models of the auditor API (docs/contract.md §6, "Reading and exporting").
 
 An event is shown exactly as it is hashed, plus ``prev_hash`` and ``hash``: an auditor can
 recompute any entry's hash from what this API returns.

@@ -1,4 +1,4 @@
-"""Offline verification of the audit chain and its signed checkpoints (DESIGN §6).
+"""Offline verification of the audit chain and its signed checkpoints (docs/contract.md §6).
 
 :func:`verify_chain` streams: it holds one entry at a time (plus the checkpoints, which are few),
 so it checks a million-entry export read lazily by :func:`iter_ndjson` in constant memory. It

@@ -19,6 +19,7 @@ Resource server:
 - :mod:`~exchange_api.auth.scopes` — ``AlertsRead``, ``AlertsWrite``, ``AuditRead``, ``Admin``;
 - :mod:`~exchange_api.auth.caller` — the :class:`Caller` every domain receives.
 
-Authlib has no Starlette integration and no DPoP (DESIGN §8): everything is written directly on
-joserfc, the JOSE library Authlib itself builds on; no JWS is signed or verified by hand.
+Authlib has no Starlette integration and no DPoP (docs/decisions/0011-oauth-on-joserfc.md):
+everything is written directly on joserfc, the JOSE library Authlib itself builds on; no JWS
+is signed or verified by hand.
 """

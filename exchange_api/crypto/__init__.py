@@ -1,4 +1,4 @@
-"""Field-level encryption, blind indexes and the keyring (DESIGN §5).
+"""Field-level encryption, blind indexes and the keyring (docs/contract.md §5).
 
 The only package that touches AES, HMAC or key material. Other domains call:
 

@@ -1,8 +1,9 @@
 """Field sealing: each sensitive field of an alert encrypted under the alert's data key (DEK).
 
-Envelope encryption (DESIGN §5): every alert has its own random 256-bit DEK, stored only wrapped
-by the keyring's KEK. Each field is sealed with AES-256-GCM and a random 96-bit nonce; a DEK
-seals one alert's handful of fields (and its follow-ups), far below GCM's random-nonce limit.
+Envelope encryption (docs/contract.md §5): every alert has its own random 256-bit DEK, stored
+only wrapped by the keyring's KEK. Each field is sealed with AES-256-GCM and a random 96-bit
+nonce; a DEK seals one alert's handful of fields (and its follow-ups), far below GCM's
+random-nonce limit.
 
 Sealed layout::
 

@@ -1,9 +1,10 @@
 """Alerts at rest: routing facts in plain columns, sensitive field groups sealed, search indexes.
 
 One row of ``alerts`` per alert. Routing facts (type, status, dates, substances, route, handling,
-distribution, reporting agency) are plain on purpose (DESIGN §4): they carry no personal data and
-analysts filter and aggregate on them. Each sensitive field group is its own AES-GCM ciphertext
-(``sealed_*``) under the alert's data key, which is stored only wrapped by the keyring's KEK.
+distribution, reporting agency) are plain on purpose (docs/decisions/0009): they carry no
+personal data and analysts filter and aggregate on them. Each sensitive field group is its own
+AES-GCM ciphertext (``sealed_*``) under the alert's data key, which is stored only wrapped by
+the keyring's KEK.
 
 The side tables exist for search and visibility, so that every filter is an index range and a
 page of results is found in SQL, never by filtering in Python. Their primary keys start with the

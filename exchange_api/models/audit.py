@@ -1,4 +1,4 @@
-"""The audit log at rest (DESIGN §6): entries, the chain head, signed checkpoints.
+"""The audit log at rest (docs/contract.md §6): entries, the chain head, signed checkpoints.
 
 - ``audit_entries``: one row per entry, exactly the hashed fields plus ``prev_hash`` and ``hash``
   (lower-case hex). ``at`` is a microsecond timestamp that :func:`format_audit_time` turns back

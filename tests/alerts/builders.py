@@ -79,7 +79,7 @@ _EXAMPLE: dict[str, Any] = {
 
 
 def alert_body(**overrides: Any) -> dict[str, Any]:
-    """The DESIGN §4 example alert, with top-level members replaced by ``overrides``."""
+    """The example alert of docs/contract.md §3, top-level members replaced by ``overrides``."""
     body = copy.deepcopy(_EXAMPLE)
     body.update(copy.deepcopy(overrides))
     return body

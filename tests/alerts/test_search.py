@@ -1,5 +1,5 @@
-"""Search: every filter of DESIGN §4, blind-index matching, and keyset pages that stay stable
-while alerts keep arriving."""
+"""Search: every filter of docs/contract.md §3 ("Search"), blind-index matching, and keyset
+pages that stay stable while alerts keep arriving."""
 
 from __future__ import annotations
 

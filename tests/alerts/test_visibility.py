@@ -1,4 +1,5 @@
-"""DESIGN §3 as each agency kind meets it: which alerts exist for it, and which parts of them.
+"""docs/contract.md §3 ("Who sees what") as each agency kind meets it: which alerts exist for
+it, and which parts of them.
 
 An alert a caller may not see is a 404 for every way of reaching it (read, change, history,
 links) and never appears in a search or a link; regulators get no persons, narrative, reference

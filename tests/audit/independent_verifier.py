@@ -1,4 +1,4 @@
-"""An audit export verifier written from the text of DESIGN §6 alone, as an outside auditor would.
+"""An audit export verifier written from docs/contract.md §6 alone, as an outside auditor would.
 
 It deliberately shares no code with ``exchange_api``: if the service and this file disagree on
 a chain, one of them has drifted from the wire contract. What it knows, all from §6:

@@ -1,4 +1,4 @@
-"""The hash rule of DESIGN §6, pinned by literal vectors, and the canonical JSON behind it."""
+"""The hash rule of docs/contract.md §6, pinned by literal vectors, and the canonical JSON."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ GOLDEN_ENTRY = AuditEntry(
     source_ip="192.0.2.10",
     outcome=Outcome.ALLOWED,
 )
-# Written by hand from DESIGN §6: keys sorted, no spaces, non-ASCII as UTF-8, null for None.
+# Written by hand from docs/contract.md §6: keys sorted, no spaces, UTF-8, null for None.
 GOLDEN_CANONICAL = (
     '{"action":"alert.read","actor":"officer-17","agency":"0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",'
     '"at":"2026-11-28T14:03:07.123456Z","client_id":"customs-nl","fields":["routing","persons"],'

@@ -12,7 +12,7 @@ from exchange_api.reference.catalogue import get_substance, is_scheduled, search
 from exchange_api.reference.schemas import Substance
 from exchange_api.reference.validators import is_valid_cas
 
-# From the UN Tables in shared/reference/precursors.md §3.1, one CAS per listed form.
+# From the UN Tables I and II (1988 Convention), one CAS per listed form.
 UN_TABLE_I = {
     "108-24-7", "89-52-1", "299-42-3", "90-82-4", "14838-15-4", "60-79-7", "113-15-5",
     "82-58-6", "103-79-7", "103-82-2", "4468-48-8", "4433-77-6", "16648-44-5",

@@ -1,4 +1,4 @@
-"""API models of the exchange format: what agencies send and receive (DESIGN §4 "Alerts").
+"""API models of the exchange format: what agencies send and receive (docs/contract.md §3).
 
 These hold plaintext and never inherit from the tables (which hold ciphertext). ``parts`` are the
 pieces of an alert and their checks, ``alert`` the alert itself as sent and as read, ``answers``

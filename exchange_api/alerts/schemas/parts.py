@@ -101,7 +101,7 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-# --- routing facts (stored in plain text on purpose, DESIGN §4) -----------------------------
+# --- routing facts (stored in plain text on purpose, docs/decisions/0009) ------------------------
 
 
 class SubstanceLine(StrictModel):
@@ -195,7 +195,7 @@ class Distribution(StrictModel):
         return self
 
 
-# --- sensitive field groups (sealed, DESIGN §5) ----------------------------------------------
+# --- sensitive field groups (sealed, docs/contract.md §5) -----------------------------------------
 
 
 class Party(StrictModel):
