@@ -9,7 +9,7 @@ sensitive field). The same key with the same body answers that receipt again (20
 A key is remembered for ``EXCHANGE_IDEMPOTENCY_KEY_DAYS`` (7): long enough for an agency system
 to retry through a weekend's outage, short enough that the table does not grow for ever. After
 that the key is free again — a request with it creates a new alert — and the retention pass
-deletes the row (:func:`purge_expired`).
+deletes the row.
 
 Two requests racing with one key: each creates its alert inside a savepoint and then inserts the
 key. The second insert waits for the first transaction (PostgreSQL's unique index; SQLite runs one
@@ -25,17 +25,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import rfc8785
-from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError as DatabaseIntegrityError
-from sqlmodel import Session, col, insert
+from sqlmodel import Session
 
 from exchange_api.alerts.errors import IdempotencyKeyReused
+from exchange_api.alerts.repository import AlertRepository
 from exchange_api.alerts.schemas import AlertCreate, AlertReceipt
 from exchange_api.auth.caller import Caller
-from exchange_api.models.alerts import IdempotencyKey
 from exchange_api.models.types import utc_now
 
-__all__ = ["IdempotentResult", "create_once", "purge_expired", "request_hash"]
+__all__ = ["IdempotentResult", "create_once", "request_hash"]
 
 
 def request_hash(body: AlertCreate) -> str:
@@ -52,12 +51,12 @@ class IdempotentResult:
 def _replay(
     session: Session, caller: Caller, key: str, digest: str, *, kept: timedelta
 ) -> IdempotentResult | None:
-    stored = session.get(IdempotencyKey, (caller.client_id, key))
+    repository = AlertRepository(session)
+    stored = repository.idempotency_key(caller.client_id, key)
     if stored is None:
         return None
     if stored.created_at < utc_now() - kept:
-        session.delete(stored)  # expired: the key is free, as if never used
-        session.flush()
+        repository.forget_idempotency_key(stored)  # expired: free, as if never used
         return None
     if stored.request_hash != digest:
         raise IdempotencyKeyReused()
@@ -81,15 +80,13 @@ def create_once(
     try:
         with session.begin_nested():
             receipt = create()
-            session.exec(
-                insert(IdempotencyKey).values(
-                    client_id=caller.client_id,
-                    key=key,
-                    request_hash=digest,
-                    alert_id=receipt.id,
-                    response=receipt.model_dump(mode="json"),
-                    created_at=utc_now(),
-                )
+            AlertRepository(session).remember_idempotency_key(
+                client_id=caller.client_id,
+                key=key,
+                request_hash=digest,
+                alert_id=receipt.id,
+                response=receipt.model_dump(mode="json"),
+                created_at=utc_now(),
             )
     except DatabaseIntegrityError:
         raced = _replay(session, caller, key, digest, kept=kept)
@@ -97,9 +94,3 @@ def create_once(
             raise
         return raced
     return IdempotentResult(receipt, replayed=False)
-
-
-def purge_expired(session: Session, *, kept: timedelta) -> int:
-    """Delete the keys older than ``kept``, in ``session``'s transaction; return how many."""
-    statement = delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utc_now() - kept)
-    return session.connection().execute(statement).rowcount

@@ -16,7 +16,7 @@ from sqlalchemy import (
     delete,
     update,
 )
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, insert, select
 
 from exchange_api.alerts.search_query import AlertFilters, search_statement
 from exchange_api.alerts.visibility import viewer_params, visible_to, visible_to_bound
@@ -30,6 +30,7 @@ from exchange_api.models.alerts import (
     AlertSubstance,
     AlertTag,
     AlertVersionRecord,
+    IdempotencyKey,
 )
 
 __all__ = ["AlertRepository", "NewAlertRows"]
@@ -137,6 +138,19 @@ class AlertRepository:
             )
         )
         self._insert("alert_tags", rows)
+
+    # --- Idempotency-Key rows, always of one client ------------------------------------------
+
+    def idempotency_key(self, client_id: str, key: str) -> IdempotencyKey | None:
+        return self.session.get(IdempotencyKey, (client_id, key))
+
+    def forget_idempotency_key(self, stored: IdempotencyKey) -> None:
+        self.session.delete(stored)
+        self.session.flush()
+
+    def remember_idempotency_key(self, **values: Any) -> None:
+        """Insert a key's row; raises the database's IntegrityError if the client's key exists."""
+        self.session.exec(insert(IdempotencyKey).values(**values))
 
     # --- reading, always scoped by the caller -----------------------------------------------
 

@@ -15,7 +15,7 @@ is before today (UTC) and, batch by batch in transactions of their own:
   ``service:retention`` or by the operator who ran the command).
 
 A pass also forgets the ``Idempotency-Key`` rows older than ``EXCHANGE_IDEMPOTENCY_KEY_DAYS``
-(:func:`~.idempotency.purge_expired`).
+(:meth:`~.jobs_repository.AlertJobsRepository.forget_idempotency_keys`).
 
 Workers passing at the same time take turns on the rows (``FOR UPDATE``); the second finds them
 shredded and moves on.
@@ -32,24 +32,19 @@ import asyncio
 import contextlib
 import logging
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from exchange_api.alerts.idempotency import purge_expired
-from exchange_api.alerts.sealing import sealed_column
-from exchange_api.alerts.vocabulary import FIELD_GROUPS
+from exchange_api.alerts.jobs_repository import AlertJobsRepository
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import BatchRecorder, OperatorRecorder
-from exchange_api.models.alerts import Alert, AlertTag
 from exchange_api.models.types import utc_now
 from exchange_api.tasks import background_task
 
@@ -60,8 +55,6 @@ SERVICE_ACTOR = "service:retention"
 
 logger = logging.getLogger("exchange_api.alerts")
 
-_ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
-_TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
 SHRED_BATCH = 500
 
 
@@ -90,42 +83,19 @@ def retention_pass(
         if count < SHRED_BATCH:
             break
     with session_factory.begin() as session:
-        forgotten = purge_expired(session, kept=idempotency_kept)
+        forgotten = AlertJobsRepository(session).forget_idempotency_keys(
+            utc_now() - idempotency_kept
+        )
     return RetentionOutcome(shredded, forgotten)
 
 
 def _shred_batch(session: Session, today: date, record: BatchRecorder) -> int:
-    connection = session.connection()
-    ids: list[uuid.UUID] = list(connection.scalars(_due(today)))
+    repository = AlertJobsRepository(session)
+    ids = repository.lock_due(today, SHRED_BATCH)
     if ids:
-        connection.execute(
-            update(_ALERTS)
-            .where(_ALERTS.c.id.in_(ids))
-            .values(
-                wrapped_dek=None,
-                shredded_at=utc_now(),
-                **{sealed_column(group): None for group in FIELD_GROUPS},
-            )
-        )
-        connection.execute(delete(_TAGS).where(_TAGS.c.alert_id.in_(ids)))
+        repository.shred(ids, utc_now())
         record(session, [str(alert_id) for alert_id in ids])
     return len(ids)
-
-
-def _due(today: date) -> Select[tuple[uuid.UUID]]:
-    """The next batch of alerts due, locked, oldest review date first.
-
-    ``ix_alerts_due`` holds only alerts not yet shredded, in this order, so a batch reads its
-    own rows and no others. Locking in one order keeps concurrent passes from deadlocking, and
-    PostgreSQL re-checks the conditions of a row it waited for: an alert whose review date a
-    PATCH just moved later, or that another pass just shredded, is skipped."""
-    return (
-        select(_ALERTS.c.id)
-        .where(_ALERTS.c.review_by < today, _ALERTS.c.shredded_at.is_(None))
-        .order_by(_ALERTS.c.review_by, _ALERTS.c.id)
-        .limit(SHRED_BATCH)
-        .with_for_update()
-    )
 
 
 @contextlib.asynccontextmanager

@@ -18,22 +18,14 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
+from exchange_api.alerts.jobs_repository import AlertJobsRepository
 from exchange_api.audit.operator import BatchRecorder
 from exchange_api.crypto import IntegrityError, Keyring, WrappedDek, rewrap_dek
-from exchange_api.models.alerts import Alert
 
 __all__ = ["RewrapReport", "rewrap_alerts"]
-
-_ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
-_UPDATE = (
-    update(_ALERTS)
-    .where(_ALERTS.c.id == bindparam("alert_id"), _ALERTS.c.kek_version == bindparam("old"))
-    .values(kek_version=bindparam("new"), wrapped_dek=bindparam("blob"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +55,9 @@ def rewrap_alerts(
     after: uuid.UUID | None = None
     while True:
         with session_factory.begin() as session:
-            connection = session.connection()
-            rows = connection.execute(_older_than(current, after, batch_size)).all()
-            changes = []
+            repository = AlertJobsRepository(session)
+            rows = repository.lock_wrapped_under_older(current, after, batch_size)
+            changes: list[dict[str, object]] = []
             for row in rows:
                 alert_id = str(row.id)
                 try:
@@ -84,26 +76,12 @@ def rewrap_alerts(
                     }
                 )
             if changes:
-                connection.execute(_UPDATE, changes)
+                repository.store_rewrapped(changes)
                 record(session, [str(change["alert_id"]) for change in changes])
         rewrapped += len(changes)
         if len(rows) < batch_size:
             break
         after = rows[-1].id
     with session_factory() as session:
-        counts = session.connection().execute(
-            select(_ALERTS.c.kek_version, func.count())
-            .where(_ALERTS.c.kek_version < current, _ALERTS.c.wrapped_dek.is_not(None))
-            .group_by(_ALERTS.c.kek_version)
-        )
-        remaining = {int(version): int(count) for version, count in counts}
+        remaining = AlertJobsRepository(session).count_wrapped_under_older(current)
     return RewrapReport(current, rewrapped, failed, remaining)
-
-
-def _older_than(current: int, after: uuid.UUID | None, limit: int) -> Select[tuple[object, ...]]:
-    statement = select(_ALERTS.c.id, _ALERTS.c.kek_version, _ALERTS.c.wrapped_dek).where(
-        _ALERTS.c.kek_version < current, _ALERTS.c.wrapped_dek.is_not(None)
-    )
-    if after is not None:
-        statement = statement.where(_ALERTS.c.id > after)
-    return statement.order_by(_ALERTS.c.id).limit(limit).with_for_update()
