@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -80,6 +81,17 @@ def test_a_change_is_a_new_version_with_its_history(
     assert (changes["status"].old, changes["status"].new) == ("open", "backtracking")
     # A sealed group's change is named, its values never kept in the history.
     assert changes["narrative"].model_dump(exclude_unset=True) == {"field": "narrative"}
+
+
+def test_a_client_acting_for_no_officer_is_not_named_as_one(
+    exchange: Exchange, police: Caller, alert_id: uuid.UUID
+) -> None:
+    """Without an officer, a token's subject is its client id: history names no officer then."""
+    system = dataclasses.replace(police, subject=police.client_id)
+    exchange.update(system, alert_id, {"status": "backtracking"}, '"v1"')
+    exchange.update(police, alert_id, {"status": "closed_confirmed"}, '"v2"')
+    history = exchange.history(police, alert_id).items
+    assert [(v.version, v.officer) for v in history[1:]] == [(2, None), (3, police.subject)]
 
 
 def test_a_stale_version_is_refused_and_nothing_changes(
