@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -148,3 +149,40 @@ def test_schema_files_match_the_code() -> None:
     directory = REPO / "schemas"
     committed = {p.name: p.read_text(encoding="utf-8") for p in directory.glob("*.json")}
     assert committed == expected, "schemas/ drifted: run `exchange-api schemas`"
+
+
+@pytest.mark.parametrize(
+    ("group", "subcommand"),
+    [
+        ("agencies", "list"),
+        ("clients", "enable"),
+        ("keys", "rewrap"),
+        ("retention", "run"),
+        ("audit", "verify"),
+    ],
+)
+def test_a_group_alone_prints_its_help(
+    group: str, subcommand: str, fresh_env: dict[str, str]
+) -> None:
+    done = run_cli(group, env=fresh_env)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"usage: exchange-api {group} ")
+    assert subcommand in done.stderr
+    assert "required" not in done.stderr
+
+
+def test_every_option_says_what_it_is_for() -> None:
+    from exchange_api.cli.main import build_parser
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> Iterator[str]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}")
+            elif action.option_strings and not action.help:
+                yield f"{path} {action.option_strings[0]}"
+            elif not action.option_strings and not action.help:
+                yield f"{path} {action.dest}"
+
+    assert list(walk(build_parser(), "exchange-api")) == []

@@ -57,7 +57,15 @@ class AgencyRepository:
             statement = statement.where(col(Client.client_id) > after)
         return list(self.session.exec(statement))
 
-    def set_disabled(self, client: Client, at: datetime | None) -> None:
+    def set_disabled(self, client: Client, at: datetime) -> None:
         client.disabled_at = at
+        self.session.add(client)
+        self.session.flush()
+
+    def set_enabled(self, client: Client) -> None:
+        """Enable a disabled client; the moment it was disabled becomes the time before which
+        its tokens stay refused."""
+        client.tokens_valid_after = client.disabled_at
+        client.disabled_at = None
         self.session.add(client)
         self.session.flush()

@@ -7,6 +7,9 @@ transaction. Services flush, never commit: the caller's transaction does.
 
 Disabling a client takes effect on its next request: every API call and every token request looks
 the client up, so its existing tokens stop working at once — no waiting for them to expire.
+Enabling it again (``exchange-api clients enable``) does not bring those tokens back: the client
+keeps the moment it was disabled as ``tokens_valid_after``, and a token issued in or before that
+second is refused (:mod:`exchange_api.auth.repository`); the client asks for new ones.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from exchange_api.models.agencies import Agency, Client
 __all__ = [
     "RegisteredClient",
     "disable_client",
+    "enable_client",
     "get_agency",
     "list_agencies",
     "list_clients",
@@ -149,4 +153,20 @@ def disable_client(session: Session, client_id: str, audit: AuditRecorder) -> Cl
     if client.disabled_at is None:
         repository.set_disabled(client, datetime.now(UTC))
     audit.record(AuditAction.ADMIN_CLIENT_DISABLE, resource_ids=[client.client_id])
+    return client
+
+
+def enable_client(session: Session, client_id: str, audit: AuditRecorder) -> Client:
+    """Enable a disabled client again. Its tokens issued before it was disabled stay refused:
+    the moment of the disable becomes its ``tokens_valid_after``.
+
+    Enabling an enabled client changes nothing.
+    """
+    repository = AgencyRepository(session)
+    client = repository.get_client(client_id)
+    if client is None:
+        raise NotFound("No client has this id.")
+    if client.disabled_at is not None:
+        repository.set_enabled(client)
+    audit.record(AuditAction.ADMIN_CLIENT_ENABLE, resource_ids=[client.client_id])
     return client

@@ -78,6 +78,7 @@ class AuditAction(StrEnum):
     ADMIN_CLIENT_CREATE = "admin.client.create"
     ADMIN_CLIENT_LIST = "admin.client.list"
     ADMIN_CLIENT_DISABLE = "admin.client.disable"
+    ADMIN_CLIENT_ENABLE = "admin.client.enable"
     ADMIN_KEYS_ROTATE = "admin.keys.rotate"
     ADMIN_KEYS_REWRAP = "admin.keys.rewrap"
     ACCESS_DENIED = "access.denied"

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnClause, bindparam, delete, literal_column
+from sqlalchemy import ColumnClause, bindparam, delete, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import sessionmaker
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col
 
 from exchange_api.auth.dpop import DPoPProof
 from exchange_api.auth.jose import sha256_hex
@@ -109,11 +109,19 @@ class TokenState:
     agency_kind: AgencyKind
     client_disabled: bool
     revoked: bool
+    tokens_valid_after: int | None
+    """Unix second of the client's last disable, once it is enabled again (None before)."""
 
-    def inactive_reason(self, token_agency_id: uuid.UUID) -> str | None:
-        """Why a token of this client, naming ``token_agency_id``, is no longer good; or None."""
+    def inactive_reason(self, token_agency_id: uuid.UUID, issued_at: int) -> str | None:
+        """Why a token of this client, naming ``token_agency_id`` and issued at ``issued_at``
+        (its ``iat``), is no longer good; or None.
+
+        ``iat`` has whole seconds, so a token issued in the second of the disable is refused
+        too: fail closed (a client enabled within that second asks again a second later)."""
         if self.client_disabled:
             return "The client of this access token is disabled."
+        if self.tokens_valid_after is not None and issued_at <= self.tokens_valid_after:
+            return "The access token was issued before its client was disabled."
         if self.revoked:
             return "The access token has been revoked."
         if self.agency_id != token_agency_id:
@@ -123,7 +131,13 @@ class TokenState:
 
 # Built once: the statement's shape never changes, so only its parameters are bound per request.
 _TOKEN_STATE = (
-    select(Client.agency_id, Client.disabled_at, Agency.kind, RevokedToken.jti)
+    select(  # SQLAlchemy's: sqlmodel's takes at most four columns
+        col(Client.agency_id),
+        col(Client.disabled_at),
+        col(Client.tokens_valid_after),
+        col(Agency.kind),
+        col(RevokedToken.jti),
+    )
     .join(Agency, col(Agency.id) == col(Client.agency_id))
     .outerjoin(RevokedToken, col(RevokedToken.jti) == bindparam("token_id"))
     .where(col(Client.client_id) == bindparam("client_id"))
@@ -131,19 +145,20 @@ _TOKEN_STATE = (
 
 
 def token_state(session: Session, *, client_id: str, token_id: str) -> TokenState | None:
-    """One round trip on primary keys: the client (disabled?), its agency's kind, and whether
-    the token was revoked. ``None`` if the client no longer exists."""
+    """One round trip on primary keys: the client (disabled? enabled again since when?), its
+    agency's kind, and whether the token was revoked. ``None`` if the client no longer exists."""
     params = {"client_id": client_id, "token_id": token_id}
     # On the connection: columns only, so the ORM's execution path would add nothing but cost.
     row = session.connection().execute(_TOKEN_STATE, params).one_or_none()
     if row is None:
         return None
-    agency_id, disabled_at, kind, revoked_jti = row
+    agency_id, disabled_at, valid_after, kind, revoked_jti = row
     return TokenState(
         agency_id=agency_id,
         agency_kind=AgencyKind(kind),
         client_disabled=disabled_at is not None,
         revoked=revoked_jti is not None,
+        tokens_valid_after=int(valid_after.timestamp()) if valid_after is not None else None,
     )
 
 

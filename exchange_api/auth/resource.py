@@ -159,7 +159,7 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     bound = claims.bound_to is not None
     if state is None:
         raise _invalid_token(server, "The client of this access token is gone.", on_dpop=bound)
-    reason = state.inactive_reason(claims.agency_id)
+    reason = state.inactive_reason(claims.agency_id, claims.issued_at)
     if reason is not None:
         raise _invalid_token(server, reason, on_dpop=bound)
     caller = Caller(

@@ -328,7 +328,7 @@ def _introspection(
     if claims.client_id != client.client_id and Scope.ADMIN not in client.scopes.split():
         return inactive
     state = repository.token_state(session, client_id=claims.client_id, token_id=claims.token_id)
-    if state is None or state.inactive_reason(claims.agency_id) is not None:
+    if state is None or state.inactive_reason(claims.agency_id, claims.issued_at) is not None:
         return inactive
     answer: dict[str, Any] = {
         "active": True,

@@ -52,3 +52,9 @@ class Client(SQLModel, table=True):
     secret_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UTCDateTime, nullable=False)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    tokens_valid_after: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="Set when a disabled client is enabled again: its tokens issued in or "
+        "before this second stay refused.",
+    )

@@ -145,6 +145,7 @@ def test_audit_actions() -> None:
         "admin.client.create",
         "admin.client.list",
         "admin.client.disable",
+        "admin.client.enable",
         "admin.keys.rotate",
         "admin.keys.rewrap",
         "access.denied",

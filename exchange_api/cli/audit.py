@@ -29,7 +29,7 @@ from exchange_api.audit.verification import (
     verify_stored_log,
 )
 from exchange_api.audit.verify import VerificationReport
-from exchange_api.cli import emit, say
+from exchange_api.cli.support import CommandError, Commands, add_group, emit, say
 from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
@@ -37,24 +37,11 @@ from exchange_api.db import create_db_engine, make_session_factory
 __all__ = ["add_audit_commands"]
 
 
-class _CannotRun(Exception):
-    """The command cannot run (exit 2); the message is one line.
-
-    Not ``exchange_api.cli.CommandError``: under ``python -m exchange_api.cli`` that module runs
-    as ``__main__``, and its ``main`` would not recognise the class imported here.
-    """
-
-
-def _cannot_run(command: str, error: Exception) -> int:
-    say(f"exchange-api audit {command}: {error}")
-    return 2
-
-
 def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = _verify(args, settings)
-    except (_CannotRun, VerificationInputError) as exc:
-        return _cannot_run("verify", exc)
+    except VerificationInputError as exc:
+        raise CommandError(str(exc)) from None
     say(summary(report))
     emit(report_document(report))
     return 0 if report.ok else 1
@@ -64,7 +51,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> VerificationReport:
     if args.export is None:
         return _verify_database(settings)
     if args.keys is None:
-        raise _CannotRun("--export needs --keys (the JWKS of /v1/audit/keys)")
+        raise CommandError("--export needs --keys (the JWKS of /v1/audit/keys)")
     return verify_export_file(
         Path(args.export),
         load_jwks_file(Path(args.keys)),
@@ -90,9 +77,9 @@ def _verify_database(settings: Settings) -> VerificationReport:
             workers=len(os.sched_getaffinity(0)),
         )
     except SQLAlchemyError as exc:
-        raise _CannotRun(f"cannot read the audit log: {type(exc).__name__}") from None
+        raise CommandError(f"cannot read the audit log: {type(exc).__name__}") from None
     except RangeReadError as exc:
-        raise _CannotRun(str(exc)) from None
+        raise CommandError(str(exc)) from None
     finally:
         engine.dispose()
 
@@ -114,7 +101,7 @@ def cmd_audit_checkpoint(_args: argparse.Namespace, settings: Settings) -> int:
         with make_session_factory(engine).begin() as session:
             checkpoint, created = log.checkpoint(session)
     except SQLAlchemyError as exc:
-        return _cannot_run("checkpoint", _CannotRun(f"cannot write it: {type(exc).__name__}"))
+        raise CommandError(f"cannot write it: {type(exc).__name__}") from None
     finally:
         engine.dispose()
     say(f"{'signed' if created else 'already signed'}: checkpoint at seq {checkpoint.seq}")
@@ -128,10 +115,9 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_audit_commands(commands: Commands) -> None:
     """Add ``audit verify`` and ``audit checkpoint`` to the ``exchange-api`` parser."""
-    audit = commands.add_parser("audit", help="verify the audit log, sign a checkpoint")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands = add_group(commands, "audit", help="verify the audit log, sign a checkpoint")
 
     verify = audit_commands.add_parser(
         "verify",
@@ -152,7 +138,7 @@ def add_audit_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
         default=1,
         help="the export's first seq (its from_seq); its first prev_hash is then taken as given",
     )
-    verify.add_argument("--log-id", help="refuse checkpoints of any other log id")
+    verify.add_argument("--log-id", metavar="ID", help="refuse checkpoints of any other log id")
     verify.set_defaults(handler=cmd_audit_verify)
 
     checkpoint = audit_commands.add_parser("checkpoint", help="sign a checkpoint of the head now")

@@ -1,4 +1,5 @@
-"""``exchange-api retention run``: shred the alerts past their review date (see :mod:`.retention`).
+"""``exchange-api retention run``: shred the alerts past their review date (see
+:mod:`exchange_api.alerts.retention`).
 
 The service's workers make the same pass hourly; the command is for an operator who wants it
 now, or who leaves it to cron (``EXCHANGE_RETENTION_INTERVAL=0``). Running it twice the same day
@@ -14,7 +15,7 @@ from datetime import timedelta
 
 from exchange_api.alerts.retention import retention_pass
 from exchange_api.audit.chain import AuditAction
-from exchange_api.cli import database, emit, operator_recorder, say
+from exchange_api.cli.support import Commands, add_group, database, emit, operator_recorder, say
 from exchange_api.config import Settings
 from exchange_api.models.types import utc_now
 
@@ -49,11 +50,8 @@ def cmd_retention_run(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_retention_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_retention_commands(commands: Commands) -> None:
     """Add ``retention run`` to the ``exchange-api`` parser."""
-    retention = commands.add_parser("retention", help="destroy alert content past its review date")
-    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
-    run = retention_commands.add_parser(
-        "run", help="shred every alert whose review date has passed, now"
-    )
+    retention = add_group(commands, "retention", help="destroy alert content past its review date")
+    run = retention.add_parser("run", help="shred every alert whose review date has passed, now")
     run.set_defaults(handler=cmd_retention_run)

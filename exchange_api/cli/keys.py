@@ -23,7 +23,7 @@ import argparse
 
 from exchange_api.alerts.rewrap import RewrapReport, rewrap_alerts
 from exchange_api.audit.chain import AuditAction
-from exchange_api.cli import database, emit, operator_recorder, say
+from exchange_api.cli.support import Commands, add_group, database, emit, operator_recorder, say
 from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
 
@@ -104,16 +104,18 @@ def _batch_size(text: str) -> int:
     return int(text)
 
 
-def add_keys_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_keys_commands(commands: Commands) -> None:
     """Add ``keys rotate`` and ``keys rewrap`` to the ``exchange-api`` parser."""
-    keys = commands.add_parser("keys", help="rotate the key-encryption key, re-wrap data keys")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
-    rotate = keys_commands.add_parser("rotate", help="write a new KEK version")
+    keys = add_group(commands, "keys", help="rotate the key-encryption key, re-wrap data keys")
+    rotate = keys.add_parser("rotate", help="write a new KEK version")
     rotate.set_defaults(handler=cmd_keys_rotate)
-    rewrap = keys_commands.add_parser(
+    rewrap = keys.add_parser(
         "rewrap", help="move every alert's data key under the newest KEK, online, in batches"
     )
     rewrap.add_argument(
-        "--batch-size", type=_batch_size, default=500, help="alerts per transaction"
+        "--batch-size",
+        type=_batch_size,
+        default=500,
+        help="alerts per transaction, 1 to 10000 (default: %(default)s)",
     )
     rewrap.set_defaults(handler=cmd_keys_rewrap)

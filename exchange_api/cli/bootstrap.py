@@ -1,0 +1,123 @@
+"""``exchange-api init``, ``serve``, ``openapi`` and ``schemas``: set up, run, export."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from exchange_api.cli.support import CommandError, Commands, emit, say
+from exchange_api.config import Settings
+from exchange_api.crypto import ensure_keys, load_key_material
+from exchange_api.db import create_db_engine, current_revision, head_revision, migrate_to_head
+from exchange_api.exports import render_openapi, render_schemas
+
+__all__ = ["add_bootstrap_commands"]
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    created = ensure_keys(settings.keys_dir)
+    for path in created:
+        say(f"created key {path}")
+    migrate_to_head(settings.database_url)
+    result: dict[str, Any] = {
+        "keys_created": [str(path) for path in created],
+        "schema": head_revision(settings.database_url),
+    }
+    if args.demo:
+        from exchange_api.demo import demo_instructions, seed_demo
+
+        result["demo"] = seed_demo(settings)
+        say(demo_instructions(settings))
+    emit(result)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from exchange_api.http_protocol import NoDelayH11Protocol
+
+    load_key_material(settings.keys_dir)
+    engine = create_db_engine(settings)
+    try:
+        revision = current_revision(engine)
+    except Exception as exc:
+        raise CommandError(f"cannot reach the database: {type(exc).__name__}") from None
+    finally:
+        engine.dispose()
+    head = head_revision(settings.database_url)
+    if revision != head:
+        raise CommandError(
+            f"database schema is at {revision or 'nothing'}, not {head}: run `exchange-api init`"
+        )
+    say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
+    uvicorn.run(
+        "exchange_api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,
+        http=NoDelayH11Protocol,
+    )
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    say(f"wrote {path}")
+
+
+def cmd_openapi(args: argparse.Namespace, _settings: Settings) -> int:
+    path = Path(args.out) / "openapi.json"
+    _write(path, render_openapi())
+    emit({"written": [str(path)]})
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace, _settings: Settings) -> int:
+    out = Path(args.out)
+    written = []
+    for name, text in render_schemas().items():
+        _write(out / name, text)
+        written.append(str(out / name))
+    emit({"written": written})
+    return 0
+
+
+def add_bootstrap_commands(commands: Commands) -> None:
+    """Add ``init``, ``serve``, ``openapi`` and ``schemas`` to the ``exchange-api`` parser."""
+    init = commands.add_parser("init", help="create missing keys and migrate the database")
+    init.add_argument("--demo", action="store_true", help="also register demo agencies and data")
+    init.set_defaults(handler=cmd_init)
+
+    serve = commands.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, each with its own connections (default: %(default)s)",
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    openapi = commands.add_parser("openapi", help="write openapi/openapi.json")
+    openapi.add_argument(
+        "--out", default="openapi", help="directory to write openapi.json in (default: %(default)s)"
+    )
+    openapi.set_defaults(handler=cmd_openapi)
+
+    schemas = commands.add_parser("schemas", help="write the exchange format's JSON Schemas")
+    schemas.add_argument(
+        "--out", default="schemas", help="directory to write the schemas in (default: %(default)s)"
+    )
+    schemas.set_defaults(handler=cmd_schemas)
