@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from exchange_api import health
 from exchange_api.agencies import endpoints as admin_endpoints
@@ -26,12 +29,15 @@ from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
+from exchange_api.key_check import KeyCheck
 from exchange_api.kit.clock import Clock
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.reference import endpoints as reference_endpoints
 
 __all__ = ["build_v1_router", "create_app"]
+
+_log = logging.getLogger(__name__)
 
 API_TITLE = "Precursor alert exchange"
 API_VERSION = "1.0.0"
@@ -71,9 +77,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_db_engine(settings)
     session_factory = make_session_factory(engine)
     audit_log = AuditLog.from_settings(settings, keys)
+    keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
+    key_check = KeyCheck(session_factory, keys, keyring, settings.keys_dir)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_check_keys_at_start, key_check)
         sequencer = AuditSequencer(audit_log, session_factory)
         async with (
             sequencer.running(),
@@ -101,7 +110,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.clock = Clock()
     app.state.keys = keys
-    app.state.keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
+    app.state.keyring = keyring
+    app.state.key_check = key_check
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.audit_log = audit_log
@@ -117,3 +127,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def _check_keys_at_start(key_check: KeyCheck) -> None:
+    """Check the keys against the database, storing its check values if it has none yet. A
+    mismatch, or a database not reachable yet, leaves the service not ready (``/readyz`` says
+    why and checks again)."""
+    try:
+        problem = key_check.problem()
+    except SQLAlchemyError as exc:
+        _log.warning("keys not checked: the database cannot be reached (%s)", type(exc).__name__)
+        return
+    if problem is not None:
+        _log.error("the keys do not match the database: %s", problem)

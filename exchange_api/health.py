@@ -23,7 +23,9 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Not ready (problem+json)."}})
 def readyz(request: Request) -> dict[str, str]:
     """Ready for traffic: the database answers, its schema is at the newest migration, and the
-    key material was loaded at start-up (a process whose keys fail to load does not start)."""
+    keys loaded at start-up (a process whose keys fail to load does not start) are the ones the
+    database was created with: a KEK that cannot unwrap its data keys, or another blind-index
+    root, is named in the 503's detail."""
     engine: Engine = request.app.state.engine
     try:
         with engine.connect() as connection:
@@ -37,4 +39,11 @@ def readyz(request: Request) -> dict[str, str]:
             f"The database schema is at {revision or 'no revision'}, not at head {head}.",
             slug="not-ready",
         )
+    try:
+        problem = request.app.state.key_check.problem()
+    except SQLAlchemyError as exc:
+        raise ServiceUnavailable("The database cannot be reached.", slug="not-ready") from exc
+    if problem is not None:
+        detail = f"The keys do not match the database: {problem}."
+        raise ServiceUnavailable(detail, slug="not-ready")
     return {"status": "ready", "schema": head}

@@ -90,11 +90,13 @@ class AlertJobsRepository:
         """Write new wrapped DEKs: ``alert_id``, ``old`` and ``new`` KEK version, ``blob``."""
         self.session.connection().execute(_REWRAP, list(changes))
 
-    def count_wrapped_under_older(self, current: int) -> dict[int, int]:
-        """Alerts (not shredded) per KEK version older than ``current``."""
+    def count_wrapped_under_others(self, current: int) -> dict[int, int]:
+        """Alerts (not shredded) per KEK version other than ``current``: older ones left to
+        rewrap, and newer ones a machine with newer keys wrapped."""
         counts = self.session.connection().execute(
             select(_ALERTS.c.kek_version, func.count())
-            .where(_ALERTS.c.kek_version < current, _ALERTS.c.wrapped_dek.is_not(None))
+            .where(_ALERTS.c.kek_version != current, _ALERTS.c.wrapped_dek.is_not(None))
             .group_by(_ALERTS.c.kek_version)
+            .order_by(_ALERTS.c.kek_version)
         )
         return {int(version): int(count) for version, count in counts}

@@ -37,8 +37,10 @@ class RewrapReport:
     failed: list[str]
     """Ids of alerts whose wrapped DEK did not authenticate (left as they were)."""
     remaining: Mapping[int, int]
-    """Alerts per older KEK version after the run: the failed ones, and any a server created
-    meanwhile under the KEK it started with (rewrap again once every server has restarted)."""
+    """Alerts per KEK version other than ``kek_version`` after the run: under older ones, the
+    failed ones and any a server created meanwhile under the KEK it started with (rewrap again
+    once every server has restarted); under newer ones, those wrapped by a machine whose keys
+    are newer than the ones this run had (no KEK file can be destroyed while any is left)."""
 
 
 def rewrap_alerts(
@@ -83,5 +85,5 @@ def rewrap_alerts(
             break
         after = rows[-1].id
     with session_factory() as session:
-        remaining = AlertJobsRepository(session).count_wrapped_under_older(current)
+        remaining = AlertJobsRepository(session).count_wrapped_under_others(current)
     return RewrapReport(current, rewrapped, failed, remaining)

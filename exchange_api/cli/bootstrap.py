@@ -3,23 +3,49 @@
 from __future__ import annotations
 
 import argparse
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from exchange_api.cli.support import CommandError, Commands, emit, say
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+
+from exchange_api.cli.support import (
+    CommandError,
+    Commands,
+    check_keys_match,
+    database,
+    emit,
+    say,
+)
 from exchange_api.config import Settings
-from exchange_api.crypto import ensure_keys, load_key_material
+from exchange_api.crypto import KeyFileError, KeyMaterial, ensure_keys, load_key_material
 from exchange_api.db import create_db_engine, current_revision, head_revision, migrate_to_head
 from exchange_api.exports import render_openapi, render_schemas
+from exchange_api.key_check import bound_to_keys
 
 __all__ = ["add_bootstrap_commands"]
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
-    created = ensure_keys(settings.keys_dir)
-    for path in created:
-        say(f"created key {path}")
+    """Migrate, create the keys a new database lacks, and bind the database to its keys.
+
+    A database already bound to keys (:func:`~exchange_api.key_check.bound_to_keys`) never gets
+    new ones: they would not open its data. A missing key file is then an error, not a cue."""
     migrate_to_head(settings.database_url)
+    with _checked_database(settings) as session_factory:
+        with session_factory.begin() as session:
+            bound = bound_to_keys(session)
+        if bound:
+            created = []
+            keys = _existing_keys(settings)
+        else:
+            created = ensure_keys(settings.keys_dir)
+            for path in created:
+                say(f"created key {path}")
+            keys = load_key_material(settings.keys_dir)
+        with session_factory.begin() as session:
+            check_keys_match(session, settings, keys)
     result: dict[str, Any] = {
         "keys_created": [str(path) for path in created],
         "schema": head_revision(settings.database_url),
@@ -33,12 +59,31 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _checked_database(settings: Settings) -> AbstractContextManager[sessionmaker[Session]]:
+    return database(
+        settings,
+        refused="cannot check the keys against the database",
+        advice="is it reachable and initialised (`exchange-api init`)?",
+    )
+
+
+def _existing_keys(settings: Settings) -> KeyMaterial:
+    try:
+        return load_key_material(settings.keys_dir)
+    except KeyFileError as exc:
+        raise CommandError(
+            f"{exc}. This database already holds data under its keys, and new keys would not "
+            "open it: restore the keys directory it was created with (or start over with a new "
+            "database)"
+        ) from None
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from exchange_api.http_protocol import NoDelayH11Protocol
 
-    load_key_material(settings.keys_dir)
+    keys = load_key_material(settings.keys_dir)
     engine = create_db_engine(settings)
     try:
         revision = current_revision(engine)
@@ -51,6 +96,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"database schema is at {revision or 'nothing'}, not {head}: run `exchange-api init`"
         )
+    with _checked_database(settings) as session_factory, session_factory.begin() as session:
+        check_keys_match(session, settings, keys)
     say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
     uvicorn.run(
         "exchange_api.app:create_app",
@@ -91,7 +138,9 @@ def cmd_schemas(args: argparse.Namespace, _settings: Settings) -> int:
 
 def add_bootstrap_commands(commands: Commands) -> None:
     """Add ``init``, ``serve``, ``openapi`` and ``schemas`` to the ``exchange-api`` parser."""
-    init = commands.add_parser("init", help="create missing keys and migrate the database")
+    init = commands.add_parser(
+        "init", help="migrate the database; create the keys a new database lacks"
+    )
     init.add_argument("--demo", action="store_true", help="also register demo agencies and data")
     init.set_defaults(handler=cmd_init)
 

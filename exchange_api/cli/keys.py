@@ -10,9 +10,13 @@ Rotation, in the order an operator follows (the README's "Rotating the KEK"):
 2. Restart the servers (rolling), so that new alerts are wrapped under N+1.
 3. ``keys rewrap`` moves every DEK wrapped under an older KEK to N+1, online, in batches; it
    prints what it did and what is left. Exit 1 names alerts whose DEK did not authenticate.
-4. Once nothing is left under a version, its file can be destroyed (backups of the database
-   taken before the rewrap need it: destroying it makes them unreadable, which is the point
-   after a compromise).
+4. Once nothing is left under any other version, their files can be destroyed (backups of the
+   database taken before the rewrap need them: destroying them makes those unreadable, which is
+   the point after a compromise). ``rewrap`` says so only then: not while a data key failed, nor
+   while some are wrapped under a version newer than this machine's keys hold.
+
+Both first check the keys against the database (:mod:`exchange_api.key_check`) and refuse keys
+that do not belong to it; ``rotate`` stores the new version's key-check value.
 
 Both are audited (``admin.keys.rotate``, ``admin.keys.rewrap``) as the operator who ran them.
 """
@@ -23,7 +27,15 @@ import argparse
 
 from exchange_api.alerts.rewrap import RewrapReport, rewrap_alerts
 from exchange_api.audit.chain import AuditAction
-from exchange_api.cli.support import Commands, add_group, database, emit, operator_recorder, say
+from exchange_api.cli.support import (
+    Commands,
+    add_group,
+    check_keys_match,
+    database,
+    emit,
+    operator_recorder,
+    say,
+)
 from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
 
@@ -42,6 +54,7 @@ def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
         ) as session_factory,
         session_factory.begin() as session,
     ):
+        check_keys_match(session, settings, load_key_material(settings.keys_dir))
         recorder.record(session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"kek:{version}"])
     say(
         f"KEK version {version} written. Copy it to every machine's keys directory, restart "
@@ -59,6 +72,8 @@ def cmd_keys_rewrap(args: argparse.Namespace, settings: Settings) -> int:
         refused="the database refused the rewrap",
         advice="batches already done stay done; run it again",
     ) as session_factory:
+        with session_factory.begin() as session:
+            check_keys_match(session, settings, keys)
         report = rewrap_alerts(
             session_factory,
             LocalKeyring(keys),
@@ -84,18 +99,29 @@ def _say_outcome(report: RewrapReport) -> None:
             f"{len(report.failed)} wrapped data keys did not authenticate and were left as they "
             "were (their alert ids are in the report): restore them from a backup"
         )
-    if report.remaining:
-        left = report.remaining.items()
-        versions = ", ".join(f"{count} under version {version}" for version, count in left)
+    older = {v: n for v, n in report.remaining.items() if v < report.kek_version}
+    newer = {v: n for v, n in report.remaining.items() if v > report.kek_version}
+    if older:
         say(
-            f"left under older KEKs: {versions} (those that failed, and any that servers started "
-            "before the rotation created meanwhile: restart them and run rewrap again)"
+            f"left under older KEKs: {_counts(older)} (those that failed, and any that servers "
+            "started before the rotation created meanwhile: restart them and run rewrap again)"
         )
+    if newer:
+        say(
+            f"wrapped under KEK versions newer than this machine's newest ({report.kek_version}): "
+            f"{_counts(newer)}; copy their files here and run rewrap again"
+        )
+    if report.remaining:
+        say("no KEK file can be destroyed yet: data keys are still wrapped under other versions")
     else:
         say(
-            f"no data key is wrapped under a KEK older than version {report.kek_version}: their "
-            "files can be destroyed once no backup needs them"
+            f"every data key is wrapped under KEK version {report.kek_version}: the older "
+            "versions' files can be destroyed once no backup needs them"
         )
+
+
+def _counts(versions: dict[int, int]) -> str:
+    return ", ".join(f"{count} under version {version}" for version, count in versions.items())
 
 
 def _batch_size(text: str) -> int:

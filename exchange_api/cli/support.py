@@ -22,15 +22,17 @@ from sqlmodel import Session
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyMaterial, load_key_material
+from exchange_api.crypto import KeyMaterial, LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.errors import ProblemError
+from exchange_api.key_check import KeyMismatch, check_keys
 
 __all__ = [
     "CommandError",
     "Commands",
     "Handler",
     "add_group",
+    "check_keys_match",
     "database",
     "emit",
     "load_settings",
@@ -124,3 +126,13 @@ def operator_recorder(settings: Settings, keys: KeyMaterial | None = None) -> Op
     """The audit recorder of the changes a command makes (commands are audited like the API)."""
     keys = keys if keys is not None else load_key_material(settings.keys_dir)
     return OperatorRecorder(AuditLog.from_settings(settings, keys))
+
+
+def check_keys_match(session: Session, settings: Settings, keys: KeyMaterial) -> None:
+    """The key check (:mod:`exchange_api.key_check`) in ``session``'s transaction, storing the
+    check values the database lacks; a mismatch ends the command with its one line."""
+    keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
+    try:
+        check_keys(session, keys, keyring, settings.keys_dir)
+    except KeyMismatch as exc:
+        raise CommandError(f"the keys do not match the database: {exc}") from None

@@ -6,7 +6,9 @@ The only package that touches AES, HMAC or key material. Other domains call:
 - :func:`new_dek`, :meth:`Keyring.wrap_dek` / :meth:`Keyring.unwrap_dek` per alert,
 - :class:`FieldCipher` (or :func:`seal_field` / :func:`open_field`) per sensitive field,
 - :func:`normalise_text` / :func:`normalise_identifier` and :func:`blind_index` for search,
-- :func:`add_kek_version` and :func:`rewrap_dek` for ``keys rotate`` and ``keys rewrap``.
+- :func:`add_kek_version` and :func:`rewrap_dek` for ``keys rotate`` and ``keys rewrap``,
+- :func:`kek_canary` / :func:`blind_index_check` and their checks, for the key check
+  (:mod:`exchange_api.key_check`).
 
 Anything stored that fails to authenticate raises :class:`IntegrityError` (500, fail closed).
 """
@@ -24,11 +26,18 @@ from exchange_api.crypto.blind_index import (
 )
 from exchange_api.crypto.envelope import FieldCipher, new_dek, open_field, rewrap_dek, seal_field
 from exchange_api.crypto.errors import IntegrityError
+from exchange_api.crypto.key_check import (
+    blind_index_check,
+    blind_index_check_matches,
+    kek_canary,
+    kek_canary_opens,
+)
 from exchange_api.crypto.keyfiles import (
     KeyFileError,
     KeyMaterial,
     add_kek_version,
     ensure_keys,
+    kek_path,
     load_key_material,
 )
 from exchange_api.crypto.keyring import Keyring, LocalKeyring, WrappedDek
@@ -48,7 +57,12 @@ __all__ = [
     "WrappedDek",
     "add_kek_version",
     "blind_index",
+    "blind_index_check",
+    "blind_index_check_matches",
     "ensure_keys",
+    "kek_canary",
+    "kek_canary_opens",
+    "kek_path",
     "load_key_material",
     "new_dek",
     "normalise_identifier",

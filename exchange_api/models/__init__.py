@@ -32,6 +32,7 @@ from exchange_api.models.audit import (  # noqa: E402
     AuditEntryResource,
     AuditIntakeRecord,
 )
+from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "AuditIntakeRecord",
     "Client",
     "IdempotencyKey",
+    "KeyCheckRecord",
     "RevokedToken",
     "SeenDPoPProof",
     "UsedClientAssertion",

@@ -80,6 +80,7 @@ async def test_rotate_then_rewrap_while_a_server_started_before_keeps_serving(
         "failed": [],
         "remaining": {},
     }
+    assert "older versions' files can be destroyed" in rewrapped.stderr
     stored_after = _stored(engine)
     for alert_id, row in stored_after.items():
         old = stored_before[alert_id]
@@ -124,6 +125,8 @@ async def test_a_data_key_that_does_not_authenticate_is_named_and_left(
     assert report["failed"] == [broken]
     assert report["remaining"] == {"1": 1}
     assert "did not authenticate" in done.stderr
+    assert "no KEK file can be destroyed yet" in done.stderr
+    assert "can be destroyed once" not in done.stderr
     versions = {alert_id: row["kek_version"] for alert_id, row in _stored(engine).items()}
     assert versions[broken] == 1
     assert [versions[alert_id] for alert_id in ids if alert_id != broken] == [2, 2]
