@@ -101,3 +101,15 @@ def disable_client(
 ) -> ClientRead:
     """Disable a client: from now on its tokens are refused and it gets no new ones."""
     return ClientRead.of(service.disable_client(session, client_id, audit))
+
+
+@router.post("/clients/{client_id}/enable", response_model=ClientRead)
+def enable_client(
+    client_id: Annotated[str, Path(max_length=64)],
+    _caller: Admin,
+    session: SessionDep,
+    audit: AuditDep,
+) -> ClientRead:
+    """Enable a disabled client: it may get new tokens again, but every token issued before it
+    was disabled stays refused."""
+    return ClientRead.of(service.enable_client(session, client_id, audit))

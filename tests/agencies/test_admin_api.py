@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -264,6 +265,27 @@ async def test_disabling_a_client(
     again = await client.post(f"{CLIENTS}/{agency.client_id}/disable", headers=admin)
     assert again.json()["disabled_at"] == first.json()["disabled_at"]
     missing = await client.post(f"{CLIENTS}/no-such-client/disable", headers=admin)
+    assert_problem(missing, 404, "not-found")
+
+
+async def test_an_enabled_client_gets_new_tokens_and_its_old_ones_stay_refused(
+    client: httpx.AsyncClient, admin: dict[str, str], registry: Registry
+) -> None:
+    agency = await registry.agency()
+    old = await agency.headers(client)
+    assert (await client.get("/v1/substances", headers=old)).status_code == 200
+    await asyncio.sleep(1.1)  # token times are whole seconds: the old token is a second older
+    disabled = await client.post(f"{CLIENTS}/{agency.client_id}/disable", headers=admin)
+    assert disabled.status_code == 200, disabled.text
+    assert (await client.get("/v1/substances", headers=old)).status_code == 401
+    enabled = await client.post(f"{CLIENTS}/{agency.client_id}/enable", headers=admin)
+    assert enabled.status_code == 200, enabled.text
+    assert enabled.json()["disabled_at"] is None
+    assert (await client.get("/v1/substances", headers=old)).status_code == 401
+    await asyncio.sleep(1.1)
+    fresh = await agency.headers(client)
+    assert (await client.get("/v1/substances", headers=fresh)).status_code == 200
+    missing = await client.post(f"{CLIENTS}/no-such-client/enable", headers=admin)
     assert_problem(missing, 404, "not-found")
 
 
