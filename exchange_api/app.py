@@ -29,6 +29,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
+from exchange_api.followups import endpoints as followup_endpoints
 from exchange_api.key_check import KeyCheck
 from exchange_api.kit.clock import Clock
 from exchange_api.logs import configure_logging
@@ -64,6 +65,7 @@ def build_v1_router() -> APIRouter:
         reference_endpoints.router, dependencies=[Depends(require_scope(Scope.ALERTS_READ))]
     )
     v1.include_router(alert_endpoints.router)
+    v1.include_router(followup_endpoints.router)
     v1.include_router(admin_endpoints.router)
     v1.include_router(audit_endpoints.router)
     return v1

@@ -14,6 +14,7 @@ from exchange_api.alerts.schemas import AlertCreate, AlertPatch, AlertRead
 from exchange_api.config import Settings
 from exchange_api.crypto import ensure_keys
 from exchange_api.errors import Problem
+from exchange_api.followups.schemas import FollowUpCreate, FollowUpRead
 
 __all__ = ["EXCHANGE_FORMAT_MODELS", "render_openapi", "render_schemas"]
 
@@ -23,6 +24,8 @@ EXCHANGE_FORMAT_MODELS: dict[str, type[BaseModel]] = {
     "alert-create.json": AlertCreate,
     "alert-read.json": AlertRead,
     "alert-patch.json": AlertPatch,
+    "followup-create.json": FollowUpCreate,
+    "followup-read.json": FollowUpRead,
 }
 
 

@@ -30,7 +30,7 @@ from exchange_api.alerts.schemas import (
 )
 from exchange_api.alerts.tags import Tag
 from exchange_api.alerts.visibility import audience_keys
-from exchange_api.alerts.vocabulary import FIELD_GROUPS, HANDLING_CODE_MEANINGS, FieldGroup
+from exchange_api.alerts.vocabulary import FIELD_GROUPS, HANDLING_CODE_MEANINGS, FieldGroup, Stage
 from exchange_api.models.alerts import Alert
 from exchange_api.reference.catalogue import get_substance
 
@@ -43,11 +43,13 @@ __all__ = [
     "decode_groups",
     "default_review_by",
     "encode_groups",
+    "handling_read",
     "new_alert_columns",
     "plain_columns",
     "read_of",
     "receipt",
     "route_countries",
+    "substance_reads",
     "substance_rows",
     "summary_of",
     "tag_rows",
@@ -179,7 +181,8 @@ def tag_rows(alert_id: uuid.UUID, tags: Sequence[Tag]) -> list[dict[str, Any]]:
     return [{"field": t.field, "tag": t.tag, "alert_id": alert_id} for t in tags]
 
 
-def _substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
+def substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
+    """Substance lines as stored, with what the catalogue says of each."""
     reads = []
     for line in lines:
         listed = get_substance(str(line["cas"]))
@@ -195,7 +198,8 @@ def _substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
     return reads
 
 
-def _handling_read(handling: Mapping[str, Any]) -> HandlingRead:
+def handling_read(handling: Mapping[str, Any]) -> HandlingRead:
+    """Handling as stored, with the meaning of its code (H1 matters to prosecutors)."""
     return HandlingRead.model_validate(
         {**handling, "meaning": HANDLING_CODE_MEANINGS[str(handling["code"])]}
     )
@@ -212,9 +216,9 @@ def _facts(row: Alert) -> dict[str, Any]:
         "status": row.status,
         "detected_on": row.detected_on,
         "review_by": row.review_by,
-        "substances": _substance_reads(row.substances),
+        "substances": substance_reads(row.substances),
         "route": row.route,
-        "handling": _handling_read(row.handling),
+        "handling": handling_read(row.handling),
         "distribution": row.distribution,
     }
 
@@ -224,10 +228,24 @@ def summary_of(row: Alert) -> AlertSummary:
 
 
 def read_of(
-    row: Alert, opened: Mapping[FieldGroup, Any], withheld: Sequence[FieldGroup]
+    row: Alert,
+    opened: Mapping[FieldGroup, Any],
+    withheld: Sequence[FieldGroup],
+    *,
+    followups: int,
+    stage: Stage | None,
 ) -> AlertRead:
-    """The alert as a caller sees it: only ``opened`` groups are set; others stay unset (absent)."""
-    return AlertRead.model_validate({**_facts(row), **opened, "withheld": list(withheld)})
+    """The alert as a caller sees it: only ``opened`` groups are set; others stay unset (absent).
+    ``followups`` and ``stage`` count only the follow-ups the caller may see."""
+    return AlertRead.model_validate(
+        {
+            **_facts(row),
+            **opened,
+            "withheld": list(withheld),
+            "followups": followups,
+            "stage": stage,
+        }
+    )
 
 
 def receipt(
@@ -245,7 +263,7 @@ def receipt(
         created_at=created_at,
         updated_at=updated_at,
         review_by=review_by,
-        substances=_substance_reads([line.model_dump() for line in substances]),
+        substances=substance_reads([line.model_dump() for line in substances]),
     )
 
 

@@ -14,12 +14,19 @@ from typing import Any
 from sqlalchemy import (
     bindparam,
     delete,
+    func,
     update,
 )
 from sqlmodel import Session, SQLModel, col, insert, select
 
 from exchange_api.alerts.search_query import AlertFilters, search_statement
-from exchange_api.alerts.visibility import viewer_params, visible_to, visible_to_bound
+from exchange_api.alerts.stages import stage_rank
+from exchange_api.alerts.visibility import (
+    followup_visible_to,
+    viewer_params,
+    visible_to,
+    visible_to_bound,
+)
 from exchange_api.auth.caller import Caller
 from exchange_api.bulk import insert_rows
 from exchange_api.models.agencies import Agency, AgencyKind
@@ -32,6 +39,7 @@ from exchange_api.models.alerts import (
     AlertVersionRecord,
     IdempotencyKey,
 )
+from exchange_api.models.followups import FollowUp
 
 __all__ = ["AlertRepository", "NewAlertRows"]
 
@@ -201,6 +209,24 @@ class AlertRepository:
             select(AlertVersionRecord)
             .where(col(AlertVersionRecord.alert_id) == alert_id)
             .order_by(col(AlertVersionRecord.version))
+        )
+        return list(self.session.exec(statement))
+
+    def followup_tally(self, caller: Caller, alert_id: uuid.UUID) -> tuple[int, int | None]:
+        """How many follow-ups of the alert ``caller`` may see, and the furthest stage rank
+        among them (:func:`~exchange_api.alerts.stages.stage_rank`; None without a step)."""
+        statement = select(func.count(), func.max(stage_rank())).where(
+            col(FollowUp.alert_id) == alert_id, followup_visible_to(caller)
+        )
+        count, rank = self.session.exec(statement).one()
+        return int(count), rank
+
+    def visible_followups(self, caller: Caller, alert_id: uuid.UUID) -> list[FollowUp]:
+        """The follow-ups of the alert that ``caller`` may see, oldest first."""
+        statement = (
+            select(FollowUp)
+            .where(col(FollowUp.alert_id) == alert_id, followup_visible_to(caller))
+            .order_by(col(FollowUp.id))
         )
         return list(self.session.exec(statement))
 

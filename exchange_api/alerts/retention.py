@@ -9,6 +9,8 @@ is before today (UTC) and, batch by batch in transactions of their own:
   sensitive fields are gone for good, from this database and from the alert's meaning in any
   backup once the backups age out (a backup still holds the wrapped DEK: that is what backup
   retention is for);
+- sets the sealed texts of its follow-ups to NULL (they were sealed under the same DEK, so
+  they could no longer be opened anyway); their routing facts stay, like the alert's;
 - deletes its blind-index tags: a keyed hash of a person's name is still that person's data, and
   links must not keep tying a shredded alert to new ones;
 - stamps ``shredded_at``, and records the batch in the audit log (``alert.shred``, by

@@ -28,7 +28,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from exchange_api.alerts.stages import furthest_stage, stage_ranks
 from exchange_api.alerts.visibility import visible_to
+from exchange_api.alerts.vocabulary import Stage
 from exchange_api.auth.caller import Caller
 from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance, AlertTag
 
@@ -54,6 +56,7 @@ class AlertFilters:
     detected_after: date | None = None
     detected_before: date | None = None
     tags: tuple[tuple[tuple[str, str], ...], ...] = ()
+    stages: tuple[Stage, ...] = ()
 
 
 def _one_of(column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -131,6 +134,8 @@ def search_statement(
         statement = select(Alert)
     key = col(Alert.id) if driver is None else driver.alert_id
     statement = statement.where(visible_to(caller), *_conditions(filters))
+    if filters.stages:
+        statement = statement.where(furthest_stage(caller).in_(stage_ranks(filters.stages)))
     if before is not None:
         statement = statement.where(key < before)
     return statement.order_by(key.desc()).limit(limit)

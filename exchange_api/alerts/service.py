@@ -35,9 +35,11 @@ from exchange_api.alerts.schemas import (
     BatchItemError,
     BatchItemResult,
     BatchResult,
+    FollowUpEntry,
 )
 from exchange_api.alerts.sealing import open_groups, seal_new_alert
 from exchange_api.alerts.search_query import AlertFilters
+from exchange_api.alerts.stages import stage_named
 from exchange_api.alerts.tags import document_search_tags, party_search_tags, tags_of
 from exchange_api.alerts.visibility import visible_groups, withheld_groups
 from exchange_api.alerts.vocabulary import FieldGroup
@@ -268,12 +270,17 @@ def read_alert(
     purpose: str,
 ) -> AlertView:
     """The alert as the caller may see it; groups it may not see are never decrypted."""
-    row = AlertRepository(session).get_visible(caller, alert_id)
+    repository = AlertRepository(session)
+    row = repository.get_visible(caller, alert_id)
     if row is None:
         raise AlertNotFound(alert_id)
     groups = visible_groups(caller, row.reporting_agency_id)
     opened = records.decode_groups(open_groups(keyring, row, groups))
-    view = AlertView(alert=records.read_of(row, opened, withheld_groups(groups)), fields=groups)
+    followups, rank = repository.followup_tally(caller, alert_id)
+    alert = records.read_of(
+        row, opened, withheld_groups(groups), followups=followups, stage=stage_named(rank)
+    )
+    view = AlertView(alert=alert, fields=groups)
     audit.record(AuditAction.ALERT_READ, resource_ids=[alert_id], fields=groups, purpose=purpose)
     return view
 
@@ -320,6 +327,7 @@ def _filters(keyring: Keyring, query: AlertQuery, purpose: str | None) -> AlertF
         detected_after=query.detected_after,
         detected_before=query.detected_before,
         tags=tuple(tags),
+        stages=tuple(dict.fromkeys(query.stage)),
     )
 
 
@@ -360,12 +368,14 @@ def alert_history(
     *,
     purpose: str | None,
 ) -> AlertHistory:
-    """Every version of a visible alert: when, which agency, which fields changed.
+    """Every version of a visible alert (when, which agency, which fields changed) and every
+    follow-up the caller may see (when, which agency, which kind), oldest first.
 
     The acting officer is shown only to callers who may see the alert's contact group, and
     never once the alert is shredded (the contact group is gone with the rest). A change made
     by a client acting for no officer (its token's subject is the client itself) names no
-    officer: the client id is not a person.
+    officer: the client id is not a person. Follow-ups show no text, so a shredded alert's
+    history still lists them.
     """
     repository = AlertRepository(session)
     row = repository.get_visible(caller, alert_id)
@@ -374,22 +384,34 @@ def alert_history(
     show_officer = row.shredded_at is None and "contact" in visible_groups(
         caller, row.reporting_agency_id
     )
+    entries: list[AlertVersion | FollowUpEntry] = [
+        AlertVersion.model_validate(
+            {
+                "version": record.version,
+                "event": record.event,
+                "at": record.at,
+                "agency": record.agency_id,
+                "officer": record.subject
+                if show_officer and record.subject != record.client_id
+                else None,
+                "changes": record.changes,
+            }
+        )
+        for record in repository.versions(alert_id)
+    ]
+    entries.extend(
+        FollowUpEntry(
+            event="followup",
+            at=followup.created_at,
+            agency=followup.agency_id,
+            followup=followup.id,
+            kind=followup.kind,
+        )
+        for followup in repository.visible_followups(caller, alert_id)
+    )
+    entries.sort(key=lambda entry: entry.at)  # stable: versions before follow-ups at a tie
     history = AlertHistory(
-        items=[
-            AlertVersion.model_validate(
-                {
-                    "version": record.version,
-                    "event": record.event,
-                    "at": record.at,
-                    "agency": record.agency_id,
-                    "officer": record.subject
-                    if show_officer and record.subject != record.client_id
-                    else None,
-                    "changes": record.changes,
-                }
-            )
-            for record in repository.versions(alert_id)
-        ],
+        items=entries,
         next_cursor=None,  # set, so that the answer (which omits unset values) still has it
     )
     audit.record(

@@ -10,6 +10,10 @@ Two rules, both applied by the database or before any decryption, never by filte
 - **Which field groups**: the reporting agency sees all of its own alert; otherwise the caller's
   agency kind decides (:data:`DEFAULT_FIELD_POLICY`). Groups a caller may not see are never
   decrypted, only listed as ``withheld``.
+
+Follow-ups (docs/contract.md, "Follow-ups") add one rule each way: :func:`followup_visible_to`
+is the SQL condition for the follow-ups a caller may see (every list, count, stage and history
+entry uses it), and :func:`followup_texts` says which of a follow-up's texts it may read.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final
 
-from sqlalchemy import ColumnElement, bindparam, exists, or_
+from sqlalchemy import ColumnElement, and_, bindparam, exists, or_
 from sqlmodel import col
 
-from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
+from exchange_api.alerts.vocabulary import FIELD_GROUPS, FOLLOWUP_TEXTS, FieldGroup, FollowUpText
 from exchange_api.auth.caller import Caller
 from exchange_api.models.agencies import AgencyKind
 from exchange_api.models.alerts import Alert, AlertAudience
+from exchange_api.models.followups import FollowUp, FollowUpAudience
 
 __all__ = [
     "DEFAULT_FIELD_POLICY",
     "audience_keys",
+    "followup_texts",
+    "followup_visible_to",
     "viewer_params",
     "visible_groups",
     "visible_to",
@@ -111,3 +118,37 @@ def withheld_groups(visible: Iterable[FieldGroup]) -> list[FieldGroup]:
     """The complement of ``visible``, in the canonical order."""
     shown = set(visible)
     return [group for group in FIELD_GROUPS if group not in shown]
+
+
+def followup_visible_to(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition on ``followups`` (joined to their alert through this condition) that
+    holds exactly for the follow-ups ``caller`` may see: the alert is visible to it, and the
+    follow-up is distributed to whoever sees the alert, or the caller's agency is the alert's
+    reporting agency, the follower, or one the follow-up names."""
+    agency = caller.agency_id
+    named = exists().where(
+        col(FollowUpAudience.followup_id) == col(FollowUp.id),
+        col(FollowUpAudience.agency_id) == agency,
+    )
+    return and_(
+        col(FollowUp.alert_id) == col(Alert.id),
+        visible_to(caller),
+        or_(
+            col(FollowUp.distribution_scope) == "alert",
+            col(Alert.reporting_agency_id) == agency,
+            col(FollowUp.agency_id) == agency,
+            named,
+        ),
+    )
+
+
+def followup_texts(
+    caller: Caller, reporting_agency_id: uuid.UUID, follower_agency_id: uuid.UUID
+) -> tuple[FollowUpText, ...]:
+    """The texts of a visible follow-up that ``caller`` may read: all of them for the follower
+    (its own words, as a reporting agency reads its own alert); otherwise those whose alert
+    field group (:data:`FOLLOWUP_TEXTS`) the caller may see in that alert."""
+    if caller.agency_id == follower_agency_id:
+        return tuple(FOLLOWUP_TEXTS)
+    groups = visible_groups(caller, reporting_agency_id)
+    return tuple(text for text, group in FOLLOWUP_TEXTS.items() if group in groups)

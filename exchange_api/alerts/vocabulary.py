@@ -10,11 +10,16 @@ from typing import Final, Literal, get_args
 
 __all__ = [
     "FIELD_GROUPS",
+    "FOLLOWUP_TEXTS",
     "HANDLING_CODE_MEANINGS",
+    "PENAL_CHAIN",
     "AlertStatus",
     "DistributionScope",
     "DocumentKind",
     "FieldGroup",
+    "FollowUpDistributionScope",
+    "FollowUpKind",
+    "FollowUpText",
     "HandlingCode",
     "IncidentType",
     "InformationReliability",
@@ -22,6 +27,7 @@ __all__ = [
     "PersonCategory",
     "QuantityUnit",
     "SourceReliability",
+    "Stage",
     "Tlp",
     "TransportMode",
 ]
@@ -107,3 +113,35 @@ HANDLING_CODE_MEANINGS: Final[dict[str, str]] = {
     "H3": "Other restrictions and comments: see restrictions.",
 }
 """Europol's handling codes, verbatim, shown with every alert (H1 matters to prosecutors)."""
+
+Stage = Literal[
+    "investigation_opened",
+    "backtracking_result",
+    "controlled_delivery",
+    "seizure",
+    "laboratory_result",
+    "arrest",
+    "prosecution_opened",
+    "court_decision",
+    "sanction",
+    "case_closed",
+]
+"""The kinds of follow-up along the penal chain, in its order: an alert's ``stage`` is the
+furthest of them among the follow-ups the caller may see."""
+
+PENAL_CHAIN: Final[tuple[Stage, ...]] = get_args(Stage)
+
+FollowUpKind = Literal[Stage, "note"]
+"""What a follow-up records: a step of the penal chain, or a ``note`` (outside the order)."""
+
+FollowUpDistributionScope = Literal["alert", "agencies"]
+
+FollowUpText = Literal["summary", "reference"]
+"""A follow-up's sealed texts; ``summary`` is seen like an alert's narrative, ``reference`` like
+its reference."""
+
+FOLLOWUP_TEXTS: Final[dict[FollowUpText, FieldGroup]] = {
+    "summary": "narrative",
+    "reference": "reference",
+}
+"""Each follow-up text and the alert field group whose visibility it follows."""

@@ -70,6 +70,8 @@ class AuditAction(StrEnum):
     ALERT_HISTORY = "alert.history"
     ALERT_LINKS = "alert.links"
     ALERT_SHRED = "alert.shred"
+    FOLLOWUP_CREATE = "followup.create"
+    FOLLOWUP_READ = "followup.read"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORT = "audit.export"
     AUDIT_CHECKPOINT = "audit.checkpoint"

@@ -25,6 +25,7 @@ from exchange_api.alerts.schemas.answers import (
     BatchResult,
     CommonValue,
     FieldChange,
+    FollowUpEntry,
     LinkedAlert,
     SharedValue,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Distribution",
     "Document",
     "FieldChange",
+    "FollowUpEntry",
     "Handling",
     "HandlingRead",
     "LinkedAlert",

@@ -32,6 +32,7 @@ from exchange_api.alerts.vocabulary import (
     AlertStatus,
     FieldGroup,
     IncidentType,
+    Stage,
 )
 
 __all__ = ["AlertCreate", "AlertPatch", "AlertRead", "AlertReceipt", "AlertSummary"]
@@ -143,6 +144,10 @@ class AlertRead(_AlertFacts):
     contact: Contact | None = None
     withheld: list[FieldGroup] = Field(
         description="Field groups the caller's agency kind may not see; absent from the body."
+    )
+    followups: int = Field(ge=0, description="How many follow-ups of the alert the caller sees.")
+    stage: Stage | None = Field(
+        description="The furthest step of the penal chain among those follow-ups; null if none."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,9 @@ from exchange_api.alerts.schemas.alert import AlertCreate, AlertSummary
 from exchange_api.alerts.schemas.parts import StrictModel
 from exchange_api.alerts.vocabulary import (
     AlertStatus,
+    FollowUpKind,
     IncidentType,
+    Stage,
 )
 from exchange_api.kit.pagination import Page
 from exchange_api.reference.validators import CasNumber, CountryCode
@@ -34,6 +36,7 @@ __all__ = [
     "BatchResult",
     "CommonValue",
     "FieldChange",
+    "FollowUpEntry",
     "LinkedAlert",
     "SharedValue",
 ]
@@ -68,6 +71,11 @@ class AlertQuery(StrictModel):
         max_length=100,
         description="A document or container number, matched exactly after normalisation. "
         "Needs X-Purpose.",
+    )
+    stage: list[Stage] = Field(
+        default_factory=list,
+        max_length=10,
+        description="The furthest penal-chain step among the follow-ups the caller sees.",
     )
     cursor: str | None = Field(
         default=None, max_length=64, description="`next_cursor` of the previous page."
@@ -118,6 +126,8 @@ class FieldChange(BaseModel):
 
 
 class AlertVersion(BaseModel):
+    """A version of the alert: its creation or a change."""
+
     version: int
     event: Literal["created", "updated"]
     at: datetime
@@ -128,10 +138,22 @@ class AlertVersion(BaseModel):
     changes: list[FieldChange]
 
 
-class AlertHistory(BaseModel):
-    """Every version, oldest first. One page: an alert's history is bounded by its edits."""
+class FollowUpEntry(BaseModel):
+    """A follow-up added to the alert (it does not change the alert's version). Its texts are
+    read through the follow-ups list, never here."""
 
-    items: list[AlertVersion]
+    event: Literal["followup"]
+    at: datetime
+    agency: uuid.UUID = Field(description="The follower's agency.")
+    followup: uuid.UUID = Field(description="The follow-up's id.")
+    kind: FollowUpKind
+
+
+class AlertHistory(BaseModel):
+    """Every version and every follow-up the caller may see, oldest first. One page: an
+    alert's history is bounded by its edits and follow-ups."""
+
+    items: list[Annotated[AlertVersion | FollowUpEntry, Field(discriminator="event")]]
     next_cursor: str | None = None
 
 

@@ -59,13 +59,14 @@ __all__ = [
 ]
 
 
-def latest_date_anywhere() -> date:
+def latest_date_anywhere(now: datetime | None = None) -> date:
     """Today in the time zone furthest ahead (UTC+14): the latest date an event can bear.
 
     "Not in the future" judged by UTC alone would refuse an alert sent at 10:00 in Auckland
-    about something seen that morning.
+    about something seen that morning. ``now`` is the app's clock where a rule reads it
+    (``exchange_api.kit.clock``); the wall clock otherwise.
     """
-    return (datetime.now(UTC) + timedelta(hours=14)).date()
+    return ((now or datetime.now(UTC)) + timedelta(hours=14)).date()
 
 
 def _has_name_content(value: str) -> str:
