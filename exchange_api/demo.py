@@ -31,6 +31,7 @@ from exchange_api.auth.scopes import Scope
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
+from exchange_api.followups.demo import seed_demo_followups
 from exchange_api.models.agencies import Agency, AgencyKind, Client
 
 __all__ = [
@@ -170,12 +171,18 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 )
                 reporters[client.client_id] = agency
             audit.flush()
+            keyring = LocalKeyring(material)
             alerts = seed_demo_alerts(
                 session,
-                LocalKeyring(material),
+                keyring,
                 reporters,
                 audit_log=audit_log,
                 review_years=settings.alert_review_years,
+            )
+            followups = (
+                seed_demo_followups(session, keyring, reporters, audit_log=audit_log)
+                if alerts
+                else []
             )
     finally:
         engine.dispose()
@@ -183,6 +190,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
         "database": settings.database.get_backend_name(),
         "agencies": agencies,
         "alerts_created": len(alerts),
+        "followups_created": len(followups),
     }
 
 

@@ -26,7 +26,7 @@ from exchange_api.crypto import Keyring
 from exchange_api.models.agencies import Agency, AgencyKind
 from exchange_api.models.alerts import Alert
 
-__all__ = ["demo_alert_bodies", "seed_demo_alerts"]
+__all__ = ["acting_for", "demo_alert_bodies", "seed_demo_alerts"]
 
 _HANDLING: Final = {"code": "H2", "source_reliability": "B", "information_reliability": "2"}
 
@@ -276,6 +276,23 @@ def demo_alert_bodies(kind: AgencyKind, country: str, start: int) -> list[dict[s
     return bodies
 
 
+def acting_for(
+    session: Session, audit_log: AuditLog, client_id: str, agency: Agency
+) -> tuple[Caller, AuditRecorder]:
+    """The demo seed acting for ``agency`` through its demo client: the caller a token would
+    give, and a recorder whose entries name the seed, the client and the agency."""
+    caller = Caller(
+        subject="demo-seed",
+        client_id=client_id,
+        agency_id=agency.id,
+        agency_kind=agency.kind,
+        scopes=frozenset(),
+        token_id="",  # no token: the seed acts for the agency from the command line
+    )
+    seeder = AuditIdentity(actor=caller.subject, client_id=client_id, agency=str(agency.id))
+    return caller, AuditRecorder.acting_as(audit_log, session, seeder)
+
+
 def seed_demo_alerts(
     session: Session,
     keyring: Keyring,
@@ -293,16 +310,7 @@ def seed_demo_alerts(
     created: list[str] = []
     offsets = itertools.count(0, 3)
     for client_id, agency in agencies.items():
-        caller = Caller(
-            subject="demo-seed",
-            client_id=client_id,
-            agency_id=agency.id,
-            agency_kind=agency.kind,
-            scopes=frozenset(),
-            token_id="",  # no token: the seed acts for the agency from the command line
-        )
-        seeder = AuditIdentity(actor=caller.subject, client_id=client_id, agency=str(agency.id))
-        audit = AuditRecorder.acting_as(audit_log, session, seeder)
+        caller, audit = acting_for(session, audit_log, client_id, agency)
         bodies = demo_alert_bodies(agency.kind, agency.country, next(offsets))
         outcome = service.create_alerts(
             session, keyring, caller, bodies, audit, review_years=review_years
