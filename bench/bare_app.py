@@ -90,6 +90,18 @@ class BareAlertParty(_BareModel, table=True):
     alert_id: uuid.UUID = SQLField(sa_column=Column(ForeignKey("bare_alerts.id"), primary_key=True))
 
 
+class BareFollowUp(_BareModel, table=True):
+    """A follow-up in plain text, found by (alert, id): its alert's follow-ups oldest first."""
+
+    __tablename__ = "bare_followups"
+    __table_args__ = (Index("ix_bare_followups_alert_id_id", "alert_id", "id"),)
+
+    id: uuid.UUID = SQLField(default_factory=uuid7, primary_key=True)
+    alert_id: uuid.UUID = SQLField(sa_column=Column(ForeignKey("bare_alerts.id"), nullable=False))
+    created_at: datetime = SQLField(default_factory=lambda: datetime.now(UTC))
+    body: dict[str, Any] = SQLField(sa_column=Column(JSON, nullable=False))
+
+
 # --- the body: the exchange format's shape, with plain types ----------------------------------
 
 
@@ -163,6 +175,18 @@ class AlertIn(_Strict):
     handling: Handling
     distribution: Distribution
     review_by: date | None = None
+
+
+class FollowUpIn(_Strict):
+    kind: str = Field(max_length=32)
+    occurred_on: date
+    summary: str = Field(min_length=1, max_length=20_000)
+    reference: str | None = Field(default=None, max_length=100)
+    seized: list[Substance] = Field(default_factory=list, max_length=50)
+    arrests: int | None = Field(default=None, ge=0)
+    corrects: uuid.UUID | None = None
+    handling: Handling
+    distribution: dict[str, Any] = Field(default_factory=lambda: {"scope": "alert"})
 
 
 class BatchIn(_Strict):
@@ -325,6 +349,38 @@ def create_app() -> FastAPI:
         if row is None:
             raise HTTPException(status_code=404)
         return _whole(row)
+
+    @app.post("/v1/alerts/{alert_id}/followups", status_code=201)
+    def create_followup(
+        alert_id: uuid.UUID, followup: FollowUpIn, session: SessionDep, response: Response
+    ) -> dict[str, Any]:
+        if session.get(BareAlert, alert_id) is None:
+            raise HTTPException(status_code=404)
+        row = BareFollowUp(alert_id=alert_id, body=followup.model_dump(mode="json"))
+        session.add(row)
+        session.flush()
+        response.headers["Location"] = f"/v1/alerts/{alert_id}/followups/{row.id}"
+        return {"id": str(row.id), "alert": str(alert_id), "created_at": row.created_at.isoformat()}
+
+    @app.get("/v1/alerts/{alert_id}/followups")
+    def list_followups(
+        alert_id: uuid.UUID,
+        session: SessionDep,
+        cursor: uuid.UUID | None = None,
+        limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT_MAX)] = 50,
+    ) -> dict[str, Any]:
+        if session.get(BareAlert, alert_id) is None:
+            raise HTTPException(status_code=404)
+        query = select(BareFollowUp).where(col(BareFollowUp.alert_id) == alert_id)
+        if cursor is not None:
+            query = query.where(col(BareFollowUp.id) > cursor)
+        rows = session.exec(query.order_by(col(BareFollowUp.id)).limit(limit + 1)).all()
+        page = rows[:limit]
+        items = [
+            {"id": str(row.id), "created_at": row.created_at.isoformat(), **row.body}
+            for row in page
+        ]
+        return {"items": items, "next_cursor": str(page[-1].id) if len(rows) > limit else None}
 
     @app.get("/v1/alerts")
     def search_alerts(

@@ -235,6 +235,40 @@ async def search_party(client: VirtualClient, work: Workload) -> int:
     return await client.search(lambda c: {"party": c.rng.choice(c.spec.sample_parties)})
 
 
+FOLLOWUP_BODY = json.dumps(
+    {
+        "kind": "seizure",
+        "occurred_on": "2026-01-02",
+        "summary": "Benchmark seizure: drums declared as cleaner held the precursor.",
+        "reference": "BENCH-SEIZ-0001",
+        "seized": [{"cas": "103-79-7", "quantity": 1150, "unit": "kg"}],
+        "arrests": 2,
+        "handling": {
+            "code": "H1",
+            "source_reliability": "A",
+            "information_reliability": "1",
+            "tlp": "amber",
+        },
+    },
+    separators=(",", ":"),
+).encode()
+
+
+async def followup_create(client: VirtualClient, work: Workload) -> int:
+    alert_id = client.rng.choice(client.spec.sample_ids)
+    response = await client.call("POST", f"/v1/alerts/{alert_id}/followups", content=FOLLOWUP_BODY)
+    return 1 if response.status_code == 201 else 0
+
+
+async def followups_list(client: VirtualClient, work: Workload) -> int:
+    """The first page (50) of one alert's follow-ups; the run gave it 50 (``sample_ids[0]``)."""
+    alert_id = client.spec.sample_ids[0]
+    response = await client.call(
+        "GET", f"/v1/alerts/{alert_id}/followups", params={"limit": str(PAGE_SIZE)}
+    )
+    return 1 if response.status_code == 200 else 0
+
+
 async def mixed(client: VirtualClient, work: Workload) -> int:
     """Steady traffic for the memory check: writes, reads by id and searches."""
     roll = client.rng.random()
@@ -256,6 +290,8 @@ OPERATIONS: dict[str, Operation] = {
     "search_route": search_route,
     "search_party": search_party,
     "mixed": mixed,
+    "followup_create": followup_create,
+    "followups_list": followups_list,
 }
 
 

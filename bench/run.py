@@ -41,7 +41,10 @@ __all__ = ["main"]
 READ_OPS = ("get_by_id", "search_substance", "search_route", "search_party")
 SEARCH_OPS = ("search_substance", "search_route", "search_party")
 WRITE_OPS = ("post_single", "batch")
-ALL_OPS = (*READ_OPS, *WRITE_OPS, "memory", "audit_verify")
+FOLLOWUP_OPS = ("followup_create", "followups_list")
+ALL_OPS = (*READ_OPS, *WRITE_OPS, *FOLLOWUP_OPS, "memory", "audit_verify")
+FOLLOWUPS_LISTED = 50
+"""How many follow-ups the alert of ``followups_list`` has: one full page."""
 SEED_BATCHES_IN_FLIGHT = 4
 SAMPLES_KEPT = 5_000
 
@@ -182,6 +185,20 @@ class Session:
             f"server CPU {row['cpu_s_per_1k']:.2f} s/1k"
         )
 
+    def give_followups(self) -> None:
+        """Give the first sample alert the follow-ups ``followups_list`` reads, one by one as an
+        agency would add them."""
+        result = self.load(
+            "followup_create",
+            concurrency=1,
+            duration_s=float(3600),
+            max_requests=FOLLOWUPS_LISTED,
+            warmup_s=0.0,
+            sample_ids=self.sample_ids[:1],
+        )
+        if result["errors"]:
+            raise RuntimeError(f"adding follow-ups failed: {result['error_samples'][:2]}")
+
     def memory_run(self) -> dict[str, Any]:
         duration = self.args.memory_duration
         say(f"{self.app.name}: mixed load for {duration:.0f} s (worker memory over time)")
@@ -276,6 +293,13 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
                 for session in sessions:
                     session.measure(op, size)
     for op in WRITE_OPS:
+        if op in args.only:
+            for session in sessions:
+                session.measure(op, args.sizes[-1])
+    if "followups_list" in args.only:
+        for session in sessions:
+            session.give_followups()
+    for op in FOLLOWUP_OPS:
         if op in args.only:
             for session in sessions:
                 session.measure(op, args.sizes[-1])
