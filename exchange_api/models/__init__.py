@@ -32,11 +32,8 @@ from exchange_api.models.audit import (  # noqa: E402
     AuditEntryResource,
     AuditIntakeRecord,
 )
-<<<<<<< HEAD
-from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
-=======
 from exchange_api.models.followups import FollowUp, FollowUpAudience  # noqa: E402
->>>>>>> 4d751b5 (Follow-ups along the penal chain: table, visibility in SQL, sealed texts, stage on alert read and search)
+from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
 
 __all__ = [
