@@ -137,6 +137,8 @@ def test_audit_actions() -> None:
         "alert.history",
         "alert.links",
         "alert.shred",
+        "followup.create",
+        "followup.read",
         "audit.read",
         "audit.export",
         "audit.checkpoint",
