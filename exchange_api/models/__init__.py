@@ -25,6 +25,7 @@ from exchange_api.models.alerts import (  # noqa: E402
     AlertVersionRecord,
     IdempotencyKey,
 )
+from exchange_api.models.assistance import AssistanceRequest  # noqa: E402
 from exchange_api.models.audit import (  # noqa: E402
     AuditChainHead,
     AuditCheckpointRecord,
@@ -45,6 +46,7 @@ __all__ = [
     "AlertSubstance",
     "AlertTag",
     "AlertVersionRecord",
+    "AssistanceRequest",
     "AuditChainHead",
     "AuditCheckpointRecord",
     "AuditEntryRecord",
