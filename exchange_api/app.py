@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from exchange_api import health
+from exchange_api.agencies import directory as directory_endpoints
 from exchange_api.agencies import endpoints as admin_endpoints
 from exchange_api.alerts import endpoints as alert_endpoints
 from exchange_api.alerts.retention import periodic_retention
@@ -67,6 +68,7 @@ def build_v1_router() -> APIRouter:
     v1.include_router(alert_endpoints.router)
     v1.include_router(followup_endpoints.router)
     v1.include_router(admin_endpoints.router)
+    v1.include_router(directory_endpoints.router)
     v1.include_router(audit_endpoints.router)
     return v1
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from exchange_api.models.agencies import Agency, Client
+from exchange_api.models.agencies import Agency, AgencyKind, Client
 
 __all__ = ["AgencyRepository"]
 
@@ -36,11 +36,27 @@ class AgencyRepository:
     def agency_named(self, name: str) -> Agency | None:
         return self.session.exec(select(Agency).where(col(Agency.name) == name)).first()
 
-    def list_agencies(self, *, after: uuid.UUID | None, limit: int) -> list[Agency]:
-        """Agencies in registration order (ids are UUIDv7), after ``after``."""
+    def list_agencies(
+        self,
+        *,
+        after: uuid.UUID | None,
+        limit: int,
+        country: str | None = None,
+        kind: AgencyKind | None = None,
+        name_contains: str | None = None,
+    ) -> list[Agency]:
+        """Agencies in registration order (ids are UUIDv7), after ``after``; optionally of one
+        country, of one kind, and whose name contains ``name_contains`` ignoring case (LIKE
+        wildcards in it match themselves)."""
         statement = select(Agency).order_by(col(Agency.id)).limit(limit)
         if after is not None:
             statement = statement.where(col(Agency.id) > after)
+        if country is not None:
+            statement = statement.where(col(Agency.country) == country)
+        if kind is not None:
+            statement = statement.where(col(Agency.kind) == kind)
+        if name_contains is not None:
+            statement = statement.where(col(Agency.name).icontains(name_contains, autoescape=True))
         return list(self.session.exec(statement))
 
     def get_client(self, client_id: str) -> Client | None:

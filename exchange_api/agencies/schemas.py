@@ -24,6 +24,8 @@ from exchange_api.reference.validators import CountryCode
 
 __all__ = [
     "AgencyCreate",
+    "AgencyDirectory",
+    "AgencyEntry",
     "AgencyList",
     "AgencyRead",
     "ClientCreate",
@@ -47,11 +49,26 @@ class AgencyCreate(BaseModel):
     kind: AgencyKind
 
 
-class AgencyRead(BaseModel):
+class AgencyEntry(BaseModel):
+    """A member agency as every member sees it in the directory."""
+
     id: uuid.UUID
     name: str
     country: str
     kind: AgencyKind
+
+    @classmethod
+    def of_agency(cls, agency: Agency) -> AgencyEntry:
+        return cls(id=agency.id, name=agency.name, country=agency.country, kind=agency.kind)
+
+
+class AgencyDirectory(Page[AgencyEntry]):
+    """One page of the directory, oldest first."""
+
+
+class AgencyRead(AgencyEntry):
+    """A member agency as the admin API shows it."""
+
     created_at: datetime
 
     @classmethod

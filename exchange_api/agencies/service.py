@@ -25,6 +25,8 @@ from uuid_utils.compat import uuid7
 from exchange_api.agencies.repository import AgencyRepository
 from exchange_api.agencies.schemas import (
     AgencyCreate,
+    AgencyDirectory,
+    AgencyEntry,
     AgencyList,
     AgencyRead,
     ClientCreate,
@@ -36,10 +38,12 @@ from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.client_secrets import hash_client_secret, new_client_secret
 from exchange_api.errors import BadRequest, Conflict, NotFound
 from exchange_api.kit.pagination import TEXT_KEYS, UUID_KEYS, page_of
-from exchange_api.models.agencies import Agency, Client
+from exchange_api.models.agencies import Agency, AgencyKind, Client
 
 __all__ = [
     "RegisteredClient",
+    "agency_directory",
+    "directory_entry",
     "disable_client",
     "enable_client",
     "get_agency",
@@ -73,17 +77,63 @@ def get_agency(session: Session, agency_id: uuid.UUID) -> Agency:
     return agency
 
 
+def _agency_page(
+    session: Session,
+    *,
+    cursor: str | None,
+    limit: int,
+    country: str | None = None,
+    kind: AgencyKind | None = None,
+    name_contains: str | None = None,
+) -> tuple[list[Agency], str | None]:
+    after = UUID_KEYS.decode(cursor) if cursor is not None else None
+    found = AgencyRepository(session).list_agencies(
+        after=after, limit=limit + 1, country=country, kind=kind, name_contains=name_contains
+    )
+    return page_of(found, limit, UUID_KEYS, lambda agency: agency.id)
+
+
 def list_agencies(
     session: Session, audit: AuditRecorder, *, cursor: str | None, limit: int
 ) -> AgencyList:
     """A page of agencies in registration order."""
-    after = UUID_KEYS.decode(cursor) if cursor is not None else None
-    found = AgencyRepository(session).list_agencies(after=after, limit=limit + 1)
-    page, next_cursor = page_of(found, limit, UUID_KEYS, lambda agency: agency.id)
+    page, next_cursor = _agency_page(session, cursor=cursor, limit=limit)
     audit.record(AuditAction.ADMIN_AGENCY_LIST, result_count=len(page))
     return AgencyList.model_validate(
         {"items": [AgencyRead.of(agency) for agency in page], "next_cursor": next_cursor}
     )
+
+
+def agency_directory(
+    session: Session,
+    audit: AuditRecorder,
+    *,
+    country: str | None,
+    kind: AgencyKind | None,
+    name_contains: str | None,
+    cursor: str | None,
+    limit: int,
+) -> AgencyDirectory:
+    """A page of the directory every member may read, in registration order, filtered."""
+    page, next_cursor = _agency_page(
+        session,
+        cursor=cursor,
+        limit=limit,
+        country=country,
+        kind=kind,
+        name_contains=name_contains,
+    )
+    audit.record(AuditAction.AGENCY_LIST, result_count=len(page))
+    return AgencyDirectory(
+        items=[AgencyEntry.of_agency(agency) for agency in page], next_cursor=next_cursor
+    )
+
+
+def directory_entry(session: Session, audit: AuditRecorder, agency_id: uuid.UUID) -> AgencyEntry:
+    """One agency of the directory (404 if none has this id)."""
+    entry = AgencyEntry.of_agency(get_agency(session, agency_id))
+    audit.record(AuditAction.AGENCY_READ, resource_ids=[agency_id])
+    return entry
 
 
 def register_client(

@@ -40,6 +40,7 @@ __all__ = [
     "viewer_params",
     "visible_groups",
     "visible_to",
+    "visible_to_agency",
     "visible_to_bound",
     "withheld_groups",
 ]
@@ -70,9 +71,14 @@ def audience_keys(
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
     """The SQL condition on ``alerts`` that holds exactly for the alerts ``caller`` may see."""
-    return _visibility(
-        caller.agency_id, _audiences_of(caller), industry=caller.agency_kind is AgencyKind.INDUSTRY
-    )
+    return visible_to_agency(caller.agency_id, caller.agency_kind)
+
+
+def visible_to_agency(agency_id: uuid.UUID, kind: AgencyKind) -> ColumnElement[bool]:
+    """:func:`visible_to` for any agency, not only the caller's: whether the addressee of a
+    request may see the alert it is about is the same rule."""
+    audiences = audience_keys(kinds=[kind], agencies=[agency_id])
+    return _visibility(agency_id, audiences, industry=kind is AgencyKind.INDUSTRY)
 
 
 def visible_to_bound(*, industry: bool) -> ColumnElement[bool]:

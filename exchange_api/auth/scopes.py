@@ -37,6 +37,7 @@ __all__ = [
     "Admin",
     "AlertsRead",
     "AlertsWrite",
+    "AnyScope",
     "AuditRead",
     "Scope",
     "oauth2_scheme",
@@ -118,6 +119,16 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
     return caller_with_scope
 
 
+async def any_scope(
+    caller: CallerDep, _documented: None = Security(oauth2_scheme, scopes=[])
+) -> Caller:
+    """The caller, whatever scopes its token holds: for what every member may read (the
+    directory). The authentication itself is the ``/v1`` router's; this only documents it."""
+    return caller
+
+
+AnyScope = Annotated[Caller, Depends(any_scope)]
+"""A valid token, whatever its scopes (documented in OpenAPI with an empty scope list)."""
 AlertsRead = Annotated[Caller, Depends(require_scope(Scope.ALERTS_READ))]
 AlertsWrite = Annotated[Caller, Depends(require_scope(Scope.ALERTS_WRITE))]
 AuditRead = Annotated[Caller, Depends(require_scope(Scope.AUDIT_READ))]
