@@ -17,6 +17,7 @@ from exchange_api.agencies import directory as directory_endpoints
 from exchange_api.agencies import endpoints as admin_endpoints
 from exchange_api.alerts import endpoints as alert_endpoints
 from exchange_api.alerts.retention import periodic_retention
+from exchange_api.assistance import endpoints as assistance_endpoints
 from exchange_api.audit import endpoints as audit_endpoints
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.background import periodic_checkpoints
@@ -69,6 +70,7 @@ def build_v1_router() -> APIRouter:
     v1.include_router(followup_endpoints.router)
     v1.include_router(admin_endpoints.router)
     v1.include_router(directory_endpoints.router)
+    v1.include_router(assistance_endpoints.router)
     v1.include_router(audit_endpoints.router)
     return v1
 

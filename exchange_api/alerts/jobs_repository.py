@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 from exchange_api.alerts.sealing import sealed_column
 from exchange_api.alerts.vocabulary import FIELD_GROUPS
 from exchange_api.models.alerts import Alert, AlertTag, IdempotencyKey
+from exchange_api.models.assistance import AssistanceRequest
 from exchange_api.models.followups import FollowUp
 
 __all__ = ["AlertJobsRepository"]
@@ -25,6 +26,7 @@ _ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 _TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
 _KEYS = SQLModel.metadata.tables[IdempotencyKey.__tablename__]
 _FOLLOWUPS = SQLModel.metadata.tables[FollowUp.__tablename__]
+_REQUESTS = SQLModel.metadata.tables[AssistanceRequest.__tablename__]
 _REWRAP = (
     update(_ALERTS)
     .where(_ALERTS.c.id == bindparam("alert_id"), _ALERTS.c.kek_version == bindparam("old"))
@@ -55,8 +57,8 @@ class AlertJobsRepository:
         return list(self.session.connection().scalars(statement))
 
     def shred(self, ids: Sequence[uuid.UUID], at: datetime) -> None:
-        """Destroy the wrapped DEK, every sealed group, the follow-ups' sealed texts and the
-        blind-index tags of ``ids``."""
+        """Destroy the wrapped DEK, every sealed group, the sealed texts of the follow-ups and
+        requests about them, and the blind-index tags of ``ids``."""
         connection = self.session.connection()
         connection.execute(
             update(_ALERTS)
@@ -71,6 +73,11 @@ class AlertJobsRepository:
             update(_FOLLOWUPS)
             .where(_FOLLOWUPS.c.alert_id.in_(ids))
             .values(sealed_summary=None, sealed_reference=None)
+        )
+        connection.execute(
+            update(_REQUESTS)
+            .where(_REQUESTS.c.alert_id.in_(ids))
+            .values(sealed_message=None, sealed_reply=None)
         )
         connection.execute(delete(_TAGS).where(_TAGS.c.alert_id.in_(ids)))
 

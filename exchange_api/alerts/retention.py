@@ -11,6 +11,8 @@ is before today (UTC) and, batch by batch in transactions of their own:
   retention is for);
 - sets the sealed texts of its follow-ups to NULL (they were sealed under the same DEK, so
   they could no longer be opened anyway); their routing facts stay, like the alert's;
+- sets the sealed message and reply of every request about it to NULL (``assistance``): they
+  were sealed under the same DEK, and a NULL says plainly that they are gone;
 - deletes its blind-index tags: a keyed hash of a person's name is still that person's data, and
   links must not keep tying a shredded alert to new ones;
 - stamps ``shredded_at``, and records the batch in the audit log (``alert.shred``, by
