@@ -24,6 +24,7 @@ from exchange_api.agencies import service
 from exchange_api.agencies.repository import AgencyRepository
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
 from exchange_api.alerts.demo import seed_demo_alerts
+from exchange_api.assistance.demo import seed_demo_requests
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.audit.recorder import AuditRecorder
@@ -32,6 +33,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.followups.demo import seed_demo_followups
+from exchange_api.kit.clock import Clock
 from exchange_api.models.agencies import Agency, AgencyKind, Client
 
 __all__ = [
@@ -184,6 +186,17 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 if alerts
                 else []
             )
+            requests = (
+                seed_demo_requests(
+                    session,
+                    keyring,
+                    {agency.kind: agency for agency in reporters.values()},
+                    audit_log=audit_log,
+                    clock=Clock(),
+                )
+                if alerts
+                else []
+            )
     finally:
         engine.dispose()
     return {
@@ -191,6 +204,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
         "agencies": agencies,
         "alerts_created": len(alerts),
         "followups_created": len(followups),
+        "requests_created": len(requests),
     }
 
 
