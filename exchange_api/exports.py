@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from exchange_api.alerts.schemas import AlertCreate, AlertPatch, AlertRead
+from exchange_api.assistance.schemas import RequestCreate, RequestRead, RequestReply
 from exchange_api.config import Settings
 from exchange_api.crypto import ensure_keys
 from exchange_api.errors import Problem
@@ -26,6 +27,9 @@ EXCHANGE_FORMAT_MODELS: dict[str, type[BaseModel]] = {
     "alert-patch.json": AlertPatch,
     "followup-create.json": FollowUpCreate,
     "followup-read.json": FollowUpRead,
+    "request-create.json": RequestCreate,
+    "request-reply.json": RequestReply,
+    "request-read.json": RequestRead,
 }
 
 

@@ -80,9 +80,11 @@ class RequestReply(_Strict):
 class RequestSummary(BaseModel):
     """A request's metadata, as lists show it: never its message nor its reply's."""
 
+    model_config = ConfigDict(populate_by_name=True)
+
     id: uuid.UUID
     alert_id: uuid.UUID
-    from_: uuid.UUID = Field(serialization_alias="from", description="The sender agency.")
+    from_: uuid.UUID = Field(alias="from", description="The sender agency.")
     to: uuid.UUID = Field(description="The addressee agency.")
     kind: RequestKind
     urgency: Urgency
