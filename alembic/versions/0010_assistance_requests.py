@@ -4,8 +4,8 @@ One row per request: who asked whom, about which alert, the kind, the urgency an
 plain columns; the message and the reply sealed under the alert's data key. Indexes serve the
 addressee's inbox and the sender's outbox (newest first) and retention's lookup by alert.
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: str | None = '0006'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
