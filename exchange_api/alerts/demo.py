@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlmodel import Session, col, select
 
 from exchange_api.alerts import service
+from exchange_api.alerts.schemas import BatchCreate
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
@@ -313,7 +314,7 @@ def seed_demo_alerts(
         caller, audit = acting_for(session, audit_log, client_id, agency)
         bodies = demo_alert_bodies(agency.kind, agency.country, next(offsets))
         outcome = service.create_alerts(
-            session, keyring, caller, bodies, audit, review_years=review_years
+            session, keyring, caller, BatchCreate(alerts=bodies), audit, review_years=review_years
         )
         if len(outcome.created) != len(bodies):
             raise ValueError("a demo alert failed validation")

@@ -106,7 +106,12 @@ def create_alert(
     return receipt
 
 
-@router.post("/batch", response_model=BatchResult, dependencies=_NO_PARAMS)
+@router.post(
+    "/batch",
+    response_model=BatchResult,
+    dependencies=_NO_PARAMS,
+    responses=IdempotencyKeyReused.response("Idempotency-Key reused with another batch."),
+)
 def create_alerts(
     body: BatchCreate,
     caller: AlertsWrite,
@@ -114,16 +119,30 @@ def create_alerts(
     keyring: KeyringDep,
     settings: SettingsDep,
     audit: AuditDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> BatchResult:
     """Report up to 500 alerts at once.
 
     Each item is validated on its own: the answer (200) has one result per item, in order —
     `{index, id}` for a stored alert, `{index, error}` with a problem document for a refused one
     — and one bad item does not stop the others. More than 500 items is refused whole (422).
+    With `Idempotency-Key`, the same batch sent again (a retry after a lost answer) gets the
+    first answer (`Idempotent-Replayed: true`) and stores nothing; the key with another batch is
+    409. Keys are per client, shared with single creates, and kept 7 days.
     """
     outcome = service.create_alerts(
-        session, keyring, caller, list(body.alerts), audit, review_years=settings.alert_review_years
+        session,
+        keyring,
+        caller,
+        body,
+        audit,
+        review_years=settings.alert_review_years,
+        idempotency_key=idempotency_key,
+        idempotency_kept=timedelta(days=settings.idempotency_key_days),
     )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return outcome.result
 
 

@@ -32,6 +32,7 @@ from exchange_api.alerts.schemas import (
     AlertRead,
     AlertReceipt,
     AlertVersion,
+    BatchCreate,
     BatchItemError,
     BatchItemResult,
     BatchResult,
@@ -184,10 +185,17 @@ def create_alert(
     if idempotency_key is None:
         outcome = CreateOutcome(create(), replayed=False)
     else:
-        once = idempotency.create_once(
-            session, caller, idempotency_key, body, create, kept=idempotency_kept
+        once = idempotency.run_once(
+            session,
+            caller,
+            idempotency_key,
+            body.model_dump(mode="json"),
+            create,
+            answer_type=AlertReceipt,
+            alert_of=lambda receipt: receipt.id,
+            kept=idempotency_kept,
         )
-        outcome = CreateOutcome(once.receipt, replayed=once.replayed)
+        outcome = CreateOutcome(once.answer, replayed=once.replayed)
     action = AuditAction.ALERT_CREATE_REPLAY if outcome.replayed else AuditAction.ALERT_CREATE
     audit.record(action, resource_ids=[outcome.receipt.id])
     return outcome
@@ -197,21 +205,18 @@ def create_alert(
 class BatchOutcome:
     result: BatchResult
     created: list[uuid.UUID]
+    """The alerts this batch stored (on a replay: those the first request stored)."""
+    replayed: bool = False
 
 
-def create_alerts(
+def _insert_alerts(
     session: Session,
     keyring: Keyring,
     caller: Caller,
     items: Sequence[object],
-    audit: AuditRecorder,
     *,
     review_years: int,
-) -> BatchOutcome:
-    """Validate each item on its own and store the valid ones, all in one bulk write.
-
-    An invalid item gets its problem in the results and does not stop the others.
-    """
+) -> BatchResult:
     repository = AlertRepository(session)
     problems: dict[int, list[dict[str, object]]] = {}
     valid: list[tuple[int, AlertCreate]] = []
@@ -241,9 +246,52 @@ def create_alerts(
             results.append(
                 BatchItemError(index=index, error=BodyInvalid(problems[index]).document())
             )
-    stored = list(created.values())
-    audit.record(AuditAction.ALERT_CREATE, resource_ids=stored, result_count=len(stored))
-    return BatchOutcome(result=BatchResult(results=results), created=stored)
+    return BatchResult(results=results)
+
+
+def _stored(result: BatchResult) -> list[uuid.UUID]:
+    return [item.id for item in result.results if isinstance(item, BatchItemResult)]
+
+
+def create_alerts(
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    body: BatchCreate,
+    audit: AuditRecorder,
+    *,
+    review_years: int,
+    idempotency_key: str | None = None,
+    idempotency_kept: timedelta = timedelta(days=7),
+) -> BatchOutcome:
+    """Validate each item on its own and store the valid ones, all in one bulk write.
+
+    An invalid item gets its problem in the results and does not stop the others. With an
+    ``idempotency_key`` used before for the same batch, nothing is stored and the first results
+    are answered again, recorded as ``alert.create.replay`` naming the alerts it had stored.
+    """
+
+    def insert() -> BatchResult:
+        return _insert_alerts(session, keyring, caller, body.alerts, review_years=review_years)
+
+    if idempotency_key is None:
+        result, replayed = insert(), False
+    else:
+        once = idempotency.run_once(
+            session,
+            caller,
+            idempotency_key,
+            {"alerts": list(body.alerts)},  # as sent: items are validated one by one
+            insert,
+            answer_type=BatchResult,
+            alert_of=lambda answer: next(iter(_stored(answer)), None),
+            kept=idempotency_kept,
+        )
+        result, replayed = once.answer, once.replayed
+    stored = _stored(result)
+    action = AuditAction.ALERT_CREATE_REPLAY if replayed else AuditAction.ALERT_CREATE
+    audit.record(action, resource_ids=stored, result_count=len(stored))
+    return BatchOutcome(result=result, created=stored, replayed=replayed)
 
 
 # --- read -----------------------------------------------------------------------------------

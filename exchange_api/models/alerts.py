@@ -145,6 +145,7 @@ class IdempotencyKey(SQLModel, table=True):
     client_id: str = Field(primary_key=True, max_length=64)
     key: str = Field(primary_key=True, max_length=255)
     request_hash: str = Field(max_length=64, nullable=False)
-    alert_id: uuid.UUID = Field(foreign_key="alerts.id", nullable=False)
+    alert_id: uuid.UUID | None = Field(default=None, foreign_key="alerts.id", nullable=True)
+    """The alert the first answer created (a batch: its first; none if it stored nothing)."""
     response: dict[str, Any] = Field(sa_type=JSON, nullable=False)
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.alerts import changes, links, service
-from exchange_api.alerts.schemas import AlertCreate, AlertQuery, AlertReceipt
+from exchange_api.alerts.schemas import AlertCreate, AlertQuery, AlertReceipt, BatchCreate
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
@@ -92,11 +92,20 @@ class Exchange:
             ),
         )
 
-    def batch(self, caller: Caller, items: list[Any]) -> service.BatchOutcome:
+    def batch(
+        self, caller: Caller, items: list[Any], *, key: str | None = None
+    ) -> service.BatchOutcome:
+        body = BatchCreate(alerts=items)
         return self.run_as(
             caller,
             lambda s, audit: service.create_alerts(
-                s, self.keyring, caller, items, audit, review_years=self.settings.alert_review_years
+                s,
+                self.keyring,
+                caller,
+                body,
+                audit,
+                review_years=self.settings.alert_review_years,
+                idempotency_key=key,
             ),
         )
 

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
+from exchange_api.alerts.errors import BodyInvalid, IdempotencyKeyReused
 from exchange_api.alerts.schemas import BatchCreate
 from exchange_api.auth.caller import Caller
 from tests.alerts.builders import alert_body, minimal_body
@@ -64,3 +65,45 @@ def test_a_batch_holds_at_most_500_alerts() -> None:
     assert raised.value.errors()[0]["loc"] == ("alerts",)
     with pytest.raises(ValidationError):
         BatchCreate.model_validate({"alerts": []})
+
+
+def test_a_batch_sent_again_with_its_key_stores_nothing_and_gets_the_first_answer(
+    exchange: Exchange, customs: Caller
+) -> None:
+    items = [minimal_body(reference=f"NL-2026-{n:05d}") for n in range(3)] + [{}]
+    first = exchange.batch(customs, items, key="push-file-0001-batch-0")
+    again = exchange.batch(customs, items, key="push-file-0001-batch-0")
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.result == first.result
+    assert again.created == first.created
+    assert sorted(exchange.search_all(customs)) == sorted(first.created)
+
+
+def test_a_batch_key_reused_with_another_batch_is_a_conflict(
+    exchange: Exchange, customs: Caller
+) -> None:
+    first = exchange.batch(customs, [minimal_body()], key="push-0002")
+    with pytest.raises(IdempotencyKeyReused):
+        exchange.batch(customs, [minimal_body(), minimal_body()], key="push-0002")
+    assert exchange.search_all(customs) == first.created
+
+
+def test_a_keyed_batch_that_stored_nothing_is_replayed_too(
+    exchange: Exchange, customs: Caller
+) -> None:
+    first = exchange.batch(customs, [{}, {"incident_type": "theft"}], key="push-0003")
+    again = exchange.batch(customs, [{}, {"incident_type": "theft"}], key="push-0003")
+    assert first.created == again.created == []
+    assert again.replayed
+    assert again.result == first.result
+
+
+def test_a_number_json_cannot_carry_is_refused_before_anything_is_stored(
+    exchange: Exchange, customs: Caller
+) -> None:
+    with pytest.raises(BodyInvalid) as raised:
+        exchange.batch(customs, [minimal_body(), {"quantity": float("nan")}], key="push-0004")
+    assert raised.value.extra["errors"] == [
+        {"loc": ["body"], "msg": "holds a number JSON cannot carry"}
+    ]
+    assert exchange.search_all(customs) == []

@@ -241,6 +241,21 @@ async def test_idempotent_create(
     )
 
 
+async def test_idempotent_batch(client: httpx.AsyncClient, police: Desk) -> None:
+    keyed = {**police.headers, "Idempotency-Key": "nl-push-file-0001-batch-0"}
+    batch = {"alerts": [minimal_body(), minimal_body(route={"origin": "XQ"})]}
+    first = await client.post("/v1/alerts/batch", json=batch, headers=keyed)
+    again = await client.post("/v1/alerts/batch", json=batch, headers=keyed)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json() == first.json()
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await client.post("/v1/alerts/batch", json={"alerts": [minimal_body()]}, headers=keyed)
+    assert_problem(other, 409, "idempotency-key-reused")
+    listed = await client.get("/v1/alerts", headers=police.headers)
+    assert [item["id"] for item in listed.json()["items"]] == [first.json()["results"][0]["id"]]
+
+
 async def test_batch(client: httpx.AsyncClient, police: Desk) -> None:
     items = [minimal_body(), minimal_body(route={"origin": "XQ"}), alert_body(), 42]
     response = await client.post("/v1/alerts/batch", json={"alerts": items}, headers=police.headers)
