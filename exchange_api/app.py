@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -31,7 +31,11 @@ from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
+from exchange_api.events import endpoints as event_endpoints
+from exchange_api.events.hub import FeedHub
+from exchange_api.events.sequencer import EventSequencer
 from exchange_api.followups import endpoints as followup_endpoints
+from exchange_api.http_protocol import SERVER_SHUTDOWN_HOOK
 from exchange_api.key_check import KeyCheck
 from exchange_api.kit.clock import Clock
 from exchange_api.logs import configure_logging
@@ -72,6 +76,7 @@ def build_v1_router() -> APIRouter:
     v1.include_router(directory_endpoints.router)
     v1.include_router(assistance_endpoints.router)
     v1.include_router(audit_endpoints.router)
+    v1.include_router(event_endpoints.router)
     return v1
 
 
@@ -87,11 +92,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     key_check = KeyCheck(session_factory, keys, keyring, settings.keys_dir)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Callable[[], None]]]:
         await run_in_threadpool(_check_keys_at_start, key_check)
         sequencer = AuditSequencer(audit_log, session_factory)
+        event_hub: FeedHub = app.state.event_hub
         async with (
             sequencer.running(),
+            event_hub.running(),
+            EventSequencer(session_factory, on_head=event_hub.advance).running(),
             periodic_checkpoints(audit_log, session_factory),
             periodic_retention(
                 session_factory,
@@ -104,7 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # worker: keep it out of the collector's full passes, which otherwise walk it again
             # and again under load (measured: ~10% of a 500-alert batch's CPU).
             gc.freeze()
-            yield
+            # The server calls this when it starts shutting down, before it waits for open
+            # connections: streams end then, instead of holding the shutdown.
+            yield {SERVER_SHUTDOWN_HOOK: event_hub.close}
         engine.dispose()
 
     app = FastAPI(
@@ -121,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.audit_log = audit_log
+    app.state.event_hub = FeedHub(engine)
     app.state.oauth = OAuthServer.from_settings(settings, keys, app.state.session_factory)
     app.state.migration_head = head_revision(settings.database_url)
 

@@ -39,6 +39,7 @@ from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
+from exchange_api.events.outbox import EventType, record_event
 from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
 
@@ -172,6 +173,7 @@ def update_alert(
             ]
         )
     )
+    record_event(session, EventType.ALERT_UPDATED, alert_id)
     receipt = records.receipt(
         alert_id, row.version + 1, row.created_at, now, review_by, body.substances
     )

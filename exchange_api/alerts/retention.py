@@ -49,6 +49,7 @@ from exchange_api.alerts.jobs_repository import AlertJobsRepository
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import BatchRecorder, OperatorRecorder
+from exchange_api.events.outbox import EventType, record_events
 from exchange_api.models.types import utc_now
 from exchange_api.tasks import background_task
 
@@ -98,6 +99,7 @@ def _shred_batch(session: Session, today: date, record: BatchRecorder) -> int:
     ids = repository.lock_due(today, SHRED_BATCH)
     if ids:
         repository.shred(ids, utc_now())
+        record_events(session, EventType.ALERT_SHREDDED, ids)
         record(session, [str(alert_id) for alert_id in ids])
     return len(ids)
 

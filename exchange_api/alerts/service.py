@@ -49,6 +49,7 @@ from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.errors import BadRequest
+from exchange_api.events.outbox import EventType, record_event, record_events
 from exchange_api.kit.dependencies import PurposeRequired
 from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.types import utc_now
@@ -150,6 +151,7 @@ def _insert_alert(
     review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
     alert_id = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
+    record_event(session, EventType.ALERT_CREATED, alert_id)
     return records.receipt(alert_id, 1, now, now, review_by, body.substances)
 
 
@@ -238,6 +240,7 @@ def _insert_alerts(
         review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
         created[index] = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
+    record_events(session, EventType.ALERT_CREATED, list(created.values()))
     results: list[BatchItemResult | BatchItemError] = []
     for index in range(len(items)):
         if index in created:

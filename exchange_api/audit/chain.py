@@ -90,6 +90,12 @@ class AuditAction(StrEnum):
     ADMIN_KEYS_ROTATE = "admin.keys.rotate"
     ADMIN_KEYS_REWRAP = "admin.keys.rewrap"
     ACCESS_DENIED = "access.denied"
+    EVENT_READ = "event.read"
+    EVENT_DELIVER = "event.deliver"
+    SUBSCRIPTION_CREATE = "subscription.create"
+    SUBSCRIPTION_READ = "subscription.read"
+    SUBSCRIPTION_DELETE = "subscription.delete"
+    SUBSCRIPTION_RESUME = "subscription.resume"
 
 
 class Outcome(StrEnum):

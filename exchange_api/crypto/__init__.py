@@ -9,6 +9,8 @@ The only package that touches AES, HMAC or key material. Other domains call:
 - :func:`add_kek_version` and :func:`rewrap_dek` for ``keys rotate`` and ``keys rewrap``,
 - :func:`kek_canary` / :func:`blind_index_check` and their checks, for the key check
   (:mod:`exchange_api.key_check`).
+- :func:`new_webhook_secret`, :func:`seal_webhook_secret` / :func:`open_webhook_secret` and
+  :func:`webhook_signature` for signed webhooks.
 
 Anything stored that fails to authenticate raises :class:`IntegrityError` (500, fail closed).
 """
@@ -41,6 +43,13 @@ from exchange_api.crypto.keyfiles import (
     load_key_material,
 )
 from exchange_api.crypto.keyring import Keyring, LocalKeyring, WrappedDek
+from exchange_api.crypto.webhook_secrets import (
+    new_webhook_secret,
+    open_webhook_secret,
+    seal_webhook_secret,
+    shown_secret,
+    webhook_signature,
+)
 
 __all__ = [
     "BLIND_INDEX_FIELDS",
@@ -65,10 +74,15 @@ __all__ = [
     "kek_path",
     "load_key_material",
     "new_dek",
+    "new_webhook_secret",
     "normalise_identifier",
     "normalise_person",
     "normalise_text",
     "open_field",
+    "open_webhook_secret",
     "rewrap_dek",
     "seal_field",
+    "seal_webhook_secret",
+    "shown_secret",
+    "webhook_signature",
 ]

@@ -33,6 +33,15 @@ from exchange_api.models.audit import (  # noqa: E402
     AuditEntryResource,
     AuditIntakeRecord,
 )
+from exchange_api.models.events import (  # noqa: E402
+    EventHead,
+    EventIntakeRecord,
+    EventMatch,
+    EventRecord,
+    Subscription,
+    SubscriptionCriterion,
+    WebhookDelivery,
+)
 from exchange_api.models.followups import FollowUp, FollowUpAudience  # noqa: E402
 from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
@@ -53,11 +62,18 @@ __all__ = [
     "AuditEntryResource",
     "AuditIntakeRecord",
     "Client",
+    "EventHead",
+    "EventIntakeRecord",
+    "EventMatch",
+    "EventRecord",
     "FollowUp",
     "FollowUpAudience",
     "IdempotencyKey",
     "KeyCheckRecord",
     "RevokedToken",
     "SeenDPoPProof",
+    "Subscription",
+    "SubscriptionCriterion",
     "UsedClientAssertion",
+    "WebhookDelivery",
 ]

@@ -1,0 +1,113 @@
+"""The webhook delivery queue and log: every statement on ``webhook_deliveries``.
+
+A delivery is ``pending`` until it is ``delivered`` (a 2xx), ``refused`` (the watch list's agency
+may no longer see the event: nothing is sent) or ``expired`` (24 hours of failures: the watch list
+is then ``failing`` and its pending deliveries wait for ``resume``). A worker *claims* due
+deliveries by pushing their ``next_attempt_at`` past the longest an attempt can take (a lease),
+in a short transaction that locks them with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so that
+any number of workers share the queue without sending one delivery twice at once, and without
+holding a connection or a lock while they wait on the network. A worker killed after its claim
+leaves the lease to run out: the delivery is claimed again and sent (at least once).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, insert, literal, select, update
+from sqlmodel import Session, SQLModel
+
+from exchange_api.models.events import EventMatch, Subscription, WebhookDelivery
+
+__all__ = [
+    "Claimed",
+    "claim_due",
+    "queue_deliveries",
+    "record_attempt",
+]
+
+_DELIVERIES = SQLModel.metadata.tables[WebhookDelivery.__tablename__]
+_MATCHES = SQLModel.metadata.tables[EventMatch.__tablename__]
+_SUBSCRIPTIONS = SQLModel.metadata.tables[Subscription.__tablename__]
+
+
+def queue_deliveries(connection: Any, first: int, last: int, now: datetime) -> None:
+    """Queue the events ``first``..``last`` for each webhook whose watch list they matched."""
+    matches = _MATCHES.c
+    chosen = (
+        select(
+            matches.subscription_id,
+            matches.seq,
+            literal("pending"),
+            literal(0),
+            literal(now, _DELIVERIES.c.created_at.type),
+            literal(now, _DELIVERIES.c.next_attempt_at.type),
+        )
+        .join_from(_MATCHES, _SUBSCRIPTIONS, _SUBSCRIPTIONS.c.id == matches.subscription_id)
+        .where(matches.seq.between(first, last), _SUBSCRIPTIONS.c.webhook_url.is_not(None))
+    )
+    connection.execute(
+        insert(_DELIVERIES).from_select(
+            ["subscription_id", "seq", "state", "attempts", "created_at", "next_attempt_at"],
+            chosen,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    subscription_id: uuid.UUID
+    seq: int
+    attempts: int
+    created_at: datetime
+
+
+def claim_due(session: Session, now: datetime, *, lease: timedelta, limit: int) -> list[Claimed]:
+    """Claim up to ``limit`` due deliveries of active watch lists until ``now + lease``."""
+    d = _DELIVERIES.c
+    due = (
+        select(d.subscription_id, d.seq, d.attempts, d.created_at)
+        .join_from(_DELIVERIES, _SUBSCRIPTIONS, _SUBSCRIPTIONS.c.id == d.subscription_id)
+        .where(d.state == "pending", d.next_attempt_at <= now, _SUBSCRIPTIONS.c.state == "active")
+        .order_by(d.next_attempt_at)
+        .limit(limit)
+        .with_for_update(of=_DELIVERIES, skip_locked=True)
+    )
+    connection = session.connection()
+    rows = connection.execute(due).all()
+    claimed = [Claimed(row[0], row[1], row[2] + 1, row[3]) for row in rows]
+    for item in claimed:
+        connection.execute(
+            update(_DELIVERIES)
+            .where(and_(d.subscription_id == item.subscription_id, d.seq == item.seq))
+            .values(attempts=item.attempts, next_attempt_at=now + lease, last_attempt_at=now)
+        )
+    return claimed
+
+
+def record_attempt(
+    session: Session,
+    item: Claimed,
+    *,
+    state: str,
+    status: int | None,
+    error: str | None,
+    next_attempt_at: datetime,
+    now: datetime,
+) -> None:
+    """Write the outcome of one attempt (the log) and what happens next (the queue)."""
+    d = _DELIVERIES.c
+    session.connection().execute(
+        update(_DELIVERIES)
+        .where(and_(d.subscription_id == item.subscription_id, d.seq == item.seq))
+        .values(
+            state=state,
+            last_status=status,
+            last_error=error,
+            next_attempt_at=next_attempt_at,
+            delivered_at=now if state == "delivered" else None,
+        )
+    )

@@ -1,0 +1,147 @@
+"""HTTP endpoints of the events domain (docs/contract.md, "Events"): the feed, its stream, and
+watch lists.
+
+The feed's endpoint is ``async`` and reads in short transactions of its own (:func:`_read_once`),
+not in the request's session (which it ends at once): a long-poll or a stream waits between
+reads on the worker's :class:`~exchange_api.events.hub.FeedHub`, holding neither a database
+connection nor a thread — and on SQLite a session holds the write lock from its first statement
+to its commit.
+Each read is one transaction with its audit entry, committed before its events are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from exchange_api.audit.recorder import AuditRecorder
+from exchange_api.auth.caller import Caller
+from exchange_api.auth.scopes import AlertsRead
+from exchange_api.db import before_commit, commit_request_session, roll_back_request_session
+from exchange_api.errors import ProblemError, responses
+from exchange_api.events import service
+from exchange_api.events.errors import CursorExpired, SubscriptionNotFound
+from exchange_api.events.hub import FeedHub
+from exchange_api.events.schemas import EventPage, EventQuery
+from exchange_api.kit.dependencies import SessionDep
+from exchange_api.kit.pagination import InvalidCursor
+from exchange_api.kit.query_params import forbid_unknown_query_params
+
+__all__ = ["HEARTBEAT_SECONDS", "router"]
+
+router = APIRouter(tags=["events"])
+
+HEARTBEAT_SECONDS = 15.0
+_STREAM = "text/event-stream"
+
+
+def _read_once(
+    request: Request, caller: Caller, query: EventQuery, *, record_empty: bool
+) -> service.FeedOutcome:
+    """One read of the feed in a transaction of its own, with its audit entry."""
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    audit = AuditRecorder.for_request(request, session)
+    before_commit(session, audit.flush)
+    try:
+        outcome = service.read_events(session, caller, query, audit, record_empty=record_empty)
+    except BaseException:
+        roll_back_request_session(session)
+        raise
+    commit_request_session(session)
+    return outcome
+
+
+@router.get(
+    "/events",
+    response_model=EventPage,
+    dependencies=[Depends(forbid_unknown_query_params(EventQuery.model_fields))],
+    responses=responses(
+        {200: {"content": {_STREAM: {"schema": {"type": "string"}}}}},
+        CursorExpired.response("The cursor is older than the 30 days events are kept."),
+        InvalidCursor.response("The cursor is not one this feed gave."),
+        SubscriptionNotFound.response("`subscription` is not one of the caller's watch lists."),
+    ),
+)
+async def list_events(
+    query: Annotated[EventQuery, Query()],
+    caller: AlertsRead,
+    request: Request,
+    session: SessionDep,
+    accept: Annotated[str | None, Header()] = None,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> Response:
+    """The events the caller may see, oldest first, after the cursor `after`.
+
+    Who may see an event is decided now, as in search: an event about an alert the caller may
+    no longer see is not delivered. `next_cursor` is never null: pass it as `after` to go on.
+    `wait` (up to 30 s) holds an empty answer until an event comes. With
+    `Accept: text/event-stream` the same feed is a Server-Sent Events stream (`id:` the cursor,
+    `event:` the type, `data:` the event; `Last-Event-ID` resumes after that event; a comment
+    line every 15 s). Events are kept 30 days; an older cursor is 410 `cursor-expired`.
+    """
+    # The token check read the caller in the request's session: end that transaction now (on
+    # SQLite it holds the write lock), the reads below have their own.
+    await run_in_threadpool(session.commit)
+    hub: FeedHub = request.app.state.event_hub
+    if accept is not None and _STREAM in accept:
+        if last_event_id is not None:
+            query = query.model_copy(update={"after": last_event_id})
+        first = await run_in_threadpool(_read_once, request, caller, query, record_empty=True)
+        return StreamingResponse(
+            _stream(request, caller, query, hub, first),
+            media_type=_STREAM,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + query.wait
+    while True:
+        final = loop.time() >= deadline or hub.closed
+        outcome = await run_in_threadpool(_read_once, request, caller, query, record_empty=final)
+        if outcome.page.items or final:
+            return JSONResponse(outcome.page.model_dump(mode="json"))
+        query = query.model_copy(update={"after": outcome.page.next_cursor})
+        await hub.wait_beyond(outcome.head, deadline - loop.time())
+
+
+def _frames(page: EventPage) -> str:
+    return "".join(
+        f"id: {item.id}\nevent: {item.type}\ndata: {item.model_dump_json()}\n\n"
+        for item in page.items
+    )
+
+
+async def _stream(
+    request: Request,
+    caller: Caller,
+    query: EventQuery,
+    hub: FeedHub,
+    outcome: service.FeedOutcome,
+) -> AsyncIterator[str]:
+    """The stream: each read's events, then a wait on the hub; a comment when it was quiet.
+    Ends when the server shuts down (the hub closes) or a read is refused."""
+    yield ": events\n\n"
+    while True:
+        if outcome.page.items:
+            yield _frames(outcome.page)
+        query = query.model_copy(update={"after": outcome.page.next_cursor})
+        if len(outcome.page.items) < query.limit:
+            moved = await hub.wait_beyond(outcome.head, HEARTBEAT_SECONDS)
+            if hub.closed:
+                return
+            if not moved:
+                yield ": keep-alive\n\n"
+                continue
+        try:
+            outcome = await run_in_threadpool(
+                _read_once, request, caller, query, record_empty=False
+            )
+        except ProblemError:
+            return  # e.g. the watch list followed was deleted: the client reconnects and learns

@@ -1,0 +1,129 @@
+"""Matching events against watch lists in SQL, however many lists there are.
+
+A watch list's filter is stored as criteria rows ``(kind, value, subscription_id)``, one per
+accepted value (a list of three substances is three ``substance`` rows); party and document
+filters are stored as ``field:tag`` blind-index values, never the text. An alert is described by
+its *facts*, the same ``(kind, value)`` pairs read from the alert's own search tables
+(``alert_substances``, ``alert_countries``, ``alert_tags``) and its incident type.
+
+A list matches an alert when, for each kind its filter names, at least one of its values is among
+the alert's facts (OR within a kind, AND across kinds, as in search)::
+
+    facts(alert) JOIN subscription_criteria ON (kind, value)       -- the primary key's range
+    GROUP BY subscription HAVING count(DISTINCT kind) = subscriptions.criteria_kinds
+
+plus every list with an empty filter. The join reads only the criteria rows equal to one of the
+alert's few facts (an index range each), so its cost follows the number of lists that share a
+value with the alert, not the number of lists: 10,000 lists on other substances cost nothing.
+(docs/decisions/0013.)
+
+The sequencer runs :func:`insert_matches` once per pass, for the events it has just sequenced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, func, insert, literal, select, true, union, union_all
+from sqlmodel import SQLModel
+
+from exchange_api.crypto import DOCUMENT_NUMBER, PARTY_IDENTIFIER, PARTY_NAME
+from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance, AlertTag
+from exchange_api.models.events import (
+    EventMatch,
+    EventRecord,
+    Subscription,
+    SubscriptionCriterion,
+)
+
+__all__ = ["CRITERION_KINDS", "insert_matches", "tag_value"]
+
+CRITERION_KINDS = (
+    "substance",
+    "substance_name",
+    "origin",
+    "transit",
+    "destination",
+    "country",
+    "incident_type",
+    "party",
+    "document",
+)
+
+_EVENTS = SQLModel.metadata.tables[EventRecord.__tablename__]
+_MATCHES = SQLModel.metadata.tables[EventMatch.__tablename__]
+_SUBSCRIPTIONS = SQLModel.metadata.tables[Subscription.__tablename__]
+_CRITERIA = SQLModel.metadata.tables[SubscriptionCriterion.__tablename__]
+_ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
+_SUBSTANCES = SQLModel.metadata.tables[AlertSubstance.__tablename__]
+_COUNTRIES = SQLModel.metadata.tables[AlertCountry.__tablename__]
+_TAGS = SQLModel.metadata.tables[AlertTag.__tablename__]
+_TAG_KINDS = {"party": (PARTY_NAME, PARTY_IDENTIFIER), "document": (DOCUMENT_NUMBER,)}
+
+
+def tag_value(field: str, tag: str) -> str:
+    """A blind-index criterion's stored value (the same on both sides of the join)."""
+    return f"{field}:{tag}"
+
+
+def _facts(first: int, last: int) -> Any:
+    """``(seq, kind, value)`` of the alerts of the events ``first``..``last``."""
+    events = _EVENTS.c
+    in_range = events.seq.between(first, last)
+
+    def on(table: Any, kind: str, value: Any, *where: Any) -> Select[Any]:
+        return (
+            select(events.seq, literal(kind).label("kind"), value.label("value"))
+            .join_from(_EVENTS, table, table.c.alert_id == events.alert_id)
+            .where(in_range, *where)
+        )
+
+    parts: list[Select[Any]] = [
+        on(_SUBSTANCES, "substance", _SUBSTANCES.c.cas),
+        on(_SUBSTANCES, "substance_name", _SUBSTANCES.c.cas),
+        on(_COUNTRIES, "country", _COUNTRIES.c.country),
+        on(_COUNTRIES, "origin", _COUNTRIES.c.country, _COUNTRIES.c.is_origin.is_(True)),
+        on(_COUNTRIES, "transit", _COUNTRIES.c.country, _COUNTRIES.c.is_transit.is_(True)),
+        on(
+            _COUNTRIES,
+            "destination",
+            _COUNTRIES.c.country,
+            _COUNTRIES.c.is_destination.is_(True),
+        ),
+        select(events.seq, literal("incident_type").label("kind"), _ALERTS.c.incident_type)
+        .join_from(_EVENTS, _ALERTS, _ALERTS.c.id == events.alert_id)
+        .where(in_range),
+    ]
+    for kind, fields in _TAG_KINDS.items():
+        parts.append(on(_TAGS, kind, _TAGS.c.field + ":" + _TAGS.c.tag, _TAGS.c.field.in_(fields)))
+    return union_all(*parts).subquery("facts")
+
+
+def insert_matches(connection: Any, first: int, last: int) -> None:
+    """Store which watch lists the alerts of events ``first``..``last`` match."""
+    facts = _facts(first, last)
+    criteria = _CRITERIA.c
+    subscriptions = _SUBSCRIPTIONS.c
+    by_criteria = (
+        select(facts.c.seq, criteria.subscription_id)
+        .join_from(
+            facts,
+            _CRITERIA,
+            and_(criteria.kind == facts.c.kind, criteria.value == facts.c.value),
+        )
+        .join(_SUBSCRIPTIONS, subscriptions.id == criteria.subscription_id)
+        .group_by(facts.c.seq, criteria.subscription_id, subscriptions.criteria_kinds)
+        .having(func.count(criteria.kind.distinct()) == subscriptions.criteria_kinds)
+    )
+    unfiltered = (
+        select(_EVENTS.c.seq, subscriptions.id)
+        .join_from(_EVENTS, _SUBSCRIPTIONS, true())
+        .where(
+            _EVENTS.c.seq.between(first, last),
+            _EVENTS.c.alert_id.is_not(None),
+            subscriptions.criteria_kinds == 0,
+        )
+    )
+    connection.execute(
+        insert(_MATCHES).from_select(["seq", "subscription_id"], union(by_criteria, unfiltered))
+    )

@@ -1,0 +1,189 @@
+"""Every query of the events domain that an endpoint reaches: the feed, watch lists, their
+deliveries. Each is scoped by the caller: the feed by the alerts visibility condition
+(:func:`exchange_api.alerts.visibility.visible_to`, the same as search), watch lists by the
+caller's client."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, exists, or_, update
+from sqlmodel import Session, col, select
+
+from exchange_api.alerts.visibility import visible_to
+from exchange_api.auth.caller import Caller
+from exchange_api.models.alerts import Alert
+from exchange_api.models.events import (
+    EventHead,
+    EventMatch,
+    EventRecord,
+    Subscription,
+    SubscriptionCriterion,
+    WebhookDelivery,
+)
+
+__all__ = ["EventRepository", "FeedWindow", "SubscriptionRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedWindow:
+    head: int
+    """The newest seq, all of whose events are committed."""
+    purged_through: int
+    """The newest seq forgotten: older cursors are expired."""
+
+
+def readable_by(caller: Caller) -> ColumnElement[bool]:
+    """The events ``caller`` may read now: about an alert it may see now (the search
+    condition), and, for two-agency events, only by those two."""
+    agency = caller.agency_id
+    return visible_to(caller) & or_(
+        col(EventRecord.only_agency_a).is_(None),
+        col(EventRecord.only_agency_a) == agency,
+        col(EventRecord.only_agency_b) == agency,
+    )
+
+
+class EventRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def window(self) -> FeedWindow:
+        head = self._session.exec(select(EventHead).where(EventHead.id == 1)).one()
+        return FeedWindow(head=head.seq, purged_through=head.purged_through)
+
+    def page(
+        self,
+        caller: Caller,
+        *,
+        after: int,
+        through: int,
+        limit: int,
+        types: Sequence[str],
+        subscription_id: uuid.UUID | None,
+    ) -> list[tuple[EventRecord, Alert]]:
+        """Up to ``limit`` events after ``after`` and up to ``through`` that ``caller`` may
+        read now, oldest first, each with its alert."""
+        statement = (
+            select(EventRecord, Alert)
+            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
+            .where(
+                col(EventRecord.seq) > after,
+                col(EventRecord.seq) <= through,
+                readable_by(caller),
+            )
+        )
+        if types:
+            statement = statement.where(col(EventRecord.type).in_(types))
+        if subscription_id is not None:
+            statement = statement.where(
+                exists().where(
+                    col(EventMatch.subscription_id) == subscription_id,
+                    col(EventMatch.seq) == col(EventRecord.seq),
+                )
+            )
+        statement = statement.order_by(col(EventRecord.seq)).limit(limit)
+        return [(event, alert) for event, alert in self._session.exec(statement)]
+
+    def matches_of(self, client_id: str, seqs: Sequence[int]) -> dict[int, list[uuid.UUID]]:
+        """The watch lists of ``client_id`` that each of ``seqs`` matched."""
+        if not seqs:
+            return {}
+        rows = self._session.exec(
+            select(EventMatch.seq, EventMatch.subscription_id)
+            .join(Subscription, col(Subscription.id) == col(EventMatch.subscription_id))
+            .where(col(EventMatch.seq).in_(seqs), col(Subscription.client_id) == client_id)
+            .order_by(col(EventMatch.seq), col(EventMatch.subscription_id))
+        )
+        found: dict[int, list[uuid.UUID]] = {}
+        for seq, subscription_id in rows:
+            found.setdefault(seq, []).append(subscription_id)
+        return found
+
+    def event(self, seq: int) -> tuple[EventRecord, Alert] | None:
+        """One event and its alert, whoever may read it (for delivery, which checks)."""
+        row = self._session.exec(
+            select(EventRecord, Alert)
+            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
+            .where(col(EventRecord.seq) == seq)
+        ).first()
+        return None if row is None else (row[0], row[1])
+
+    def readable(self, caller: Caller, seq: int) -> bool:
+        """Whether ``caller`` may read event ``seq`` now."""
+        found = self._session.exec(
+            select(EventRecord.seq)
+            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
+            .where(col(EventRecord.seq) == seq, readable_by(caller))
+        ).first()
+        return found is not None
+
+
+class SubscriptionRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, subscription: Subscription, criteria: Sequence[tuple[str, str]]) -> None:
+        self._session.add(subscription)
+        self._session.flush()
+        self._session.add_all(
+            SubscriptionCriterion(kind=kind, value=value, subscription_id=subscription.id)
+            for kind, value in dict.fromkeys(criteria)
+        )
+        self._session.flush()
+
+    def get_owned(self, caller: Caller, subscription_id: uuid.UUID) -> Subscription | None:
+        return self._session.exec(
+            select(Subscription).where(
+                col(Subscription.id) == subscription_id,
+                col(Subscription.client_id) == caller.client_id,
+            )
+        ).first()
+
+    def list_owned(
+        self, caller: Caller, *, after: uuid.UUID | None, limit: int
+    ) -> list[Subscription]:
+        statement = select(Subscription).where(col(Subscription.client_id) == caller.client_id)
+        if after is not None:
+            statement = statement.where(col(Subscription.id) > after)
+        return list(self._session.exec(statement.order_by(col(Subscription.id)).limit(limit)))
+
+    def delete(self, subscription_id: uuid.UUID) -> None:
+        for table, column in (
+            (WebhookDelivery, WebhookDelivery.subscription_id),
+            (EventMatch, EventMatch.subscription_id),
+            (SubscriptionCriterion, SubscriptionCriterion.subscription_id),
+            (Subscription, Subscription.id),
+        ):
+            self._session.execute(delete(table).where(col(column) == subscription_id))
+
+    def set_state(self, subscription_id: uuid.UUID, values: dict[str, Any]) -> None:
+        self._session.execute(
+            update(Subscription).where(col(Subscription.id) == subscription_id).values(**values)
+        )
+
+    def deliveries(
+        self, subscription_id: uuid.UUID, *, before: int | None, limit: int
+    ) -> list[WebhookDelivery]:
+        statement = select(WebhookDelivery).where(
+            col(WebhookDelivery.subscription_id) == subscription_id
+        )
+        if before is not None:
+            statement = statement.where(col(WebhookDelivery.seq) < before)
+        return list(
+            self._session.exec(statement.order_by(col(WebhookDelivery.seq).desc()).limit(limit))
+        )
+
+    def retry_pending_now(self, subscription_id: uuid.UUID, now: Any) -> None:
+        """Make the pending and expired deliveries of a resumed watch list due now."""
+        self._session.execute(
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.subscription_id) == subscription_id,
+                col(WebhookDelivery.state).in_(("pending", "expired")),
+            )
+            .values(state="pending", next_attempt_at=now, created_at=now)
+        )
