@@ -96,6 +96,13 @@ class Settings(BaseSettings):
         description="Seconds after which new audit entries get a checkpoint even below the count.",
     )
 
+    webhook_allow_hosts: str = Field(
+        default="",
+        max_length=2000,
+        description="Comma-separated webhook hosts (as written in the URL) exempt from the "
+        "address checks and allowed over http: for development and tests only.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -134,6 +141,13 @@ class Settings(BaseSettings):
     def audit_log(self) -> str:
         """The audit log's id, as its checkpoints name it."""
         return self.audit_log_id or f"{self.issuer}/v1/audit"
+
+    @property
+    def webhook_allowed_hosts(self) -> frozenset[str]:
+        """``webhook_allow_hosts`` as a set of lower-case host names."""
+        return frozenset(
+            host.strip().lower() for host in self.webhook_allow_hosts.split(",") if host.strip()
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,26 +12,41 @@ Each read is one transaction with its audit entry, committed before its events a
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from exchange_api.audit.recorder import AuditRecorder
+from exchange_api.audit.recorder import AuditDep, AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.auth.scopes import AlertsRead
 from exchange_api.db import before_commit, commit_request_session, roll_back_request_session
 from exchange_api.errors import ProblemError, responses
-from exchange_api.events import service
+from exchange_api.events import service, subscriptions
 from exchange_api.events.errors import CursorExpired, SubscriptionNotFound
 from exchange_api.events.hub import FeedHub
-from exchange_api.events.schemas import EventPage, EventQuery
-from exchange_api.kit.dependencies import SessionDep
-from exchange_api.kit.pagination import InvalidCursor
+from exchange_api.events.schemas import (
+    DeliveryList,
+    EventPage,
+    EventQuery,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionList,
+    SubscriptionRead,
+)
+from exchange_api.kit.dependencies import (
+    KeyringDep,
+    PurposeHeader,
+    PurposeRequired,
+    SessionDep,
+    SettingsDep,
+)
+from exchange_api.kit.pagination import CursorQuery, InvalidCursor, LimitQuery
 from exchange_api.kit.query_params import forbid_unknown_query_params
 
 __all__ = ["HEARTBEAT_SECONDS", "router"]
@@ -145,3 +160,122 @@ async def _stream(
             )
         except ProblemError:
             return  # e.g. the watch list followed was deleted: the client reconnects and learns
+
+
+# --- watch lists ----------------------------------------------------------------------------
+
+SubscriptionId = Annotated[uuid.UUID, Path(description="The watch list's id.")]
+_NOT_OWNED = SubscriptionNotFound.response("No such watch list among the caller's.")
+_NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
+_PAGE_PARAMS = [Depends(forbid_unknown_query_params(("cursor", "limit")))]
+
+
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    response_model=SubscriptionCreated,
+    dependencies=_NO_PARAMS,
+    responses=PurposeRequired.response("A party or document filter without X-Purpose."),
+)
+def create_subscription(
+    body: SubscriptionCreate,
+    caller: AlertsRead,
+    session: SessionDep,
+    keyring: KeyringDep,
+    settings: SettingsDep,
+    audit: AuditDep,
+    response: Response,
+    purpose: PurposeHeader = None,
+) -> SubscriptionCreated:
+    """Create a watch list: the feed's `subscription=` and each event's `subscriptions` name the
+    lists an alert matched; with a `webhook`, every matching event is also POSTed to its URL.
+
+    The filter takes the search filters (AND across, OR within a list). `party` and `document`
+    need `X-Purpose`, are kept only as blind indexes and are shown back as `"<set>"`. A webhook
+    URL must be `https` and resolve only to public addresses (422 otherwise). The answer holds
+    the webhook's signing `secret`, shown this once.
+    """
+    created = subscriptions.create_subscription(
+        session,
+        keyring,
+        caller,
+        body,
+        audit,
+        purpose=purpose,
+        allowed_hosts=settings.webhook_allowed_hosts,
+    )
+    response.headers["Location"] = f"/v1/subscriptions/{created.id}"
+    return created
+
+
+@router.get("/subscriptions", response_model=SubscriptionList, dependencies=_PAGE_PARAMS)
+def list_subscriptions(
+    caller: AlertsRead,
+    session: SessionDep,
+    audit: AuditDep,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> SubscriptionList:
+    """The caller's watch lists (its client's), oldest first."""
+    return subscriptions.list_subscriptions(session, caller, audit, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionRead,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_OWNED,
+)
+def read_subscription(
+    subscription_id: SubscriptionId, caller: AlertsRead, session: SessionDep, audit: AuditDep
+) -> SubscriptionRead:
+    """One of the caller's watch lists."""
+    return subscriptions.read_subscription(session, caller, subscription_id, audit)
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    status_code=204,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_OWNED,
+)
+def delete_subscription(
+    subscription_id: SubscriptionId, caller: AlertsRead, session: SessionDep, audit: AuditDep
+) -> Response:
+    """Delete a watch list; deliveries still waiting are not sent."""
+    subscriptions.delete_subscription(session, caller, subscription_id, audit)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    response_model=DeliveryList,
+    dependencies=_PAGE_PARAMS,
+    responses=_NOT_OWNED,
+)
+def list_deliveries(
+    subscription_id: SubscriptionId,
+    caller: AlertsRead,
+    session: SessionDep,
+    audit: AuditDep,
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 50,
+) -> DeliveryList:
+    """The webhook deliveries of a watch list, newest event first: state, attempts, the last
+    HTTP status or error."""
+    return subscriptions.list_deliveries(
+        session, caller, subscription_id, audit, cursor=cursor, limit=limit
+    )
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/resume",
+    response_model=SubscriptionRead,
+    dependencies=_NO_PARAMS,
+    responses=_NOT_OWNED,
+)
+def resume_subscription(
+    subscription_id: SubscriptionId, caller: AlertsRead, session: SessionDep, audit: AuditDep
+) -> SubscriptionRead:
+    """Resume a `failing` watch list: the deliveries that waited are retried now."""
+    return subscriptions.resume_subscription(session, caller, subscription_id, audit)

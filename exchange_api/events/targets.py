@@ -1,0 +1,80 @@
+"""Where a webhook may be sent: the SSRF checks, made after DNS resolution.
+
+A webhook URL is chosen by a client, and the service then makes requests to it from inside its
+network: without checks, a watch list could make the service call its own database, a cloud
+metadata endpoint or an internal admin page. So (docs/decisions/0014):
+
+- ``https`` only, no user information in the URL;
+- the host is resolved, and **every** address it resolves to must be a public unicast address
+  (not loopback, private, shared, link-local, multicast, reserved or unspecified; an IPv4-mapped
+  IPv6 address is judged as the IPv4 address) — all of them, so that a name answering with one
+  public and one private address is refused;
+- the request then goes to the address that was checked (the URL's host stays in the ``Host``
+  header and the TLS server name), so a DNS answer that changes between the check and the
+  connection (DNS rebinding) is never used;
+- redirects are not followed (the client is built with ``follow_redirects=False``).
+
+A host listed in ``EXCHANGE_WEBHOOK_ALLOW_HOSTS``, compared as written in the URL, skips the
+address checks and may use ``http`` (development and tests: a receiver on 127.0.0.1).
+The checks run when the watch list is created (422) and again before every delivery.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+import httpx
+
+__all__ = ["Target", "TargetRefused", "resolve_target"]
+
+
+class TargetRefused(ValueError):
+    """The URL may not receive webhooks; the message says why (never the address found)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: httpx.URL
+    """The URL to request: the checked address in place of the host."""
+    host_header: str
+    server_name: str
+
+
+def _refused_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+
+
+def resolve_target(url: str, allowed_hosts: frozenset[str]) -> Target:
+    """The address to send a webhook for ``url`` to, or :class:`TargetRefused`."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        raise TargetRefused("not a URL") from None
+    host = parsed.host.lower()
+    allowed = host in allowed_hosts
+    if parsed.scheme != "https" and not (allowed and parsed.scheme == "http"):
+        raise TargetRefused("only https URLs may receive webhooks")
+    if not host or parsed.userinfo:
+        raise TargetRefused("the URL needs a host and no user information")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise TargetRefused("the host does not resolve") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    if not addresses:
+        raise TargetRefused("the host does not resolve")
+    if not allowed and any(_refused_address(address) for address in addresses):
+        raise TargetRefused(
+            "the host resolves to a loopback, private, link-local or reserved address"
+        )
+    return Target(
+        url=parsed.copy_with(host=addresses[0], port=port),
+        host_header=host if parsed.port is None else f"{host}:{port}",
+        server_name=host,
+    )
