@@ -56,7 +56,8 @@ async def test_matching_lists_name_events_and_filter_the_feed(
         "/v1/events", params={"subscription": route["id"]}, headers=customs.headers
     )
     assert [e["alert_id"] for e in response.json()["items"]] == [example]
-    assert acetic["secret"] is None and acetic["webhook"] is None
+    assert acetic["secret"] is None
+    assert acetic["webhook"] is None
     assert acetic["filter"] == {"substance": ["4433-77-6"]}
 
 
