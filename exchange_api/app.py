@@ -34,6 +34,7 @@ from exchange_api.errors import Problem, install_error_handlers
 from exchange_api.events import endpoints as event_endpoints
 from exchange_api.events.hub import FeedHub
 from exchange_api.events.sequencer import EventSequencer
+from exchange_api.events.webhooks import WebhookDispatcher
 from exchange_api.followups import endpoints as followup_endpoints
 from exchange_api.http_protocol import SERVER_SHUTDOWN_HOOK
 from exchange_api.key_check import KeyCheck
@@ -96,10 +97,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await run_in_threadpool(_check_keys_at_start, key_check)
         sequencer = AuditSequencer(audit_log, session_factory)
         event_hub: FeedHub = app.state.event_hub
+        dispatcher = WebhookDispatcher(
+            session_factory,
+            app.state.keyring,
+            audit_log,
+            allowed_hosts=settings.webhook_allowed_hosts,
+            first_retry=settings.webhook_first_retry,
+        )
+
+        def sequenced(head: int) -> None:
+            event_hub.advance(head)
+            dispatcher.wake()
+
         async with (
             sequencer.running(),
             event_hub.running(),
-            EventSequencer(session_factory, on_head=event_hub.advance).running(),
+            dispatcher.running(),
+            EventSequencer(session_factory, on_head=sequenced).running(),
             periodic_checkpoints(audit_log, session_factory),
             periodic_retention(
                 session_factory,

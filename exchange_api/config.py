@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         description="Comma-separated webhook hosts (as written in the URL) exempt from the "
         "address checks and allowed over http: for development and tests only.",
     )
+    webhook_first_retry: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds before a failed webhook delivery's first retry; later ones grow "
+        "from it (x3, x6, x30, x90, x180, then x360 every time) for 24 hours.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,148 @@
+"""Webhooks against a real receiver on 127.0.0.1: signatures, retries, a receiver down for a
+while, redirects never followed, visibility checked at delivery, nothing sealed sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.alerts.builders import alert_body, minimal_body
+from tests.alerts.http import Desk, open_desk, push
+from tests.auth_helpers import Serving
+from tests.events.receiver import Receiver, free_port, receiving, verify_standard_webhook
+
+NARRATIVE = "Driver said the drums came from a warehouse in Rotterdam"
+
+
+@pytest.fixture
+async def hooked(serving: Serving) -> AsyncIterator[tuple[httpx.AsyncClient, Desk, Desk]]:
+    async with serving(webhook_allow_hosts="127.0.0.1", webhook_first_retry=0.2) as (
+        client,
+        registry,
+    ):
+        customs = await open_desk(registry, client, "customs", "BE")
+        industry = await open_desk(registry, client, "industry", "DE")
+        yield client, customs, industry
+
+
+async def subscribe(client: httpx.AsyncClient, desk: Desk, url: str) -> dict[str, Any]:
+    body = {"name": "hook", "webhook": {"url": url}}
+    response = await client.post("/v1/subscriptions", json=body, headers=desk.headers)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def wait_for(predicate: Any, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+async def deliveries(
+    client: httpx.AsyncClient, desk: Desk, subscription: str
+) -> list[dict[str, Any]]:
+    response = await client.get(
+        f"/v1/subscriptions/{subscription}/deliveries", headers=desk.headers
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_signed_delivery_retried_after_a_500(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+) -> None:
+    client, customs, _ = hooked
+    answers = iter([500])
+    receiver = Receiver(free_port(), answer=lambda _r: (next(answers, 200), {}))
+    with receiving(receiver):
+        created = await subscribe(client, customs, receiver.url)
+        alert = await push(client, customs, alert_body(narrative=NARRATIVE))
+        await wait_for(lambda: len(receiver.received) >= 2)
+        first, second = receiver.received[:2]
+        for got in (first, second):
+            assert verify_standard_webhook(created["secret"], got.headers, got.body)
+            assert NARRATIVE.encode() not in got.body
+        assert first.headers["webhook-id"] == second.headers["webhook-id"]  # same event
+        event = json.loads(second.body)
+        assert event["alert_id"] == alert
+        assert event["type"] == "alert.created"
+        assert event["subscriptions"] == [created["id"]]
+        assert event["id"] == second.headers["webhook-id"]
+        assert abs(int(second.headers["webhook-timestamp"]) - time.time()) < 60
+        # The tampered body does not verify.
+        assert not verify_standard_webhook(created["secret"], second.headers, second.body + b" ")
+        for _ in range(100):
+            log = await deliveries(client, customs, created["id"])
+            if log and log[0]["state"] == "delivered":
+                break
+            await asyncio.sleep(0.05)
+        assert log[0]["state"] == "delivered"
+        assert log[0]["attempts"] == 2
+        assert log[0]["last_status"] == 200
+        assert log[0]["event_id"] == event["id"]
+
+
+async def test_a_receiver_down_for_a_while_gets_everything_once_back(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+) -> None:
+    client, customs, _ = hooked
+    receiver = Receiver(free_port())
+    created = await subscribe(client, customs, receiver.url)
+    alerts = {await push(client, customs, minimal_body()) for _ in range(3)}
+    await asyncio.sleep(1.0)  # attempts fail: nothing listens
+    with receiving(receiver):
+        await wait_for(lambda: len({r.headers["webhook-id"] for r in receiver.received}) >= 3)
+        await asyncio.sleep(0.5)
+    got = {json.loads(r.body)["alert_id"] for r in receiver.received}
+    assert got == alerts
+    assert len(receiver.received) == 3  # once each
+    log = await deliveries(client, customs, created["id"])
+    assert {item["state"] for item in log} == {"delivered"}
+    assert all(item["attempts"] >= 2 for item in log)
+
+
+async def test_a_redirect_is_a_failed_delivery_and_is_never_followed(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+) -> None:
+    client, customs, _ = hooked
+    receiver = Receiver(free_port())
+    receiver.answer = lambda got: (
+        (302, {"location": f"http://127.0.0.1:{receiver.port}/elsewhere"})
+        if got.path == "/hook"
+        else (200, {})
+    )
+    with receiving(receiver):
+        created = await subscribe(client, customs, receiver.url)
+        await push(client, customs, minimal_body())
+        await wait_for(lambda: len(receiver.received) >= 2)
+        assert {r.path for r in receiver.received} == {"/hook"}
+        log = await deliveries(client, customs, created["id"])
+        assert log[0]["state"] == "pending"
+        assert log[0]["last_status"] == 302
+
+
+async def test_no_delivery_to_an_agency_that_may_not_see_the_alert(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+) -> None:
+    client, customs, industry = hooked
+    receiver = Receiver(free_port())
+    with receiving(receiver):
+        created = await subscribe(client, industry, receiver.url)  # industry sees only its own
+        await push(client, customs, minimal_body())
+        for _ in range(200):
+            log = await deliveries(client, industry, created["id"])
+            if log and log[0]["state"] != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert log[0]["state"] == "refused"
+        await asyncio.sleep(0.3)
+    assert receiver.received == []
