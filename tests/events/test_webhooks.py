@@ -7,17 +7,19 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.alerts.builders import alert_body, minimal_body
+from tests.alerts.builders import EXPORTER_NAME, alert_body, minimal_body
 from tests.alerts.http import Desk, open_desk, push
 from tests.auth_helpers import Serving
 from tests.events.receiver import Receiver, free_port, receiving, verify_standard_webhook
 
 NARRATIVE = "Driver said the drums came from a warehouse in Rotterdam"
+PARTY = EXPORTER_NAME
 
 
 @pytest.fixture
@@ -146,3 +148,57 @@ async def test_no_delivery_to_an_agency_that_may_not_see_the_alert(
         assert log[0]["state"] == "refused"
         await asyncio.sleep(0.3)
     assert receiver.received == []
+
+
+async def test_nothing_sealed_in_events_deliveries_or_logs(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+    settings: Any,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    client, customs, _ = hooked
+    receiver = Receiver(free_port())
+    with receiving(receiver):
+        body = {"name": "x", "filter": {"party": PARTY}, "webhook": {"url": receiver.url}}
+        response = await client.post("/v1/subscriptions", json=body, headers=customs.reading())
+        assert response.status_code == 201, response.text
+        created = response.json()
+        await push(client, customs, alert_body(narrative=NARRATIVE))
+        await wait_for(lambda: len(receiver.received) >= 1)
+        feed = await client.get("/v1/events", headers=customs.headers)
+        log = await client.get(
+            f"/v1/subscriptions/{created['id']}/deliveries", headers=customs.headers
+        )
+    secret = created["secret"].encode()
+    for plaintext in (NARRATIVE.encode(), PARTY.encode()):
+        assert plaintext not in receiver.received[0].body
+        assert plaintext not in feed.content
+        assert plaintext not in log.content
+    logged = capfd.readouterr()
+    for text in (NARRATIVE, PARTY, created["secret"]):
+        assert text not in logged.out + logged.err
+    if settings.is_sqlite:
+        path = Path(settings.database.database)
+        stored = b"".join(
+            p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists()
+        )
+        for plaintext in (NARRATIVE.encode(), PARTY.encode(), secret):
+            assert plaintext not in stored
+    else:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(settings.database_url)
+        with engine.connect() as connection:
+            for table in (
+                "events",
+                "event_intake",
+                "event_matches",
+                "subscriptions",
+                "subscription_criteria",
+                "webhook_deliveries",
+                "alerts",
+            ):
+                rows = connection.execute(text(f"SELECT t::text FROM {table} t")).scalars()
+                dumped = "\n".join(rows)
+                for plaintext in (NARRATIVE, PARTY, created["secret"]):
+                    assert plaintext not in dumped
+        engine.dispose()
