@@ -157,6 +157,12 @@ def test_audit_actions() -> None:
         "admin.keys.rotate",
         "admin.keys.rewrap",
         "access.denied",
+        "event.read",
+        "event.deliver",
+        "subscription.create",
+        "subscription.read",
+        "subscription.delete",
+        "subscription.resume",
     }
     assert {outcome.value for outcome in Outcome} == {"allowed", "denied", "error"}
 
