@@ -15,7 +15,7 @@ the alert's facts (OR within a kind, AND across kinds, as in search)::
 plus every list with an empty filter. The join reads only the criteria rows equal to one of the
 alert's few facts (an index range each), so its cost follows the number of lists that share a
 value with the alert, not the number of lists: 10,000 lists on other substances cost nothing.
-(docs/decisions/0013.)
+(docs/decisions/0016.)
 
 The sequencer runs :func:`insert_matches` once per pass, for the events it has just sequenced.
 """

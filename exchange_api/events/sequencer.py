@@ -1,6 +1,6 @@
 """The event sequencer: gives produced events their ``seq`` in commit order.
 
-Why a sequencer (docs/decisions/0012): an auto-incremented id is handed out when a transaction
+Why a sequencer (docs/decisions/0015): an auto-incremented id is handed out when a transaction
 *inserts*, not when it commits. Two requests take ids 7 and 8; 8 commits first; a reader that
 reads 8 and moves its cursor past it would never see 7. So producers only write the intake
 (:mod:`.outbox`), and the sequencer, under the lock of the single ``event_head`` row

@@ -2,7 +2,7 @@
 
 A webhook URL is chosen by a client, and the service then makes requests to it from inside its
 network: without checks, a watch list could make the service call its own database, a cloud
-metadata endpoint or an internal admin page. So (docs/decisions/0014):
+metadata endpoint or an internal admin page. So (docs/decisions/0017):
 
 - ``https`` only, no user information in the URL;
 - the host is resolved, and **every** address it resolves to must be a public unicast address

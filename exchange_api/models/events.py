@@ -2,7 +2,7 @@
 
 An event names what changed (type, alert, follow-up, request) and, for events only two agencies
 may read, those two agencies: ids and routing facts only, never a sealed value. It is written
-twice, in two steps (see :mod:`exchange_api.events.sequencer` and docs/decisions/0012):
+twice, in two steps (see :mod:`exchange_api.events.sequencer` and docs/decisions/0015):
 
 - ``event_intake``: the producer's one INSERT, in the transaction of the change that causes it;
   an auto-incremented id, no order promise across transactions.

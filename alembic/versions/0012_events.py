@@ -7,8 +7,8 @@ indexes watch lists by criterion value, ``event_matches`` keeps which lists each
 ``webhook_deliveries`` is the webhook queue and log (``ix_webhook_deliveries_due`` holds only
 what is still to send).
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0010'
-down_revision: str | None = '0006'
+revision: str = '0012'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
