@@ -49,6 +49,7 @@ from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
+from exchange_api.events.outbox import EventType, record_event
 from exchange_api.kit.clock import Clock
 from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.assistance import AssistanceRequest
@@ -126,6 +127,13 @@ def create_request(
         created_at=clock.now(),
     )
     repository.add(row)
+    record_event(
+        session,
+        EventType.REQUEST_CREATED,
+        alert_id,
+        request_id=request_id,
+        only_agencies=(caller.agency_id, addressee.id),
+    )
     audit.record(AuditAction.REQUEST_CREATE, resource_ids=[request_id, alert_id])
     return _summary(row, clock)
 
@@ -212,5 +220,12 @@ def reply_to_request(
     if not repository.record_reply(row.id, body.outcome, sealed, now):
         raise AlreadyReplied()
     session.refresh(row)
+    record_event(  # answered or declined: either way the request has its answer
+        session,
+        EventType.REQUEST_ANSWERED,
+        row.alert_id,
+        request_id=row.id,
+        only_agencies=(row.from_agency_id, row.to_agency_id),
+    )
     audit.record(AuditAction.REQUEST_REPLY, resource_ids=[request_id, row.alert_id])
     return _summary(row, clock)

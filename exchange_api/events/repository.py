@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, or_, update
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, update
 from sqlmodel import Session, col, select
 
-from exchange_api.alerts.visibility import visible_to
+from exchange_api.alerts.visibility import followup_visible_to, visible_to
 from exchange_api.auth.caller import Caller
 from exchange_api.models.alerts import Alert
 from exchange_api.models.events import (
@@ -24,6 +24,7 @@ from exchange_api.models.events import (
     SubscriptionCriterion,
     WebhookDelivery,
 )
+from exchange_api.models.followups import FollowUp
 
 __all__ = ["EventRepository", "FeedWindow", "SubscriptionRepository"]
 
@@ -38,12 +39,21 @@ class FeedWindow:
 
 def readable_by(caller: Caller) -> ColumnElement[bool]:
     """The events ``caller`` may read now: about an alert it may see now (the search
-    condition), and, for two-agency events, only by those two."""
+    condition); for two-agency events, only by those two; for a follow-up's event, only by
+    those who may see that follow-up now (the follow-ups' own condition, so a follow-up
+    distributed to named agencies reaches no one else)."""
     agency = caller.agency_id
-    return visible_to(caller) & or_(
-        col(EventRecord.only_agency_a).is_(None),
-        col(EventRecord.only_agency_a) == agency,
-        col(EventRecord.only_agency_b) == agency,
+    followup_visible = exists().where(
+        col(FollowUp.id) == col(EventRecord.followup_id), followup_visible_to(caller)
+    )
+    return and_(
+        visible_to(caller),
+        or_(
+            col(EventRecord.only_agency_a).is_(None),
+            col(EventRecord.only_agency_a) == agency,
+            col(EventRecord.only_agency_b) == agency,
+        ),
+        or_(col(EventRecord.followup_id).is_(None), followup_visible),
     )
 
 

@@ -34,6 +34,7 @@ from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
+from exchange_api.events.outbox import EventType, record_event
 from exchange_api.followups.errors import FollowUpNotFound
 from exchange_api.followups.repository import FollowUpRepository
 from exchange_api.followups.schemas import (
@@ -133,6 +134,7 @@ def create_followup(
         },
         [{"followup_id": followup_id, "agency_id": agency} for agency in listed],
     )
+    record_event(session, EventType.FOLLOWUP_CREATED, alert_id, followup_id=followup_id)
     audit.record(AuditAction.FOLLOWUP_CREATE, resource_ids=[followup_id, alert_id])
     return FollowUpReceipt(id=followup_id, alert=alert_id, created_at=now)
 
