@@ -60,8 +60,17 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(
                     log = (await http.get(path, headers=headers)).json()["items"]
                     if log[0]["state"] == "delivered":
                         break
-                    # The lease (15 s) runs out, then the next round sends it again.
-                    assert time.monotonic() - started < 120, log
+                    # The lease (15 s) runs out, then the next round sends it again. The bound is
+                    # generous: a loaded machine slows the restart, not the rule under test.
+                    item = log[0]
+                    assert time.monotonic() - started < 240, (
+                        item["state"],
+                        item["attempts"],
+                        item["last_status"],
+                        item["last_error"],
+                        item["next_attempt_at"],
+                        len(receiver.received),
+                    )
                     await asyncio.sleep(0.5)
     ids = [got.headers["webhook-id"] for got in receiver.received]
     assert len(ids) >= 2
