@@ -29,7 +29,7 @@ async def list_substances(
         Query(
             min_length=1,
             max_length=100,
-            description="Case-insensitive text to find in the name, a synonym or the CAS number.",
+            description="Case-insensitive text to find in the name, a synonym or a CAS number.",
         ),
     ] = None,
     limit: LimitQuery = 50,
@@ -37,12 +37,14 @@ async def list_substances(
 ) -> SubstanceList:
     """List the precursor catalogue: UN Tables I and II, EU categories, and chemicals of interest.
 
-    Sorted by name, then CAS number. A substance absent from the catalogue is not thereby
-    uncontrolled: alerts accept any valid CAS number and flag unknown ones `scheduled: false`.
+    Sorted by name, then `key` (the CAS number, or `name:` and the normalised name for entries
+    known by name only, such as groups of esters). A substance absent from the catalogue is not
+    thereby uncontrolled: alerts accept any valid CAS number or any name and flag unknown ones
+    `scheduled: false`.
     """
     after = TEXT_KEYS.decode(cursor) if cursor is not None else None
     found = catalogue.search_substances(q, limit + 1, after=after)
-    page, next_cursor = page_of(found, limit, TEXT_KEYS, lambda substance: substance.cas)
+    page, next_cursor = page_of(found, limit, TEXT_KEYS, lambda substance: substance.key)
     return SubstanceList(items=page, next_cursor=next_cursor)
 
 
@@ -56,8 +58,10 @@ async def get_substance(
 ) -> Substance:
     """One substance of the catalogue by its CAS Registry Number.
 
-    A malformed CAS number (wrong shape or check digit) is refused; a well-formed number the
-    catalogue does not list answers 404.
+    Another number some registers give for an entry finds that entry (its `cas` is the
+    catalogue's). Entries known by name only are found by `GET /v1/substances?q=`. A malformed
+    CAS number (wrong shape or check digit) is refused; a well-formed number the catalogue does
+    not list answers 404.
     """
     substance = catalogue.get_substance(cas)
     if substance is None:

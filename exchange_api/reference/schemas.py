@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
+from exchange_api.crypto.blind_index import normalise_text
 from exchange_api.kit.pagination import Page
 from exchange_api.reference.validators import CasNumber
 
-__all__ = ["EuCategory", "Substance", "SubstanceList", "UnTable"]
+__all__ = ["NAME_KEY_PREFIX", "EuCategory", "Substance", "SubstanceList", "UnTable", "name_key"]
+
+NAME_KEY_PREFIX = "name:"
+
+
+def name_key(name: str) -> str:
+    """The key of a substance known by name only: ``name:`` and the name normalised as blind-index
+    names are (case, spacing and punctuation ignored), e.g. ``name:depapd``."""
+    return NAME_KEY_PREFIX + normalise_text(name)
+
 
 UnTable = Literal["I", "II"]
 """Table of the UN 1988 Convention against Illicit Traffic."""
@@ -23,7 +33,15 @@ class Substance(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    cas: CasNumber
+    cas: CasNumber | None = Field(
+        description="CAS Registry Number; null for an entry known by name only (a group of "
+        "esters, a designer precursor without a number)."
+    )
+    other_cas: tuple[CasNumber, ...] = Field(
+        default=(),
+        description="Other numbers some registers give for the same substance; an alert with one "
+        "of them is matched to this entry.",
+    )
     name: str = Field(min_length=1, max_length=200)
     synonyms: tuple[str, ...] = Field(
         default=(), description="Other names and abbreviations (BMK, PMK, …)."
@@ -43,6 +61,14 @@ class Substance(BaseModel):
         default=None, description="Caveats: salts, moves between tables, unverified data."
     )
 
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Stable key: the CAS number, or `name:` and the normalised name for an entry "
+        "known by name only. Alerts' substances are counted and searched by it."
+    )
+    @property
+    def key(self) -> str:
+        return self.cas if self.cas is not None else name_key(self.name)
+
     @model_validator(mode="after")
     def _scheduled_matches_listing(self) -> Self:
         # The flag is stored for readers of the JSON but must never drift from the listing.
@@ -52,4 +78,4 @@ class Substance(BaseModel):
 
 
 class SubstanceList(Page[Substance]):
-    """One page of substances, by name."""
+    """One page of substances, by name then key."""

@@ -40,11 +40,11 @@ async def test_paging_reaches_the_end(client: httpx.AsyncClient) -> None:
     while True:
         body = (await client.get("/substances", params=params)).json()
         assert len(body["items"]) <= 7
-        seen.extend(item["cas"] for item in body["items"])
+        seen.extend(item["key"] for item in body["items"])
         if body["next_cursor"] is None:
             break
         params["cursor"] = body["next_cursor"]
-    assert seen == [item["cas"] for item in everything["items"]]
+    assert seen == [item["key"] for item in everything["items"]]
 
 
 async def test_a_page_that_exactly_fills_the_limit_is_the_last(client: httpx.AsyncClient) -> None:
@@ -112,3 +112,18 @@ async def test_unknown_cursor_is_400(client: httpx.AsyncClient) -> None:
     response = await client.get("/substances", params={"cursor": "50-00-0"})
     assert response.status_code == 400
     assert response.json()["type"] == "urn:exchange-api:problem:invalid-cursor"
+
+
+async def test_another_number_of_an_entry_answers_the_entry(client: httpx.AsyncClient) -> None:
+    response = await client.get("/substances/41232-97-7")
+    assert response.status_code == 200
+    assert (response.json()["cas"], response.json()["key"]) == ("77-83-8", "77-83-8")
+
+
+async def test_an_entry_without_a_number_is_listed_and_found_by_name(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await client.get("/substances", params={"q": "propanedioate"})).json()
+    assert [(item["cas"], item["key"], item["name"]) for item in body["items"]] == [
+        (None, "name:depapd", "DEPAPD")
+    ]
