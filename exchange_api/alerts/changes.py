@@ -195,7 +195,6 @@ def _reindex(
     if "substances" in changed:
         repository.replace_substances(
             alert_id,
-            [str(line["cas"]) for line in before.substances],
             records.substance_rows(alert_id, body),
         )
     if "route" in changed:

@@ -30,9 +30,17 @@ from exchange_api.alerts.schemas import (
 )
 from exchange_api.alerts.tags import Tag
 from exchange_api.alerts.visibility import audience_keys
-from exchange_api.alerts.vocabulary import FIELD_GROUPS, HANDLING_CODE_MEANINGS, FieldGroup, Stage
+from exchange_api.alerts.vocabulary import (
+    FIELD_GROUPS,
+    HANDLING_CODE_MEANINGS,
+    KILOGRAMS_PER_UNIT,
+    LITRES_PER_UNIT,
+    FieldGroup,
+    Stage,
+)
+from exchange_api.crypto import normalise_text
 from exchange_api.models.alerts import Alert
-from exchange_api.reference.catalogue import get_substance
+from exchange_api.reference.catalogue import match_substance, substance_key
 
 __all__ = [
     "ROUTING_FIELDS",
@@ -138,9 +146,32 @@ def _group_plaintexts(
 
 
 def substance_rows(alert_id: uuid.UUID, body: AlertCreate) -> list[dict[str, Any]]:
-    return [
-        {"cas": cas, "alert_id": alert_id} for cas in dict.fromkeys(s.cas for s in body.substances)
-    ]
+    """One row per distinct substance key of ``body``: the first name sent for it (normalised),
+    and its lines' quantities added up as kilograms and as litres (``pcs`` is not summed)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for line in body.substances:
+        key = substance_key(line.cas, line.name)
+        row = rows.setdefault(
+            key,
+            {
+                "substance_key": key,
+                "alert_id": alert_id,
+                "name": None,
+                "quantity_kg": None,
+                "quantity_l": None,
+            },
+        )
+        if row["name"] is None and line.name is not None:
+            row["name"] = normalise_text(line.name)
+        if line.quantity is None or line.unit is None:
+            continue
+        for column, factors in (
+            ("quantity_kg", KILOGRAMS_PER_UNIT),
+            ("quantity_l", LITRES_PER_UNIT),
+        ):
+            if line.unit in factors:
+                row[column] = (row[column] or 0.0) + line.quantity * factors[line.unit]
+    return list(rows.values())
 
 
 def route_countries(route: Mapping[str, Any]) -> list[str]:
@@ -185,13 +216,14 @@ def substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
     """Substance lines as stored, with what the catalogue says of each."""
     reads = []
     for line in lines:
-        listed = get_substance(str(line["cas"]))
+        listed = match_substance(line.get("cas"), line.get("name"))
         reads.append(
             SubstanceRead.model_validate(
                 {
                     **line,
                     "scheduled": listed is not None and listed.scheduled,
-                    "name": listed.name if listed is not None else None,
+                    "catalogue_cas": listed.cas if listed is not None else None,
+                    "catalogue_name": listed.name if listed is not None else None,
                 }
             )
         )

@@ -108,16 +108,10 @@ class AlertRepository:
         )
         return bool(result.rowcount == 1)
 
-    def replace_substances(
-        self, alert_id: uuid.UUID, old: Sequence[str], rows: list[dict[str, Any]]
-    ) -> None:
-        """Replace an alert's substance rows; ``old`` are its CAS numbers before the change (the
-        primary key starts with the CAS number, so that is how its rows are found)."""
-        self.session.exec(
-            delete(AlertSubstance).where(
-                col(AlertSubstance.cas).in_(list(old)), col(AlertSubstance.alert_id) == alert_id
-            )
-        )
+    def replace_substances(self, alert_id: uuid.UUID, rows: list[dict[str, Any]]) -> None:
+        """Replace an alert's substance rows (found by their index on the alert id: their keys
+        depend on the catalogue, which may have changed since they were written)."""
+        self.session.exec(delete(AlertSubstance).where(col(AlertSubstance.alert_id) == alert_id))
         self._insert("alert_substances", rows)
 
     def replace_countries(

@@ -34,21 +34,32 @@ from exchange_api.alerts.vocabulary import Stage
 from exchange_api.auth.caller import Caller
 from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance, AlertTag
 
-__all__ = ["AlertFilters", "search_statement"]
+__all__ = ["AlertFilters", "NamedSubstance", "filter_conditions", "search_statement"]
 
 _LEG_FLAGS = {"origin": "is_origin", "transit": "is_transit", "destination": "is_destination"}
+
+
+@dataclass(frozen=True)
+class NamedSubstance:
+    """A ``substance_name`` filter: the key its catalogue match (or the name itself) gives, and
+    the normalised name, matching the lines sent under that name whatever their key."""
+
+    key: str
+    name: str
 
 
 @dataclass(frozen=True)
 class AlertFilters:
     """Search filters, all combined with AND; a tuple of values matches any of them.
 
+    ``substances`` holds substance keys (:func:`exchange_api.reference.catalogue.substance_key`).
     ``countries`` holds (leg, country) pairs, leg ``origin``, ``transit``, ``destination`` or
     ``any``. ``tags`` holds blind-index alternatives per filter: each inner tuple of (field, tag)
     pairs must match at least once (a party filter matches a name or an identifier).
     """
 
     substances: tuple[str, ...] = ()
+    substance_name: NamedSubstance | None = None
     incident_types: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
     countries: tuple[tuple[str, str], ...] = ()
@@ -73,14 +84,29 @@ def _on_leg(table: Any, leg: str, country: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
-    """Every filter as a condition on ``alerts`` (the driver's filter excepted)."""
+def filter_conditions(filters: AlertFilters) -> list[ColumnElement[bool]]:
+    """Every filter as a condition on ``alerts`` (statistics narrow their counts with these)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.substances:
         conditions.append(
             exists().where(
                 col(AlertSubstance.alert_id) == col(Alert.id),
-                _one_of(AlertSubstance.cas, filters.substances),
+                _one_of(AlertSubstance.substance_key, filters.substances),
+            )
+        )
+    if filters.substance_name is not None:
+        # Two index probes: by key (primary key) and by name (ix_alert_substances_name).
+        named = filters.substance_name
+        conditions.append(
+            or_(
+                exists().where(
+                    col(AlertSubstance.substance_key) == named.key,
+                    col(AlertSubstance.alert_id) == col(Alert.id),
+                ),
+                exists().where(
+                    col(AlertSubstance.name) == named.name,
+                    col(AlertSubstance.alert_id) == col(Alert.id),
+                ),
             )
         )
     for leg, country in filters.countries:
@@ -121,7 +147,7 @@ def search_statement(
     if len(filters.substances) == 1:
         driver: Any = aliased(AlertSubstance)
         statement = select(Alert).join_from(driver, Alert, col(Alert.id) == driver.alert_id)
-        statement = statement.where(driver.cas == filters.substances[0])
+        statement = statement.where(driver.substance_key == filters.substances[0])
         filters = dataclasses.replace(filters, substances=())
     elif filters.countries:
         (leg, country), *others = filters.countries
@@ -133,7 +159,7 @@ def search_statement(
         driver = None
         statement = select(Alert)
     key = col(Alert.id) if driver is None else driver.alert_id
-    statement = statement.where(visible_to(caller), *_conditions(filters))
+    statement = statement.where(visible_to(caller), *filter_conditions(filters))
     if filters.stages:
         statement = statement.where(furthest_stage(caller).in_(stage_ranks(filters.stages)))
     if before is not None:

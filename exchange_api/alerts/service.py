@@ -12,6 +12,7 @@ written in the same transaction. An alert the caller may not see raises
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from exchange_api.alerts.errors import AlertNotFound, BodyInvalid, issues_of
 from exchange_api.alerts.repository import AlertRepository, NewAlertRows
 from exchange_api.alerts.schemas import (
     AlertCreate,
+    AlertFilterQuery,
     AlertHistory,
     AlertList,
     AlertQuery,
@@ -39,7 +41,7 @@ from exchange_api.alerts.schemas import (
     FollowUpEntry,
 )
 from exchange_api.alerts.sealing import open_groups, seal_new_alert
-from exchange_api.alerts.search_query import AlertFilters
+from exchange_api.alerts.search_query import AlertFilters, NamedSubstance
 from exchange_api.alerts.stages import stage_named
 from exchange_api.alerts.tags import document_search_tags, party_search_tags, tags_of
 from exchange_api.alerts.visibility import visible_groups, withheld_groups
@@ -47,12 +49,13 @@ from exchange_api.alerts.vocabulary import FieldGroup
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
-from exchange_api.crypto import Keyring
+from exchange_api.crypto import Keyring, normalise_text
 from exchange_api.errors import BadRequest
 from exchange_api.events.outbox import EventType, record_event, record_events
 from exchange_api.kit.dependencies import PurposeRequired
 from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.types import utc_now
+from exchange_api.reference.catalogue import substance_key
 
 __all__ = [
     "AlertView",
@@ -363,22 +366,31 @@ def _filters(keyring: Keyring, query: AlertQuery, purpose: str | None) -> AlertF
                 title="Invalid parameter",
             )
         tags.append(alternatives)
+    return dataclasses.replace(
+        routing_filters(query), tags=tuple(tags), stages=tuple(dict.fromkeys(query.stage))
+    )
+
+
+def routing_filters(query: AlertFilterQuery) -> AlertFilters:
+    """The filters on routing facts of ``query`` (those statistics share with search)."""
     legs = (
         ("origin", query.origin),
         ("transit", query.transit),
         ("destination", query.destination),
         ("any", query.country),
     )
+    named = query.substance_name
     return AlertFilters(
-        substances=tuple(dict.fromkeys(query.substance)),
+        substances=tuple(dict.fromkeys(substance_key(cas, None) for cas in query.substance)),
+        substance_name=None
+        if named is None
+        else NamedSubstance(key=substance_key(None, named), name=normalise_text(named)),
         incident_types=tuple(dict.fromkeys(query.incident_type)),
         statuses=tuple(dict.fromkeys(query.status)),
         countries=tuple((leg, country) for leg, country in legs if country is not None),
         reporting_agency=query.reporting_agency,
         detected_after=query.detected_after,
         detected_before=query.detected_before,
-        tags=tuple(tags),
-        stages=tuple(dict.fromkeys(query.stage)),
     )
 
 

@@ -6,12 +6,16 @@ against, and a tuple of its values for code that needs to iterate.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Final, Literal, get_args
 
 __all__ = [
     "FIELD_GROUPS",
     "FOLLOWUP_TEXTS",
     "HANDLING_CODE_MEANINGS",
+    "KILOGRAMS_PER_UNIT",
+    "LITRES_PER_UNIT",
     "PENAL_CHAIN",
     "AlertStatus",
     "DistributionScope",
@@ -85,7 +89,14 @@ DocumentKind = Literal[
 PersonCategory = Literal["suspect", "convicted", "victim", "witness", "contact", "other"]
 """The categories of data subjects that the Law Enforcement Directive (Art. 6) asks to separate."""
 
-QuantityUnit = Literal["mg", "g", "kg", "t", "ml", "l", "m3"]
+QuantityUnit = Literal["mg", "g", "kg", "t", "ml", "l", "m3", "pcs"]
+"""Mass, volume, and ``pcs`` (tablets, packs, pieces: counted, never converted)."""
+
+KILOGRAMS_PER_UNIT: Final[Mapping[str, float]] = MappingProxyType(
+    {"mg": 1e-6, "g": 1e-3, "kg": 1.0, "t": 1e3}
+)
+LITRES_PER_UNIT: Final[Mapping[str, float]] = MappingProxyType({"ml": 1e-3, "l": 1.0, "m3": 1e3})
+"""Unit families: quantities add up as kilograms or litres; other units are not summed."""
 
 TransportMode = Literal["sea", "air", "road", "rail", "post", "courier", "multimodal", "unknown"]
 

@@ -79,8 +79,8 @@ def _facts(first: int, last: int) -> Any:
         )
 
     parts: list[Select[Any]] = [
-        on(_SUBSTANCES, "substance", _SUBSTANCES.c.cas),
-        on(_SUBSTANCES, "substance_name", _SUBSTANCES.c.cas),
+        on(_SUBSTANCES, "substance", _SUBSTANCES.c.substance_key),
+        on(_SUBSTANCES, "substance_name", _SUBSTANCES.c.substance_key),
         on(_COUNTRIES, "country", _COUNTRIES.c.country),
         on(_COUNTRIES, "origin", _COUNTRIES.c.country, _COUNTRIES.c.is_origin.is_(True)),
         on(_COUNTRIES, "transit", _COUNTRIES.c.country, _COUNTRIES.c.is_transit.is_(True)),

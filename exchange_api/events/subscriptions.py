@@ -40,7 +40,7 @@ from exchange_api.kit.dependencies import PurposeRequired
 from exchange_api.kit.pagination import INTEGER_KEYS, UUID_KEYS, page_of
 from exchange_api.models.events import Subscription, WebhookDelivery
 from exchange_api.models.types import utc_now
-from exchange_api.reference.catalogue import search_substances
+from exchange_api.reference.catalogue import substance_key
 
 __all__ = [
     "create_subscription",
@@ -54,27 +54,18 @@ __all__ = [
 HIDDEN = "<set>"
 
 
-def _catalogue_cas(name: str) -> list[str]:
-    wanted = name.casefold()
-    return [
-        substance.cas
-        for substance in search_substances(name, limit=50)
-        if wanted in {substance.name.casefold(), *(s.casefold() for s in substance.synonyms)}
-    ]
-
-
 def _criteria(
     keyring: Keyring, wanted: SubscriptionFilter, purpose: str | None
 ) -> list[tuple[str, str]]:
     """The filter as ``(kind, value)`` rows (see :mod:`~exchange_api.events.matching`)."""
-    criteria: list[tuple[str, str]] = [("substance", cas) for cas in wanted.substance]
+    # Substances are watched by the key alerts store them under: a CAS number (the catalogue's
+    # own for one of its other numbers), the catalogue entry a name matches, or the normalised
+    # name of a substance nobody has listed yet — which is how a new one is watched.
+    criteria: list[tuple[str, str]] = [
+        ("substance", substance_key(cas, None)) for cas in wanted.substance
+    ]
     if wanted.substance_name is not None:
-        found = _catalogue_cas(wanted.substance_name)
-        if not found:
-            raise BodyInvalid(
-                [{"loc": ["body", "filter", "substance_name"], "msg": "not a catalogue name"}]
-            )
-        criteria.extend(("substance_name", cas) for cas in found)
+        criteria.append(("substance_name", substance_key(None, wanted.substance_name)))
     for leg in ("origin", "transit", "destination", "country"):
         country = getattr(wanted, leg)
         if country is not None:

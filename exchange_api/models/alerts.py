@@ -11,7 +11,11 @@ page of results is found in SQL, never by filtering in Python. Their primary key
 searched value and end with the alert id; an alert's rows are found again (to replace them on a
 change) through the values the alert row itself records:
 
-- ``alert_substances`` (cas, alert_id): one row per distinct CAS number of an alert.
+- ``alert_substances`` (substance_key, alert_id): one row per distinct substance of an alert, by
+  its key (the CAS number, the catalogue entry's key for a name it lists, or ``name:`` and the
+  normalised name; :func:`exchange_api.reference.catalogue.substance_key`), with the normalised
+  name as sent (for ``substance_name=``) and the line's quantities as kilograms and litres (for
+  statistics). A second index by alert id finds an alert's rows and joins them to statistics.
 - ``alert_countries`` (country, alert_id): one row per distinct country of the route, with a flag
   per leg it is on, so "this country on any leg" and "this country as origin" are the same index
   range (the second also reads the flag).
@@ -34,12 +38,14 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, text
+from sqlalchemy import JSON, Double, Index, text
 from sqlmodel import Field, SQLModel
 
 from exchange_api.models.types import UTCDateTime
 
 __all__ = [
+    "MAX_SUBSTANCE_KEY",
+    "MAX_SUBSTANCE_NAME",
     "Alert",
     "AlertAudience",
     "AlertCountry",
@@ -90,11 +96,29 @@ class Alert(SQLModel, table=True):
     shredded_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
+MAX_SUBSTANCE_NAME = 200
+"""A substance name's length, as sent and once normalised."""
+MAX_SUBSTANCE_KEY = MAX_SUBSTANCE_NAME + len("name:")
+
+
 class AlertSubstance(SQLModel, table=True):
     __tablename__ = "alert_substances"
+    __table_args__ = (
+        Index("ix_alert_substances_name", "name", "alert_id"),
+        Index(
+            "ix_alert_substances_alert_id",
+            "alert_id",
+            "substance_key",
+            "quantity_kg",
+            "quantity_l",
+        ),
+    )
 
-    cas: str = Field(primary_key=True, max_length=12)
+    substance_key: str = Field(primary_key=True, max_length=MAX_SUBSTANCE_KEY)
     alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
+    name: str | None = Field(default=None, max_length=MAX_SUBSTANCE_NAME, nullable=True)
+    quantity_kg: float | None = Field(default=None, sa_type=Double, nullable=True)
+    quantity_l: float | None = Field(default=None, sa_type=Double, nullable=True)
 
 
 class AlertCountry(SQLModel, table=True):

@@ -59,10 +59,10 @@ CASES: list[tuple[str, dict[str, Any], list[Any], Any]] = [
     ),
     ("unknown country", _with(("route", "origin"), "XQ"), ["body", "route", "origin"], None),
     (
-        "lower-case country",
-        _with(("route", "destination"), "nl"),
+        "three-letter country",
+        _with(("route", "destination"), "nld"),
         ["body", "route", "destination"],
-        None,
+        "nld",
     ),
     (
         "transit country",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -122,7 +123,25 @@ async def test_webhook_targets_refused_at_creation(
     assert problem["errors"][0]["loc"] == ["body", "webhook", "url"]
 
 
-async def test_unknown_substance_name_is_refused(client: httpx.AsyncClient, customs: Desk) -> None:
-    body = {"name": "x", "filter": {"substance_name": "no such chemical"}}
+async def test_a_substance_nobody_has_listed_yet_can_be_watched_by_name(
+    client: httpx.AsyncClient, customs: Desk
+) -> None:
+    """Early warning: a watch list on a new substance's name matches alerts that report it by
+    that name, however it is spelt in case and spacing."""
+    body = {"name": "new", "filter": {"substance_name": "Designer  Precursor-X"}}
     response = await client.post("/v1/subscriptions", json=body, headers=customs.headers)
-    assert_problem(response, 422, "validation-error")
+    assert response.status_code == 201, response.text
+    watch = response.json()["id"]
+    reported = minimal_body(substances=[{"name": "designer precursor x"}])
+    other = minimal_body(substances=[{"name": "something else"}])
+    wanted = await push(client, customs, reported)
+    await push(client, customs, other)
+    for _ in range(100):
+        page = await client.get(
+            "/v1/events", params={"subscription": watch}, headers=customs.headers
+        )
+        items = page.json()["items"]
+        if items:
+            break
+        await asyncio.sleep(0.05)
+    assert [item["alert_id"] for item in items] == [wanted]

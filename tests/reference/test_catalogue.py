@@ -19,7 +19,7 @@ from exchange_api.reference.catalogue import (
 from exchange_api.reference.schemas import Substance
 from exchange_api.reference.validators import is_valid_cas
 
-# Every row of the network's precursor reference (its §3.1-§3.3; the file is not in this repository),
+# Every row of the network's precursor reference (§3.1-§3.3; the file is not in this repo),
 # written out here: (a name or synonym as the reference gives it, the CAS number it gives or
 # None, UN table, EU category). Each must be found by its name and, when given, its number.
 REFERENCE_ROWS: list[tuple[str, str | None, str | None, str | None]] = [

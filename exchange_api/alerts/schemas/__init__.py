@@ -14,6 +14,7 @@ from exchange_api.alerts.schemas.alert import (
 )
 from exchange_api.alerts.schemas.answers import (
     MAX_BATCH_ITEMS,
+    AlertFilterQuery,
     AlertHistory,
     AlertLinks,
     AlertList,
@@ -45,6 +46,7 @@ from exchange_api.alerts.schemas.parts import (
 __all__ = [
     "MAX_BATCH_ITEMS",
     "AlertCreate",
+    "AlertFilterQuery",
     "AlertHistory",
     "AlertLinks",
     "AlertList",

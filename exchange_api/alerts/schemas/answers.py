@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from exchange_api.alerts.schemas.alert import AlertCreate, AlertSummary
-from exchange_api.alerts.schemas.parts import StrictModel
+from exchange_api.alerts.schemas.parts import StrictModel, SubstanceName
 from exchange_api.alerts.vocabulary import (
     AlertStatus,
     FollowUpKind,
@@ -25,6 +25,7 @@ from exchange_api.reference.validators import CasNumber, CountryCode
 
 __all__ = [
     "MAX_BATCH_ITEMS",
+    "AlertFilterQuery",
     "AlertHistory",
     "AlertLinks",
     "AlertList",
@@ -44,11 +45,23 @@ __all__ = [
 MAX_BATCH_ITEMS = 500
 
 
-class AlertQuery(StrictModel):
-    """Search filters, all combined with AND. A repeated filter (substance, incident_type,
-    status) matches any of its values. Dates are inclusive."""
+class AlertFilterQuery(StrictModel):
+    """The filters on routing facts, all combined with AND. A repeated filter (substance,
+    incident_type, status) matches any of its values. Dates are inclusive. Countries are read as
+    typed (lower case, ``EL``, ``UK``) and compared in their canonical form."""
 
-    substance: list[CasNumber] = Field(default_factory=list, max_length=20)
+    substance: list[CasNumber] = Field(
+        default_factory=list,
+        max_length=20,
+        description="CAS number; another number the catalogue knows for an entry finds that "
+        "entry's alerts.",
+    )
+    substance_name: SubstanceName | None = Field(
+        default=None,
+        description="A substance name, matched exactly after normalisation (case, spacing and "
+        "punctuation ignored): the alerts whose substance was sent under that name, and those of "
+        "the catalogue entry the name or synonym denotes.",
+    )
     origin: CountryCode | None = None
     transit: CountryCode | None = None
     destination: CountryCode | None = None
@@ -58,6 +71,12 @@ class AlertQuery(StrictModel):
     reporting_agency: uuid.UUID | None = None
     detected_after: date | None = Field(default=None, description="Detected on or after.")
     detected_before: date | None = Field(default=None, description="Detected on or before.")
+
+
+class AlertQuery(AlertFilterQuery):
+    """Search filters, all combined with AND (see :class:`AlertFilterQuery`), and the
+    blind-index filters and paging of a search."""
+
     party: str | None = Field(
         default=None,
         min_length=1,

@@ -36,11 +36,12 @@ from exchange_api.alerts.vocabulary import (
 )
 from exchange_api.crypto import normalise_identifier, normalise_text
 from exchange_api.models.agencies import AgencyKind
+from exchange_api.models.alerts import MAX_SUBSTANCE_NAME
 from exchange_api.reference.validators import (
     CasNumber,
     CountryCode,
     UnLocode,
-    is_valid_container_number,
+    check_container_number,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "Route",
     "StrictModel",
     "SubstanceLine",
+    "SubstanceName",
     "SubstanceRead",
     "latest_date_anywhere",
 ]
@@ -96,6 +98,16 @@ Identifier = Annotated[
 PastDate = Annotated[date, AfterValidator(_not_in_future)]
 
 
+def _fits_substance_key(value: str) -> str:
+    # The normalised name is stored and indexed; NFKC can lengthen text, so bound that form too.
+    if len(normalise_text(value)) > MAX_SUBSTANCE_NAME:
+        raise ValueError(f"must stay within {MAX_SUBSTANCE_NAME} characters once normalised")
+    return value
+
+
+SubstanceName = Annotated[Name, AfterValidator(_fits_substance_key)]
+
+
 class StrictModel(BaseModel):
     """Unknown fields are refused everywhere: no mass assignment, no silently dropped data."""
 
@@ -106,25 +118,46 @@ class StrictModel(BaseModel):
 
 
 class SubstanceLine(StrictModel):
-    """One chemical of the consignment. Any valid CAS number is accepted, listed or not."""
+    """One chemical of the consignment, by CAS number, by name, or both.
 
-    cas: CasNumber
+    Any valid CAS number is accepted, listed or not, and so is any name: designer precursors
+    and pre-precursors often have no CAS number yet, and new substances are the point of early
+    warning. The name is a routing fact (plain at rest), kept as sent.
+    """
+
+    cas: CasNumber | None = None
+    name: SubstanceName | None = Field(
+        default=None,
+        description="The name as the officer knows it; matched to the catalogue's names and "
+        "synonyms ignoring case, spacing and punctuation.",
+    )
     quantity: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     unit: QuantityUnit | None = None
     concentration_pct: float | None = Field(default=None, gt=0, le=100, allow_inf_nan=False)
 
     @model_validator(mode="after")
-    def _quantity_has_unit(self) -> Self:
+    def _identified_and_quantity_has_unit(self) -> Self:
+        if self.cas is None and self.name is None:
+            raise ValueError("a substance needs a cas or a name")
         if (self.quantity is None) != (self.unit is None):
             raise ValueError("quantity and unit go together")
         return self
 
 
 class SubstanceRead(SubstanceLine):
-    """A substance line as read back, with what the catalogue knows of it."""
+    """A substance line as read back (``cas`` and ``name`` as sent), with what the catalogue
+    knows of it."""
 
-    scheduled: bool = Field(description="On a UN table or EU category; false for unknown CAS.")
-    name: str | None = Field(description="The catalogue's name; null if not listed.")
+    scheduled: bool = Field(
+        description="On a UN table or EU category; false for a substance the catalogue does not "
+        "list."
+    )
+    catalogue_cas: str | None = Field(
+        description="The catalogue entry's CAS number; null if not listed, or listed by name only."
+    )
+    catalogue_name: str | None = Field(
+        description="The catalogue entry's name; null if not listed."
+    )
 
 
 class Route(StrictModel):
@@ -220,11 +253,10 @@ class Document(StrictModel):
     @field_validator("number")
     @classmethod
     def _container_check_digit(cls, number: str, info: ValidationInfo) -> str:
-        if info.data.get("kind") == "container" and not is_valid_container_number(number):
-            raise ValueError(
-                "not a valid ISO 6346 container number (3-letter owner code, category U, J or "
-                "Z, 6-digit serial, check digit; upper case, no spaces)"
-            )
+        # A container number is stored in its canonical form, so its blind index and a search
+        # by the printed form (``CSQU 305438 3``) agree with the typed form (``csqu3054383``).
+        if info.data.get("kind") == "container":
+            return check_container_number(number)
         return number
 
 
