@@ -42,6 +42,7 @@ from exchange_api.kit.clock import Clock
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.reference import endpoints as reference_endpoints
+from exchange_api.statistics import endpoints as statistics_endpoints
 
 __all__ = ["build_v1_router", "create_app"]
 
@@ -78,6 +79,7 @@ def build_v1_router() -> APIRouter:
     v1.include_router(assistance_endpoints.router)
     v1.include_router(audit_endpoints.router)
     v1.include_router(event_endpoints.router)
+    v1.include_router(statistics_endpoints.router)
     return v1
 
 

@@ -108,6 +108,26 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds before a failed webhook delivery's first retry; later ones grow "
         "from it (x3, x6, x30, x90, x180, then x360 every time) for 24 hours.",
+    stats_min_cell: int = Field(
+        default=5,
+        ge=2,
+        le=1000,
+        description="Network-scope statistics leave out a cell counting fewer alerts than this "
+        "(or from a single reporting agency) and count it in `suppressed`.",
+    )
+    emerging_min_alerts: int = Field(
+        default=3,
+        ge=2,
+        le=1000,
+        description="Early warning: the fewest alerts a substance needs to be reported; callers "
+        "may ask for more, never fewer.",
+    )
+    emerging_min_agencies: int = Field(
+        default=2,
+        ge=2,
+        le=1000,
+        description="Early warning: the fewest reporting agencies a substance needs; callers may "
+        "ask for more, never fewer (this keeps one agency's reports private).",
     )
 
     @field_validator("database_url")

@@ -96,6 +96,7 @@ class AuditAction(StrEnum):
     SUBSCRIPTION_READ = "subscription.read"
     SUBSCRIPTION_DELETE = "subscription.delete"
     SUBSCRIPTION_RESUME = "subscription.resume"
+    STATISTICS_READ = "statistics.read"
 
 
 class Outcome(StrEnum):

@@ -163,6 +163,7 @@ def test_audit_actions() -> None:
         "subscription.read",
         "subscription.delete",
         "subscription.resume",
+        "statistics.read",
     }
     assert {outcome.value for outcome in Outcome} == {"allowed", "denied", "error"}
 

@@ -1,0 +1,208 @@
+"""The statistics' SQL: every count is a ``GROUP BY`` in the database.
+
+A cell is one value of the grouping dimension. Its rows are the alerts matching the filters
+(:func:`exchange_api.alerts.search_query.filter_conditions`, plus the caller's visibility in scope
+``visible``), joined to their substance rows for the quantities; so an alert counts once per
+cell (``COUNT(DISTINCT)``) and its quantities once per substance. When the filters name
+substances, only those substances' rows are joined: the cells and quantities are of the
+substances asked about.
+
+Each cell also carries its number of distinct reporting agencies, which the service needs to
+decide what the network scope may publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Select, distinct, func, or_, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from exchange_api.alerts.search_query import AlertFilters, filter_conditions
+from exchange_api.models.agencies import Agency
+from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance
+
+__all__ = ["Cell", "EmergingRow", "StatisticsRepository"]
+
+# Aliases: the filters' EXISTS probes name the tables themselves, and must not correlate with
+# the rows this query groups.
+_LINE: Any = aliased(AlertSubstance, name="line")
+_LEG: Any = aliased(AlertCountry, name="leg")
+_LEG_FLAGS = {
+    "origin": _LEG.is_origin,
+    "transit": _LEG.is_transit,
+    "destination": _LEG.is_destination,
+}
+_ALERT_COLUMNS = {"incident_type": Alert.incident_type, "status": Alert.status}
+
+
+@dataclass(frozen=True)
+class Cell:
+    key: str
+    alerts: int
+    agencies: int
+    quantity_kg: float | None
+    quantity_l: float | None
+
+
+@dataclass(frozen=True)
+class EmergingRow:
+    key: str
+    name: str | None
+    alerts: int
+    agencies: int
+    first_seen: date
+    last_seen: date
+
+
+def _substance_rows(filters: AlertFilters) -> list[ColumnElement[bool]]:
+    """Conditions on ``alert_substances`` keeping the rows of the substances the filters name."""
+    kept: list[ColumnElement[bool]] = []
+    if filters.substances:
+        kept.append(_LINE.substance_key.in_(filters.substances))
+    if filters.substance_name is not None:
+        kept.append(
+            or_(
+                _LINE.substance_key == filters.substance_name.key,
+                _LINE.name == filters.substance_name.name,
+            )
+        )
+    return kept
+
+
+class StatisticsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _month(self) -> ColumnElement[Any]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            return func.to_char(col(Alert.detected_on), "YYYY-MM")
+        return func.strftime("%Y-%m", col(Alert.detected_on))
+
+    def _keyed(self, group_by: str, statement: Select[Any]) -> tuple[Select[Any], Any]:
+        """``statement`` joined to what ``group_by`` needs, and the cell key expression."""
+        if group_by == "substance":
+            return statement, _LINE.substance_key
+        if group_by in _LEG_FLAGS or group_by == "country":
+            joined = statement.join(_LEG, _LEG.alert_id == col(Alert.id))
+            if group_by in _LEG_FLAGS:
+                joined = joined.where(_LEG_FLAGS[group_by].is_(True))
+            return joined, _LEG.country
+        if group_by == "reporting_country":
+            joined = statement.join(Agency, col(Agency.id) == col(Alert.reporting_agency_id))
+            return joined, col(Agency.country)
+        if group_by == "month":
+            return statement, self._month()
+        return statement, col(_ALERT_COLUMNS[group_by])
+
+    def cells(
+        self, group_by: str, filters: AlertFilters, scope: Sequence[ColumnElement[bool]]
+    ) -> list[Cell]:
+        """Every cell of ``group_by`` over the alerts matching ``filters`` and ``scope`` (the
+        caller's visibility, or nothing for the whole network)."""
+        base = select().select_from(Alert).join(_LINE, _LINE.alert_id == col(Alert.id))
+        statement, key = self._keyed(group_by, base)
+        statement = (
+            statement.add_columns(
+                key.label("key"),
+                func.count(distinct(col(Alert.id))).label("alerts"),
+                func.count(distinct(col(Alert.reporting_agency_id))).label("agencies"),
+                func.sum(_LINE.quantity_kg).label("quantity_kg"),
+                func.sum(_LINE.quantity_l).label("quantity_l"),
+            )
+            .where(*scope, *filter_conditions(filters), *_substance_rows(filters))
+            .group_by(key)
+        )
+        return [
+            Cell(
+                key=str(row.key),
+                alerts=int(row.alerts),
+                agencies=int(row.agencies),
+                quantity_kg=None if row.quantity_kg is None else float(row.quantity_kg),
+                quantity_l=None if row.quantity_l is None else float(row.quantity_l),
+            )
+            for row in self.session.execute(statement)
+        ]
+
+    def stage_counts(
+        self,
+        group_by: str,
+        filters: AlertFilters,
+        scope: Sequence[ColumnElement[bool]],
+        followups: FromClause,
+    ) -> dict[tuple[str, str], int]:
+        """Per (cell key, follow-up kind): the cell's alerts with at least one of ``followups``
+        of that kind. ``followups`` has columns ``alert_id`` and ``kind``: the follow-ups the
+        scope allows (visible ones, or all for the network), built by their own domain."""
+        base = select().select_from(Alert).join(_LINE, _LINE.alert_id == col(Alert.id))
+        statement, key = self._keyed(group_by, base)
+        kind = followups.c.kind
+        statement = (
+            statement.join(followups, followups.c.alert_id == col(Alert.id))
+            .add_columns(key.label("key"), kind.label("kind"), func.count(distinct(col(Alert.id))))
+            .where(*scope, *filter_conditions(filters), *_substance_rows(filters))
+            .group_by(key, kind)
+        )
+        return {(str(row[0]), str(row[1])): int(row[2]) for row in self.session.execute(statement)}
+
+    def emerging(
+        self,
+        since: date,
+        catalogued: frozenset[str],
+        *,
+        min_alerts: int,
+        min_agencies: int,
+    ) -> list[EmergingRow]:
+        """Substance keys outside ``catalogued`` detected since ``since`` on at least
+        ``min_alerts`` alerts from at least ``min_agencies`` agencies, every alert counted."""
+        alerts = func.count(distinct(col(Alert.id)))
+        agencies = func.count(distinct(col(Alert.reporting_agency_id)))
+        statement = (
+            select(
+                col(AlertSubstance.substance_key),
+                func.min(col(AlertSubstance.name)),
+                alerts,
+                agencies,
+                func.min(col(Alert.detected_on)),
+                func.max(col(Alert.detected_on)),
+            )
+            .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
+            .where(
+                col(Alert.detected_on) >= since,
+                col(AlertSubstance.substance_key).not_in(sorted(catalogued)),
+            )
+            .group_by(col(AlertSubstance.substance_key))
+            .having(alerts >= min_alerts, agencies >= min_agencies)
+        )
+        return [
+            EmergingRow(
+                key=str(row[0]),
+                name=row[1],
+                alerts=int(row[2]),
+                agencies=int(row[3]),
+                first_seen=row[4],
+                last_seen=row[5],
+            )
+            for row in self.session.execute(statement)
+        ]
+
+    def reporting_countries(self, since: date, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Per substance key: the countries of the agencies that reported it since ``since``."""
+        if not keys:
+            return {}
+        statement = (
+            select(col(AlertSubstance.substance_key), col(Agency.country))
+            .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
+            .join(Agency, col(Agency.id) == col(Alert.reporting_agency_id))
+            .where(col(Alert.detected_on) >= since, col(AlertSubstance.substance_key).in_(keys))
+            .group_by(col(AlertSubstance.substance_key), col(Agency.country))
+            .order_by(col(AlertSubstance.substance_key), col(Agency.country))
+        )
+        countries: dict[str, list[str]] = {}
+        for key, country in self.session.execute(statement):
+            countries.setdefault(str(key), []).append(str(country))
+        return countries
