@@ -108,6 +108,7 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds before a failed webhook delivery's first retry; later ones grow "
         "from it (x3, x6, x30, x90, x180, then x360 every time) for 24 hours.",
+    )
     stats_min_cell: int = Field(
         default=5,
         ge=2,
