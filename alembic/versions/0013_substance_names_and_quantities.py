@@ -12,8 +12,8 @@ Existing rows keep their CAS number as key, except 41232-97-7, which the catalog
 another number of ethyl 3-methyl-3-phenylglycidate (77-83-8); their quantities are computed
 from the alerts' stored substance lines (the unit factors are frozen here, as of this revision).
 
-Revision ID: 0011
-Revises: 0006
+Revision ID: 0013
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0011'
-down_revision: str | None = '0006'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
