@@ -213,14 +213,19 @@ def tag_rows(alert_id: uuid.UUID, tags: Sequence[Tag]) -> list[dict[str, Any]]:
 
 
 def substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
-    """Substance lines as stored, with what the catalogue says of each."""
+    """Substance lines as stored, with what the catalogue says of each.
+
+    ``name`` is the name sent; a line sent by CAS number alone reads with the catalogue's name,
+    as every line did before names could be sent (readers written against that keep working)."""
     reads = []
     for line in lines:
         listed = match_substance(line.get("cas"), line.get("name"))
+        sent_name = line.get("name")
         reads.append(
             SubstanceRead.model_validate(
                 {
                     **line,
+                    "name": sent_name if sent_name is not None or listed is None else listed.name,
                     "scheduled": listed is not None and listed.scheduled,
                     "catalogue_cas": listed.cas if listed is not None else None,
                     "catalogue_name": listed.name if listed is not None else None,

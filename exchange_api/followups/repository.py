@@ -6,14 +6,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import Session, col, select
+from sqlalchemy import FromClause, insert
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, SQLModel, col, select
 
 from exchange_api.alerts.visibility import followup_visible_to
 from exchange_api.auth.caller import Caller
+from exchange_api.models.alerts import Alert
 from exchange_api.models.followups import FollowUp, FollowUpAudience
 
-__all__ = ["FollowUpRepository"]
+__all__ = ["FollowUpRepository", "counted_followups"]
+
+
+def counted_followups(caller: Caller | None) -> FromClause:
+    """The follow-ups a statistic may count, as rows of ``alert_id`` and ``kind``: those
+    ``caller`` may see, or — ``None``, for the network scope, whose cells are suppressed when
+    small — every follow-up (their kinds are routing facts, like an alert's)."""
+    table = SQLModel.metadata.tables[FollowUp.__tablename__]
+    every = sql_select(table.c.alert_id, table.c.kind)
+    if caller is None:
+        return every.subquery("counted_followups")
+    visible = every.join(Alert, col(Alert.id) == table.c.alert_id)
+    return visible.where(followup_visible_to(caller)).subquery("counted_followups")
 
 
 class FollowUpRepository:

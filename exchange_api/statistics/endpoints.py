@@ -78,7 +78,7 @@ def penal_chain_statistics(
     have at least one follow-up of that kind (not cumulative), over the follow-ups the scope
     allows. Scopes and suppression as for `/v1/statistics/alerts`; a stage count below the
     minimum is left out in scope network."""
-    return service.penal_chain_statistics(session, settings, caller, query, audit, followups=None)
+    return service.penal_chain_statistics(session, settings, caller, query, audit)
 
 
 @router.get(

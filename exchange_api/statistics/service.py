@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, FromClause
+from sqlalchemy import ColumnElement
 from sqlmodel import Session
 
 from exchange_api.alerts.search_query import AlertFilters
@@ -31,6 +31,7 @@ from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
 from exchange_api.config import Settings
+from exchange_api.followups.repository import counted_followups
 from exchange_api.models.agencies import AgencyKind
 from exchange_api.reference.catalogue import catalogue_keys
 from exchange_api.reference.schemas import NAME_KEY_PREFIX
@@ -131,20 +132,18 @@ def penal_chain_statistics(
     caller: Caller,
     query: StatisticsQuery,
     audit: AuditRecorder,
-    *,
-    followups: FromClause | None,
 ) -> PenalChainStatistics:
     """Per cell: its alerts, and per follow-up kind those with at least one such follow-up.
 
-    ``followups`` is the follow-ups the scope allows, as rows of ``alert_id`` and ``kind``
-    (the follow-up domain builds it: the caller's visible follow-ups in scope ``visible``, all
-    of them in scope ``network``); None while there are none to count, and every stage is empty.
-    In scope network a stage counted below the cell minimum is left out and counted in
-    ``suppressed`` like a cell.
+    The follow-ups counted are those the scope allows (the follow-ups domain says which: the
+    caller's visible ones in scope ``visible``, all of them in scope ``network``). In scope
+    network a stage counted below the cell minimum is left out and counted in ``suppressed``
+    like a cell.
     """
     repository, filters, scope, shown, suppressed = _counted(session, caller, query, settings)
     stages: dict[tuple[str, str], int] = {}
-    if followups is not None and shown:
+    if shown:
+        followups = counted_followups(caller if query.scope == "visible" else None)
         stages = repository.stage_counts(query.group_by, filters, scope, followups)
     if query.scope == "network":
         published = {cell.key for cell in shown}

@@ -4,6 +4,7 @@ record and the refusals."""
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, timedelta
 from typing import Any
 
@@ -258,18 +259,45 @@ async def test_every_grouping_answers(registry: Registry, client: httpx.AsyncCli
 # --- penal chain ----------------------------------------------------------------------------
 
 
-async def test_the_funnel_counts_cells_with_empty_stages_until_follow_ups_exist(
+async def test_the_funnel_counts_the_follow_ups_each_caller_may_see(
     registry: Registry, client: httpx.AsyncClient
 ) -> None:
-    desk = await open_desk(registry, client, "customs", "NL")
-    await _push_many(client, desk, 2, route={"origin": "CN"})
-    answer = await _stats(client, desk, "penal-chain", group_by="origin")
-    assert answer == {
-        "scope": "visible",
-        "group_by": "origin",
-        "items": [{"key": "CN", "alerts": 2, "stages": {}}],
-        "suppressed": 0,
+    """Per cell, the alerts that reached each stage, over the follow-ups the caller may see: a
+    follow-up shown only to named agencies is counted for them, never for the others."""
+    customs = await open_desk(registry, client, "customs", "NL")
+    police = await open_desk(registry, client, "law_enforcement", "NL")
+    prosecution = await open_desk(registry, client, "prosecution", "NL")
+    alerts = await _push_many(client, customs, 2, route={"origin": "CN"})
+    today = dt.date.today().isoformat()
+    handling = {
+        "code": "H2",
+        "source_reliability": "B",
+        "information_reliability": "2",
+        "tlp": "amber",
     }
+
+    async def follow(alert: str, kind: str, **extra: object) -> None:
+        body = {"kind": kind, "occurred_on": today, "summary": "s", "handling": handling, **extra}
+        response = await client.post(
+            f"/v1/alerts/{alert}/followups", json=body, headers=police.headers
+        )
+        assert response.status_code == 201, response.text
+
+    await follow(alerts[0], "seizure")
+    await follow(alerts[1], "seizure")
+    narrowed = {"scope": "agencies", "agencies": [str(prosecution.agency.id)]}
+    await follow(alerts[0], "arrest", distribution=narrowed)
+
+    def funnel(answer: dict[str, Any]) -> dict[str, object]:
+        return {cell["key"]: (cell["alerts"], cell["stages"]) for cell in answer["items"]}
+
+    for desk, stages in (
+        (customs, {"arrest": 1, "seizure": 2}),  # the reporting agency sees every follow-up
+        (prosecution, {"arrest": 1, "seizure": 2}),  # named in the arrest's distribution
+        (await open_desk(registry, client, "customs", "BE"), {"seizure": 2}),
+    ):
+        answer = await _stats(client, desk, "penal-chain", group_by="origin")
+        assert funnel(answer) == {"CN": (2, stages)}
 
 
 # --- early warning --------------------------------------------------------------------------

@@ -145,8 +145,8 @@ class SubstanceLine(StrictModel):
 
 
 class SubstanceRead(SubstanceLine):
-    """A substance line as read back (``cas`` and ``name`` as sent), with what the catalogue
-    knows of it."""
+    """A substance line as read back (``cas`` and ``name`` as sent; a line sent by CAS number
+    alone reads with the catalogue's name), with what the catalogue knows of it."""
 
     scheduled: bool = Field(
         description="On a UN table or EU category; false for a substance the catalogue does not "
