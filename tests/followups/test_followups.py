@@ -115,7 +115,13 @@ async def test_retention_shreds_follow_up_texts_and_keeps_their_routing_facts(
         2,
     )
     assert row["seized"] == [
-        {"cas": "103-79-7", "quantity": 1150.0, "unit": "kg", "concentration_pct": None}
+        {
+            "cas": "103-79-7",
+            "name": None,
+            "quantity": 1150.0,
+            "unit": "kg",
+            "concentration_pct": None,
+        }
     ]
     history = await client.get(f"/v1/alerts/{due}/history", headers=police.headers)
     assert [item["event"] for item in history.json()["items"]] == ["created", "followup"]
