@@ -13,7 +13,9 @@ SQLite that session held the write lock), and only then answers:
   entry naming the alert id for the auditor — and a 410 for a visible alert whose content
   retention destroyed.
 
-Each becomes an ``access.denied`` entry with outcome ``denied``. If it cannot be written, the
+Each becomes an ``access.denied`` entry with outcome ``denied``, carrying the caller's
+``X-Purpose`` when one was sent (and is one the endpoints would accept): a refused look keeps
+the reason it was made. If it cannot be written, the
 answer is 503 ``audit-unavailable`` instead: an unrecorded refusal is an audit failure too.
 """
 
@@ -26,6 +28,7 @@ from starlette.responses import Response
 from exchange_api.audit.chain import AuditAction, Outcome
 from exchange_api.audit.recorder import AuditUnavailable, record_in_own_transaction
 from exchange_api.errors import ProblemError, problem_error_response
+from exchange_api.kit.dependencies import purpose_of
 
 __all__ = ["install_denial_recording", "is_denial"]
 
@@ -41,7 +44,11 @@ def _record_denial(request: Request, error: ProblemError) -> None:
     resource = error.denied_resource
     resource_ids = [resource] if resource is not None else []
     record_in_own_transaction(
-        request, AuditAction.ACCESS_DENIED, outcome=Outcome.DENIED, resource_ids=resource_ids
+        request,
+        AuditAction.ACCESS_DENIED,
+        outcome=Outcome.DENIED,
+        resource_ids=resource_ids,
+        purpose=purpose_of(request),
     )
 
 

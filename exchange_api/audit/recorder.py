@@ -183,6 +183,7 @@ def record_in_own_transaction(
     *,
     outcome: Outcome,
     resource_ids: Sequence[str | uuid.UUID] = (),
+    purpose: str | None = None,
 ) -> None:
     """Record ``action`` for ``request`` in a short transaction of its own, committed at once:
     for refusals, whose request transaction rolls back. 503 ``audit-unavailable`` if it fails.
@@ -192,7 +193,7 @@ def record_in_own_transaction(
     factory: sessionmaker[Session] = request.app.state.session_factory
     with factory() as session:
         recorder = AuditRecorder.for_request(request, session)
-        recorder.record(action, outcome=outcome, resource_ids=resource_ids)
+        recorder.record(action, outcome=outcome, resource_ids=resource_ids, purpose=purpose)
         recorder.flush()
         try:
             session.commit()

@@ -12,6 +12,7 @@ blind index and the auditor's reads carry it into the audit record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -37,6 +38,7 @@ __all__ = [
     "get_keyring",
     "get_session",
     "get_settings",
+    "purpose_of",
     "require_purpose",
 ]
 
@@ -81,16 +83,32 @@ KeyringDep = Annotated[Keyring, Depends(get_keyring)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
+_PURPOSE_MAX_LENGTH = 200
+_PURPOSE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_PURPOSE = re.compile(_PURPOSE_PATTERN)
+
 PurposeHeader = Annotated[
     str | None,
     Header(
         alias="X-Purpose",
         min_length=1,
-        max_length=200,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
+        max_length=_PURPOSE_MAX_LENGTH,
+        pattern=_PURPOSE_PATTERN,
         description="Why the caller reads: a case reference or a short reason (audited).",
     ),
 ]
+
+
+def purpose_of(request: Request) -> str | None:
+    """The request's ``X-Purpose`` if it is one ``PurposeHeader`` accepts, else ``None``: for
+    the record of a refusal, which happens before (or instead of) the endpoint's own parsing."""
+    values = request.headers.getlist("x-purpose")
+    if len(values) != 1:
+        return None
+    [value] = values
+    if len(value) > _PURPOSE_MAX_LENGTH or not _PURPOSE.fullmatch(value):
+        return None
+    return value
 
 
 class PurposeRequired(BadRequest):

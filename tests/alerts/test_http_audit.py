@@ -76,6 +76,8 @@ async def test_alert_actions_are_audited(registry: Registry, client: httpx.Async
     assert (links["resource_ids"], links["fields"]) == ([alert_id, other], ["documents"])
     denied = one(about_alert, "access.denied")
     assert (denied["outcome"], denied["agency"]) == ("denied", str(industry.agency.id))
+    # The refused look keeps the reason it was made.
+    assert denied["purpose"] == PURPOSE["X-Purpose"]
 
     batch_entry = one(await _entries(client, auditor, alert_id=batch_id), "alert.create")
     assert (batch_entry["resource_ids"], batch_entry["result_count"]) == ([batch_id], 1)
