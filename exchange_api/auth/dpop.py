@@ -31,8 +31,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 
 from exchange_api.auth.jose import (
-    CLIENT_JWT_REGISTRY,
     CLIENT_SIGNING_ALGORITHMS,
+    DPOP_PROOF_REGISTRY,
     InvalidKey,
     b64url_sha256,
     import_public_jwk,
@@ -123,7 +123,7 @@ def verify_dpop_proof(
     if len(proof) > _MAX_PROOF_LENGTH:
         raise InvalidDPoPProof("The DPoP proof is too large.")
     try:
-        header, _unverified = peek(proof)
+        header, _unverified = peek(proof, DPOP_PROOF_REGISTRY)
     except (JoseError, ValueError):
         raise InvalidDPoPProof("The DPoP proof is not a compact JWS.") from None
     if header.get("typ") != DPOP_PROOF_TYPE:
@@ -135,7 +135,7 @@ def verify_dpop_proof(
     except InvalidKey as exc:
         raise InvalidDPoPProof(f"The DPoP proof's jwk is not acceptable: {exc}.") from None
     try:
-        claims = jwt.decode(proof, key, registry=CLIENT_JWT_REGISTRY).claims
+        claims = jwt.decode(proof, key, registry=DPOP_PROOF_REGISTRY).claims
     except (JoseError, ValueError, TypeError):
         raise InvalidDPoPProof("The DPoP proof's signature is invalid.") from None
 

@@ -34,6 +34,7 @@ __all__ = [
     "ACCESS_TOKEN_REGISTRY",
     "CLIENT_JWT_REGISTRY",
     "CLIENT_SIGNING_ALGORITHMS",
+    "DPOP_PROOF_REGISTRY",
     "MAX_CLIENT_KEYS",
     "InvalidKey",
     "PublicKey",
@@ -62,12 +63,19 @@ def _eddsa_as_ed25519() -> JWSAlgModel:
     return alg
 
 
-def _pinned_registry(names: Collection[str], *, strict_headers: bool) -> JWSRegistry:
-    """A registry that knows only ``names``: anything else is 'not supported', not 'not allowed'."""
+def _pinned_registry(
+    names: Collection[str], *, strict_headers: bool, max_header_length: int | None = None
+) -> JWSRegistry:
+    """A registry that knows only ``names``: anything else is 'not supported', not 'not allowed'.
+
+    ``max_header_length`` (bytes of the encoded header) replaces joserfc's default of 512."""
     known = {name: _LIBRARY_ALGORITHMS[name] for name in names if name != "EdDSA"}
     if "EdDSA" in names:
         known["EdDSA"] = _eddsa_as_ed25519()
-    pinned = type("PinnedJWSRegistry", (JWSRegistry,), {"algorithms": known, "recommended": []})
+    members: dict[str, Any] = {"algorithms": known, "recommended": []}
+    if max_header_length is not None:
+        members["max_header_length"] = max_header_length
+    pinned = type("PinnedJWSRegistry", (JWSRegistry,), members)
     registry: JWSRegistry = pinned(algorithms=list(known), strict_check_header=strict_headers)
     return registry
 
@@ -77,6 +85,13 @@ ACCESS_TOKEN_REGISTRY = _pinned_registry([ACCESS_TOKEN_ALGORITHM], strict_header
 #: Verifies client-signed JWTs and DPoP proofs. Other libraries add header parameters of their
 #: own, so unknown ones are tolerated; ``crit`` is still enforced by joserfc.
 CLIENT_JWT_REGISTRY = _pinned_registry(CLIENT_SIGNING_ALGORITHMS, strict_headers=False)
+#: Verifies DPoP proofs: as ``CLIENT_JWT_REGISTRY``, but a proof carries its public key in its
+#: header, and an RSA key's JWK (PS256) alone passes joserfc's 512-byte header cap (~560 bytes
+#: encoded for 2048 bits). 2048 bytes hold an RSA-4096 key's header; the whole proof stays
+#: capped by ``exchange_api.auth.dpop``.
+DPOP_PROOF_REGISTRY = _pinned_registry(
+    CLIENT_SIGNING_ALGORITHMS, strict_headers=False, max_header_length=2048
+)
 
 
 class InvalidKey(ValueError):
@@ -154,12 +169,13 @@ def key_for_header(keys: list[PublicKey], header: Mapping[str, Any]) -> PublicKe
     return key
 
 
-def peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def peek(token: str, registry: JWSRegistry | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Header and claims of a compact JWS, *unverified*: only to find out which key verifies it.
+    ``registry`` sets the size limits (joserfc's defaults without it).
 
     Raises :class:`JoseError` or :class:`ValueError` when it is not a compact JWS of a JSON object.
     """
-    obj = jws.extract_compact(token.encode("ascii"))
+    obj = jws.extract_compact(token.encode("ascii"), registry=registry)
     claims = json.loads(obj.payload)
     if not isinstance(claims, dict):
         raise ValueError("the JWT payload is not a JSON object")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc.jwk import ECKey, OKPKey
+from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from tests.auth.conftest import assert_oauth_error, assert_unauthorized
 from tests.auth.forge import claims_of, hs256, unsigned
@@ -93,6 +93,20 @@ async def test_an_ed25519_proof_key_under_either_name(
             agency.dpop_key, "GET", API_URL, access_token=token_of(headers), header={"alg": "EdDSA"}
         )
     response = await client.get(API, headers={**headers, "DPoP": proof})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("bits", [2048, 4096])
+async def test_a_ps256_proof_by_an_rsa_key_is_accepted(
+    client: httpx.AsyncClient, registry: Registry, bits: int
+) -> None:
+    # The metadata advertises PS256 for DPoP: a real RSA key's proof, whose header alone (the
+    # public JWK) is larger than the JOSE library's default header cap, must pass end to end.
+    agency = await registry.agency(scopes="alerts:read")
+    agency.dpop_key = RSAKey.generate_key(bits)  # type: ignore[assignment]
+    headers = await agency.headers(client, dpop=True)
+    assert claims_of(token_of(headers))["cnf"] == {"jkt": agency.dpop_key.thumbprint()}
+    response = await client.get(API, headers=agency.proof_headers(headers, "GET", API))
     assert response.status_code == 200, response.text
 
 
