@@ -17,6 +17,7 @@ from exchange_api.agencies import directory as directory_endpoints
 from exchange_api.agencies import endpoints as admin_endpoints
 from exchange_api.alerts import endpoints as alert_endpoints
 from exchange_api.alerts.retention import periodic_retention
+from exchange_api.api_docs import install_api_docs
 from exchange_api.assistance import endpoints as assistance_endpoints
 from exchange_api.audit import endpoints as audit_endpoints
 from exchange_api.audit.appender import AuditLog
@@ -138,6 +139,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=API_VERSION,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        # Local assets (api_docs.py), not a CDN; no ReDoc.
+        docs_url=None,
+        redoc_url=None,
+        # A redirect to the slash-less path would be built from the Host header: 404 instead.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.clock = Clock()
@@ -156,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())
+    install_api_docs(app)
     # Outermost first: the request id must wrap everything, including a 413.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware: request ids, the access log, and the request body limit.
+"""Pure-ASGI middleware: request ids, the headers every answer carries, the access log, and the
+request body limit.
 
 Written against ASGI directly rather than Starlette's ``BaseHTTPMiddleware``, which buffers and
 costs a task per request; these run on every call.
@@ -21,6 +22,14 @@ __all__ = ["BodySizeLimitMiddleware", "RequestContextMiddleware"]
 access_logger = logging.getLogger("exchange_api.access")
 
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+#: Answers under these prefixes hold case data or credentials: never stored by a cache.
+_NO_STORE_PREFIXES = ("/v1/", "/oauth/")
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+_REPLACED = frozenset({b"x-request-id", b"x-content-type-options"})
+_REPLACED_NO_STORE = _REPLACED | {b"cache-control"}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -32,6 +41,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 class RequestContextMiddleware:
     """Give every response an ``X-Request-ID`` and write one JSON access-log line per request.
+
+    Every response also gets ``X-Content-Type-Options: nosniff``, and every ``/v1`` and ``/oauth``
+    one ``Cache-Control: no-store`` (replacing what the endpoint said), errors included: set here,
+    where every answer passes, no endpoint can forget them.
 
     The caller's id is kept when it is a sane token (so agencies can correlate across systems);
     anything else is replaced, never echoed. The log line holds method, route path, status,
@@ -56,14 +69,19 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        no_store = str(scope["path"]).startswith(_NO_STORE_PREFIXES)
+        replaced = _REPLACED_NO_STORE if no_store else _REPLACED
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_started = True
-                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in replaced]
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers.append(_NOSNIFF)
+                if no_store:
+                    headers.append(_NO_STORE)
                 message = {**message, "headers": headers}
             await send(message)
 

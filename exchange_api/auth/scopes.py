@@ -23,6 +23,7 @@ from functools import cache
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.openapi.models import OAuth2 as OAuth2Model
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security.base import SecurityBase
@@ -40,6 +41,7 @@ __all__ = [
     "AnyScope",
     "AuditRead",
     "Scope",
+    "bearer_scheme",
     "oauth2_scheme",
     "require_scope",
 ]
@@ -88,6 +90,26 @@ class _DocumentedOAuth2(SecurityBase):
 oauth2_scheme = _DocumentedOAuth2()
 
 
+class _DocumentedBearer(SecurityBase):
+    """Puts a plain ``bearer`` scheme in the OpenAPI document, as an alternative to ``oauth2``:
+    what the API docs page's *Authorize* button needs to take a token obtained elsewhere (with a
+    client assertion, which a browser form cannot sign). Checks nothing, like the one above."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            bearerFormat="JWT",
+            description="An access token from POST /oauth/token (not DPoP-bound: a DPoP-bound "
+            "token needs a fresh proof on every request, which the docs page cannot make).",
+        )
+        self.scheme_name = "bearer"
+
+    async def __call__(self) -> None:
+        return None
+
+
+bearer_scheme = _DocumentedBearer()
+
+
 @cache
 def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
     """The dependency that gives the caller if its token holds ``scope`` (403 otherwise).
@@ -97,9 +119,13 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
 
     # A default, not an annotation: annotations are strings here, evaluated without this closure.
     documented = Security(oauth2_scheme, scopes=[scope.value])
+    also_documented = Security(bearer_scheme)
 
     async def caller_with_scope(
-        request: Request, caller: CallerDep, _documented: None = documented
+        request: Request,
+        caller: CallerDep,
+        _documented: None = documented,
+        _also_documented: None = also_documented,
     ) -> Caller:
         if caller.has_scope(scope):
             return caller

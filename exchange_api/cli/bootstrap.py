@@ -108,6 +108,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=False,
         log_config=None,
         proxy_headers=False,
+        server_header=False,
         http=NoDelayH11Protocol,
     )
     return 0
