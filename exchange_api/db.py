@@ -9,11 +9,18 @@ success whose record was lost. Services flush, they never commit.
 SQLite runs every transaction as ``BEGIN IMMEDIATE``: nearly every request writes (at least its
 audit record), and taking the write lock up front avoids the deadlock of two readers upgrading at
 once.
+
+Text a database cannot store — a NUL character (PostgreSQL's text refuses it) or an unpaired
+surrogate (not UTF-8 at all) — is refused by the engine itself, before the statement is sent:
+:class:`UnstorableText`, a 400. Every way a value comes in (path, query, headers, form and JSON
+bodies, and what is decoded from inside them: a Basic user name, a JWT's ``iss``) ends in a
+statement, so this one check covers them all, on both backends alike (SQLite would store a NUL,
+and PostgreSQL would then refuse what SQLite accepted).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +32,10 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.config import Settings
+from exchange_api.errors import BadRequest
 
 __all__ = [
+    "UnstorableText",
     "alembic_config",
     "before_commit",
     "commit_request_session",
@@ -42,6 +51,48 @@ _ALEMBIC_DIR = Path(__file__).resolve().parent.parent / "alembic"
 _BEFORE_COMMIT = "before_commit_hooks"
 
 
+class UnstorableText(BadRequest):
+    """400: a value holds a character no database column can keep (NUL, unpaired surrogate)."""
+
+    slug = "unstorable-text"
+    title = "Unstorable text"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A value in the request holds a NUL character or an unpaired surrogate, which "
+            "cannot be stored or searched for."
+        )
+
+
+def _unstorable(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    if "\x00" in value:
+        return True
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _refuse_unstorable_text(
+    _connection: Any,
+    _cursor: Any,
+    _statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> None:
+    rows: Iterable[Any] = parameters if executemany else (parameters,)
+    for row in rows:
+        values = row.values() if isinstance(row, Mapping) else row
+        if values is not None and any(_unstorable(value) for value in values):
+            raise UnstorableText()
+
+
 def create_db_engine(settings: Settings) -> Engine:
     """Build the engine for the configured database.
 
@@ -54,14 +105,16 @@ def create_db_engine(settings: Settings) -> Engine:
             hide_parameters=True,
         )
         _configure_sqlite(engine)
-        return engine
-    return create_engine(
-        settings.database,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        hide_parameters=True,
-    )
+    else:
+        engine = create_engine(
+            settings.database,
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            hide_parameters=True,
+        )
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

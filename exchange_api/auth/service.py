@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,7 @@ from exchange_api.auth.errors import OAuthError
 from exchange_api.auth.scopes import Scope
 from exchange_api.auth.server import OAuthServer
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken, IssuedAccessToken
+from exchange_api.db import UnstorableText
 from exchange_api.models.agencies import Client
 
 __all__ = [
@@ -94,7 +96,8 @@ def handle_token_request(
 ) -> IssuedAccessToken:
     """Answer ``POST /oauth/token``: a token, or an :class:`OAuthError` seen by ``deny_token``."""
     try:
-        grant = _validate_token_request(session, server, request)
+        with _storable_parameters():
+            grant = _validate_token_request(session, server, request)
     except OAuthError as error:
         deny_token(error, grant_type=request.form.get("grant_type"), audit=audit)
         raise
@@ -157,6 +160,19 @@ def deny_token(error: OAuthError, *, grant_type: str | None, audit: AuditRecorde
         outcome=Outcome.DENIED,
         identity=AuditIdentity(client_id=error.client_id),
     )
+
+
+@contextmanager
+def _storable_parameters() -> Iterator[None]:
+    """A parameter the database refused as unstorable (a NUL in a client id, in a Basic user
+    name, in an assertion's ``iss``...) is a malformed request, answered the OAuth way: nothing
+    by that name can exist, and the refusal is recorded like any other."""
+    try:
+        yield
+    except UnstorableText:
+        raise OAuthError.invalid_request(
+            "A parameter holds a NUL character or an unpaired surrogate."
+        ) from None
 
 
 def _validate_token_request(
@@ -247,7 +263,8 @@ def _for(client: Client, error: OAuthError) -> OAuthError:
 def _authenticated(session: Session, server: OAuthServer, request: ClientRequest) -> Client:
     if request.form_problem is not None:
         raise OAuthError.invalid_request(request.form_problem)
-    client = authenticate_client(session, server, request.form, request.authorization)
+    with _storable_parameters():
+        client = authenticate_client(session, server, request.form, request.authorization)
     if client is None:
         raise OAuthError.invalid_client("Client authentication is required.")
     return client
