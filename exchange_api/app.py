@@ -40,6 +40,8 @@ from exchange_api.followups import endpoints as followup_endpoints
 from exchange_api.http_protocol import SERVER_SHUTDOWN_HOOK
 from exchange_api.key_check import KeyCheck
 from exchange_api.kit.clock import Clock
+from exchange_api.kit.failures import FailureLog
+from exchange_api.kit.rate_limits import AddressRateLimitMiddleware, RateLimiter
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.reference import endpoints as reference_endpoints
@@ -68,6 +70,10 @@ def build_v1_router() -> APIRouter:
         responses={
             401: {"model": Problem, "description": "No valid access token (WWW-Authenticate)."},
             403: {"model": Problem, "description": "The token lacks the scope needed."},
+            429: {
+                "model": Problem,
+                "description": "Rate limited (rate-limited): see Retry-After and RateLimit.",
+            },
         },
     )
     v1.include_router(
@@ -156,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.event_hub = FeedHub(engine)
     app.state.oauth = OAuthServer.from_settings(settings, keys, app.state.session_factory)
     app.state.migration_head = head_revision(settings.database_url)
+    app.state.failure_log = FailureLog(logging.getLogger("exchange_api.failures"))
+    app.state.rate_limiter = RateLimiter.from_settings(settings, app.state.failure_log)
 
     install_error_handlers(app)
     install_denial_recording(app)
@@ -163,7 +171,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())
     install_api_docs(app)
-    # Outermost first: the request id must wrap everything, including a 413.
+    # Outermost last: the request id must wrap everything, including a 413 and a 429.
+    app.add_middleware(AddressRateLimitMiddleware, limiter=app.state.rate_limiter)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -7,9 +7,10 @@ The README's settings table lists every field here.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -17,6 +18,9 @@ from sqlalchemy.exc import ArgumentError
 __all__ = ["Settings"]
 
 _SUPPORTED_DRIVERS = {"sqlite", "postgresql+psycopg"}
+#: ``N/second``, ``N/minute`` or ``N/hour`` (what the ``limits`` library parses, narrowed).
+_LIMIT = re.compile(r"[1-9][0-9]{0,8}/(second|minute|hour)")
+_LIMIT_STORES = ("memory://", "redis://", "rediss://")
 
 
 class Settings(BaseSettings):
@@ -130,6 +134,41 @@ class Settings(BaseSettings):
         description="Early warning: the fewest reporting agencies a substance needs; callers may "
         "ask for more, never fewer (this keeps one agency's reports private).",
     )
+
+    rate_limits: bool = Field(
+        default=True, description="Enforce the rate limits below; false turns them all off."
+    )
+    rate_limit_client: str = Field(
+        default="1200/minute", description="Every /v1 call of one client (N/second|minute|hour)."
+    )
+    rate_limit_address: str = Field(
+        default="120/minute",
+        description="Every /oauth/* request of one source address, before any work is done.",
+    )
+    rate_limit_guess: str = Field(
+        default="300/hour",
+        description="Searches by party= or document= (blind indexes) of one client.",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where the counters live: memory:// (one process) or redis://host:port/db "
+        "(shared by every worker and machine).",
+    )
+
+    @field_validator("rate_limit_client", "rate_limit_address", "rate_limit_guess")
+    @classmethod
+    def _limit_form(cls, value: str, info: ValidationInfo) -> str:
+        if not _LIMIT.fullmatch(value):
+            name = f"EXCHANGE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must be N/second, N/minute or N/hour, e.g. 600/minute")
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _limit_store(cls, value: str) -> str:
+        if not value.startswith(_LIMIT_STORES):
+            raise ValueError("EXCHANGE_RATE_LIMIT_STORAGE must be memory:// or redis://…")
+        return value
 
     @field_validator("database_url")
     @classmethod

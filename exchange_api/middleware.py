@@ -16,6 +16,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from exchange_api.errors import PayloadTooLarge, internal_error_response, problem_response
+from exchange_api.kit.rate_limits import rate_limit_headers
 
 __all__ = ["BodySizeLimitMiddleware", "RequestContextMiddleware"]
 
@@ -44,7 +45,8 @@ class RequestContextMiddleware:
 
     Every response also gets ``X-Content-Type-Options: nosniff``, and every ``/v1`` and ``/oauth``
     one ``Cache-Control: no-store`` (replacing what the endpoint said), errors included: set here,
-    where every answer passes, no endpoint can forget them.
+    where every answer passes, no endpoint can forget them. So do the ``RateLimit`` headers of
+    the limits the request counted against (``exchange_api.kit.rate_limits``).
 
     The caller's id is kept when it is a sane token (so agencies can correlate across systems);
     anything else is replaced, never echoed. The log line holds method, route path, status,
@@ -82,6 +84,7 @@ class RequestContextMiddleware:
                 headers.append(_NOSNIFF)
                 if no_store:
                     headers.append(_NO_STORE)
+                headers.extend(rate_limit_headers(state))
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -168,8 +168,14 @@ def cli(
 @pytest.fixture
 def settings(database_url: str, keys_dir: Path) -> Settings:
     # No retention pass at start: tests that want one ask for it (tests/alerts/test_retention.py).
+    # No rate limits: tests call faster than any client should; tests/test_rate_limits.py turns
+    # them on.
     return Settings(
-        database_url=database_url, keys_dir=keys_dir, issuer=ISSUER, retention_interval=0
+        database_url=database_url,
+        keys_dir=keys_dir,
+        issuer=ISSUER,
+        retention_interval=0,
+        rate_limits=False,
     )
 
 

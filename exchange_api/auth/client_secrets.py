@@ -13,15 +13,17 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-__all__ = ["hash_client_secret", "new_client_secret", "verify_client_secret"]
+__all__ = ["SECRET_HASHER", "hash_client_secret", "new_client_secret", "verify_client_secret"]
 
 _SECRET_BYTES = 32
-_HASHER = PasswordHasher()
+#: The argon2id hasher of client secrets; the authorization server verifies through the one it
+#: is given (``OAuthServer.secret_hasher``), this one unless told otherwise.
+SECRET_HASHER = PasswordHasher()
 
 
 @cache
 def _dummy_hash() -> str:
-    return _HASHER.hash(secrets.token_urlsafe(_SECRET_BYTES))
+    return SECRET_HASHER.hash(secrets.token_urlsafe(_SECRET_BYTES))
 
 
 def new_client_secret() -> str:
@@ -30,12 +32,14 @@ def new_client_secret() -> str:
 
 
 def hash_client_secret(secret: str) -> str:
-    return _HASHER.hash(secret)
+    return SECRET_HASHER.hash(secret)
 
 
-def verify_client_secret(secret_hash: str | None, secret: str) -> bool:
+def verify_client_secret(
+    secret_hash: str | None, secret: str, hasher: PasswordHasher = SECRET_HASHER
+) -> bool:
     """True if ``secret`` matches ``secret_hash``; ``None`` (no such client) never matches."""
     try:
-        return _HASHER.verify(secret_hash or _dummy_hash(), secret) and secret_hash is not None
+        return hasher.verify(secret_hash or _dummy_hash(), secret) and secret_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

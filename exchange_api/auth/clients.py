@@ -201,7 +201,7 @@ def _authenticate_secret(
         )
     client = repository.get_client(session, client_id)
     secret_hash = client.secret_hash if client is not None else None
-    if not verify_client_secret(secret_hash, secret) or client is None:
+    if not verify_client_secret(secret_hash, secret, server.secret_hasher) or client is None:
         raise OAuthError.invalid_client("Unknown client or wrong secret.", basic=True)
     if client.disabled_at is not None:
         raise _known(OAuthError.invalid_client("The client is disabled.", basic=True), client)

@@ -7,6 +7,7 @@ reached without a valid token; scopes are then checked per endpoint by the alias
 1. exactly one ``Authorization`` header, scheme ``Bearer`` or ``DPoP`` (RFC 6750 §2.1, RFC 9449
    §7.1). Tokens in the query string or the body are never looked at;
 2. an access token that :meth:`AccessTokenAuthority.verify` accepts (signature, ``typ``, claims);
+   the call then counts against its client's rate limit (429 past it);
 3. for a DPoP-bound token (``cnf.jkt``): the ``DPoP`` scheme and a fresh proof by that key for this
    method and URL, carrying the token's hash; its ``jti`` is recorded in the replay cache in a
    transaction of its own, committed at once, so that a proof stays spent even if the request
@@ -34,6 +35,7 @@ from exchange_api.auth.jose import CLIENT_SIGNING_ALGORITHMS
 from exchange_api.auth.server import OAuthServer, get_oauth_server
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
 from exchange_api.kit.dependencies import SessionDep
+from exchange_api.kit.rate_limits import limit_client
 
 __all__ = ["REALM", "CallerDep", "challenge", "current_caller"]
 
@@ -152,6 +154,8 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     except InvalidAccessToken as exc:
         raise _invalid_token(server, str(exc), on_dpop=scheme == "dpop") from None
     request.state.client_id = claims.client_id
+    # Counted once the client is known for sure, before the replay cache and the database.
+    limit_client(request, claims.client_id)
     _check_binding(request, server, scheme, token, claims)
     # After the replay cache's own transaction: on SQLite, the request's transaction holds the
     # write lock from its first statement on.

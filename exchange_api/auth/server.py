@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
+from argon2 import PasswordHasher
 from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from exchange_api.auth.client_secrets import SECRET_HASHER
 from exchange_api.auth.tokens import AccessTokenAuthority
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyMaterial
@@ -41,6 +43,8 @@ class OAuthServer:
     require_dpop: bool
     session_factory: sessionmaker[Session]
     """For what must be recorded outside the request's transaction (DPoP replay cache)."""
+    secret_hasher: PasswordHasher = field(default=SECRET_HASHER)
+    """What verifies client secrets (argon2id): the costly step a flood must not reach."""
 
     @classmethod
     def from_settings(
