@@ -44,6 +44,7 @@ from exchange_api.kit.failures import FailureLog
 from exchange_api.kit.rate_limits import AddressRateLimitMiddleware, RateLimiter
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from exchange_api.outage import install_outage_handling
 from exchange_api.reference import endpoints as reference_endpoints
 from exchange_api.statistics import endpoints as statistics_endpoints
 
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_denial_recording(app)
+    install_outage_handling(app)
     app.include_router(health.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())

@@ -42,6 +42,7 @@ from exchange_api.auth.caller import Caller
 from exchange_api.db import before_commit
 from exchange_api.errors import ServiceUnavailable
 from exchange_api.kit.dependencies import SessionDep
+from exchange_api.kit.failures import FailureLog
 
 __all__ = [
     "AuditDep",
@@ -55,6 +56,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("exchange_api.audit")
+#: A database outage fails every request's append the same way: one line a minute says so.
+_append_failures = FailureLog(logger)
 
 
 class AuditUnavailable(ServiceUnavailable):
@@ -66,7 +69,8 @@ class AuditUnavailable(ServiceUnavailable):
     def __init__(self) -> None:
         super().__init__(
             "The audit record of this request could not be written: nothing was changed or "
-            "returned. Try again later."
+            "returned. Try again later.",
+            headers={"Retry-After": "5"},
         )
 
 
@@ -202,12 +206,9 @@ def record_in_own_transaction(
 
 
 def audit_unavailable(exc: Exception) -> AuditUnavailable:
-    """The 503 for a failed write to the log, ``exc`` logged by its type."""
+    """The 503 for a failed write to the log, ``exc`` logged by its type (once a minute)."""
     # The reason goes to the log by type only: the message may quote what was to be recorded.
-    logger.error(
-        "audit append failed",
-        extra={"event": {"action": "audit.append", "error": type(exc).__name__}},
-    )
+    _append_failures.failed("audit append", exc)
     return AuditUnavailable()
 
 
