@@ -45,6 +45,7 @@ from exchange_api.kit.rate_limits import AddressRateLimitMiddleware, RateLimiter
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.outage import install_outage_handling
+from exchange_api.production import refuse_demo_clients
 from exchange_api.reference import endpoints as reference_endpoints
 from exchange_api.statistics import endpoints as statistics_endpoints
 
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     keys = load_key_material(settings.keys_dir)
     engine = create_db_engine(settings)
     session_factory = make_session_factory(engine)
+    if settings.is_production:
+        refuse_demo_clients(session_factory)
     audit_log = AuditLog.from_settings(settings, keys)
     keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
     key_check = KeyCheck(session_factory, keys, keyring, settings.keys_dir)
@@ -172,7 +175,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())
-    install_api_docs(app)
+    if not settings.is_production:
+        install_api_docs(app)
     # Outermost last: the request id must wrap everything, including a 413 and a 429.
     app.add_middleware(AddressRateLimitMiddleware, limiter=app.state.rate_limiter)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -8,9 +8,11 @@ The README's settings table lists every field here.
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -28,6 +30,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EXCHANGE_", extra="forbid", frozen=True)
 
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production refuses to start unless the issuer is https, DPoP is required, "
+        "client secrets are off, the key directory is private and no demo client exists; it "
+        "also turns the /docs page off.",
+    )
     database_url: str = Field(
         default="sqlite:///./exchange.db",
         description="SQLAlchemy URL: sqlite:///… (default) or postgresql+psycopg://…",
@@ -198,6 +206,37 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("EXCHANGE_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        """``EXCHANGE_ENV=production`` refuses what is only fit for development, each reason on
+        its own line. (That no demo client exists is checked against the database at start:
+        ``exchange_api.production``.)"""
+        if self.env != "production":
+            return self
+        reasons = []
+        if not self.issuer.startswith("https://"):
+            reasons.append("EXCHANGE_ISSUER must be https:// in production")
+        if not self.require_dpop:
+            reasons.append("EXCHANGE_REQUIRE_DPOP must be true in production")
+        if self.allow_client_secrets:
+            reasons.append("EXCHANGE_ALLOW_CLIENT_SECRETS must be false in production")
+        if self.keys_dir.exists() and stat.S_IMODE(self.keys_dir.stat().st_mode) & 0o077:
+            reasons.append(
+                f"EXCHANGE_KEYS_DIR ({self.keys_dir}) must be private in production: chmod 700"
+            )
+        if (self.keys_dir / "demo").exists():
+            reasons.append(
+                f"EXCHANGE_KEYS_DIR holds demo client keys ({self.keys_dir / 'demo'}): "
+                "not in production"
+            )
+        if reasons:
+            raise ValueError("\n".join(reasons))
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
 
     @property
     def database(self) -> URL:

@@ -67,6 +67,15 @@ def _checked_database(settings: Settings) -> AbstractContextManager[sessionmaker
     )
 
 
+def _refuse_demo_clients(session_factory: sessionmaker[Session]) -> None:
+    from exchange_api.production import UnsafeForProduction, refuse_demo_clients
+
+    try:
+        refuse_demo_clients(session_factory)
+    except UnsafeForProduction as exc:
+        raise CommandError(f"refusing to serve in production: {exc}") from None
+
+
 def _existing_keys(settings: Settings) -> KeyMaterial:
     try:
         return load_key_material(settings.keys_dir)
@@ -96,8 +105,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(
             f"database schema is at {revision or 'nothing'}, not {head}: run `exchange-api init`"
         )
-    with _checked_database(settings) as session_factory, session_factory.begin() as session:
-        check_keys_match(session, settings, keys)
+    with _checked_database(settings) as session_factory:
+        with session_factory.begin() as session:
+            check_keys_match(session, settings, keys)
+        if settings.is_production:
+            _refuse_demo_clients(session_factory)
     say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
     uvicorn.run(
         "exchange_api.app:create_app",
