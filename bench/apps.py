@@ -94,13 +94,27 @@ def _start_bare(database: Database, workdir: Path, workers: int) -> AppUnderTest
     return AppUnderTest("bare", database, server, "bare_alerts", env)
 
 
-def _start_secure(database: Database, workdir: Path, workers: int) -> AppUnderTest:
+#: ``--limits on``: every limit enforced (counted, with headers on every answer) but too high for
+#: the load to reach, so that a run measures what the limiter costs, not what it refuses.
+GENEROUS_LIMITS = {
+    "EXCHANGE_RATE_LIMITS": "true",
+    "EXCHANGE_RATE_LIMIT_CLIENT": "999999999/hour",
+    "EXCHANGE_RATE_LIMIT_ADDRESS": "999999999/hour",
+    "EXCHANGE_RATE_LIMIT_GUESS": "999999999/hour",
+}
+NO_LIMITS = {"EXCHANGE_RATE_LIMITS": "false"}
+
+
+def _start_secure(
+    database: Database, workdir: Path, workers: int, limits: bool = True
+) -> AppUnderTest:
     port = free_port()
     env = {
         "EXCHANGE_DATABASE_URL": database.url,
         "EXCHANGE_KEYS_DIR": str(workdir / "keys"),
         "EXCHANGE_ISSUER": f"http://127.0.0.1:{port}",
         "PYTHONPATH": str(REPO_ROOT),
+        **(GENEROUS_LIMITS if limits else NO_LIMITS),
     }
     exchange_cli(env, "init")
     agency, _ = exchange_cli(
@@ -121,12 +135,16 @@ def _start_secure(database: Database, workdir: Path, workers: int) -> AppUnderTe
     return AppUnderTest("secure", database, server, "alerts", env, key)
 
 
-def start_app(name: str, db_kind: str, workdir: Path, admin_url: str, workers: int) -> AppUnderTest:
-    """Create the app's database, set it up and start its server; the caller must ``stop()``."""
+def start_app(
+    name: str, db_kind: str, workdir: Path, admin_url: str, workers: int, *, limits: bool = True
+) -> AppUnderTest:
+    """Create the app's database, set it up and start its server; the caller must ``stop()``.
+    ``limits``: the secure app's rate limits on (generous) or off."""
     database = Database.create(db_kind, name, workdir, admin_url)
     try:
-        starter = _start_bare if name == "bare" else _start_secure
-        return starter(database, workdir, workers)
+        if name == "bare":
+            return _start_bare(database, workdir, workers)
+        return _start_secure(database, workdir, workers, limits)
     except BaseException:
         database.drop()
         raise

@@ -275,7 +275,9 @@ def _per_1k(cpu_s: float, units: int) -> float | None:
 def _start_sessions(args: argparse.Namespace, workdir: Path, sessions: list[Session]) -> None:
     for name in args.apps:
         say(f"{name}: starting ({args.db}, {args.workers} workers)")
-        app = start_app(name, args.db, workdir, args.postgres_url, args.workers)
+        app = start_app(
+            name, args.db, workdir, args.postgres_url, args.workers, limits=args.limits == "on"
+        )
         session = Session(app, args, workdir)
         sessions.append(session)
         session.db_version = app.database.server_version()
@@ -438,6 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-concurrency", type=int, default=4, help="batches of 500 in flight at once"
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per app")
+    parser.add_argument(
+        "--limits",
+        choices=("on", "off"),
+        default="on",
+        help="the secure app's rate limits: on (enforced, too high to trigger) or off; "
+        "run both to see what the limiter costs",
+    )
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
         "--memory-duration",
@@ -491,6 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search_concurrency": args.search_concurrency,
             "batch_concurrency": args.batch_concurrency,
             "workers": args.workers,
+            "rate_limits": args.limits,
             "batch_size": args.batch_size,
             "memory_duration_s": args.memory_duration,
             "audit_entries": args.audit_entries,
