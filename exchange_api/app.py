@@ -100,7 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = create_db_engine(settings)
     session_factory = make_session_factory(engine)
     if settings.is_production:
-        refuse_demo_clients(session_factory)
+        try:
+            refuse_demo_clients(session_factory)
+        finally:
+            engine.dispose()  # no connection left over from the check, whatever it found
     audit_log = AuditLog.from_settings(settings, keys)
     keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
     key_check = KeyCheck(session_factory, keys, keyring, settings.keys_dir)
