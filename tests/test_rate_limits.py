@@ -74,6 +74,29 @@ async def test_blind_index_guessing_has_a_tighter_limit(serving: Serving) -> Non
         assert again.status_code == 200
 
 
+async def test_a_watch_list_on_a_party_or_document_counts_as_guesses(serving: Serving) -> None:
+    """A watch list is a guess that waits: each party or document in it counts like a search."""
+    async with serving(rate_limits=True, rate_limit_guess="3/minute") as (client, registry):
+        agency = await registry.agency(scopes="alerts:read")
+        headers = {**await agency.headers(client), **PURPOSE}
+        both = {"name": "w", "filter": {"party": "Acme", "document": "CSQU3054383"}}
+        created = await client.post("/v1/subscriptions", json=both, headers=headers)
+        assert created.status_code == 201, created.text
+        assert created.headers["ratelimit"].endswith(
+            '"guess";r=1;t=' + created.headers["ratelimit"].rsplit("t=", 1)[1]
+        )
+        one = await client.get("/v1/alerts", params={"party": "x"}, headers=headers)
+        assert one.status_code == 200, one.text
+        refused = await client.post(
+            "/v1/subscriptions", json={"name": "v", "filter": {"party": "y"}}, headers=headers
+        )
+        assert_problem(refused, 429, "rate-limited")
+        plain = await client.post(
+            "/v1/subscriptions", json={"name": "u", "filter": {"origin": "CN"}}, headers=headers
+        )
+        assert plain.status_code == 201, plain.text
+
+
 class CountingHasher(PasswordHasher):
     """The real argon2id hasher, counting its verifications."""
 

@@ -48,6 +48,7 @@ from exchange_api.kit.dependencies import (
 )
 from exchange_api.kit.pagination import CursorQuery, InvalidCursor, LimitQuery
 from exchange_api.kit.query_params import forbid_unknown_query_params
+from exchange_api.kit.rate_limits import limit_guesses
 
 __all__ = ["HEARTBEAT_SECONDS", "router"]
 
@@ -184,6 +185,7 @@ def create_subscription(
     keyring: KeyringDep,
     settings: SettingsDep,
     audit: AuditDep,
+    request: Request,
     response: Response,
     purpose: PurposeHeader = None,
 ) -> SubscriptionCreated:
@@ -193,8 +195,13 @@ def create_subscription(
     The filter takes the search filters (AND across, OR within a list). `party` and `document`
     need `X-Purpose`, are kept only as blind indexes and are shown back as `"<set>"`. A webhook
     URL must be `https` and resolve only to public addresses (422 otherwise). The answer holds
-    the webhook's signing `secret`, shown this once.
+    the webhook's signing `secret`, shown this once. Each `party` or `document` counts against
+    the same limit as searches by them (`EXCHANGE_RATE_LIMIT_GUESS`): a watch list is a guess
+    that waits.
     """
+    guesses = sum(value is not None for value in (body.filter.party, body.filter.document))
+    if guesses:
+        limit_guesses(request, caller.client_id, count=guesses)
     created = subscriptions.create_subscription(
         session,
         keyring,
