@@ -82,9 +82,7 @@ async def test_a_watch_list_on_a_party_or_document_counts_as_guesses(serving: Se
         both = {"name": "w", "filter": {"party": "Acme", "document": "CSQU3054383"}}
         created = await client.post("/v1/subscriptions", json=both, headers=headers)
         assert created.status_code == 201, created.text
-        assert created.headers["ratelimit"].endswith(
-            '"guess";r=1;t=' + created.headers["ratelimit"].rsplit("t=", 1)[1]
-        )
+        assert '"guess";r=1;' in created.headers["ratelimit"]  # two of the three counted
         one = await client.get("/v1/alerts", params={"party": "x"}, headers=headers)
         assert one.status_code == 200, one.text
         refused = await client.post(
