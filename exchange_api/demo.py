@@ -21,6 +21,7 @@ from joserfc.jwk import ECKey
 from sqlmodel import Session
 
 from exchange_api.agencies import service
+from exchange_api.agencies.authority import COMMAND_LINE
 from exchange_api.agencies.repository import AgencyRepository
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
 from exchange_api.alerts.demo import seed_demo_alerts
@@ -58,7 +59,10 @@ class DemoAgency:
 _READ_WRITE = (Scope.ALERTS_READ, Scope.ALERTS_WRITE)
 DEMO_AGENCIES = (
     DemoAgency(
-        AgencyKind.LAW_ENFORCEMENT, "Demo National Police", "NL", (*_READ_WRITE, Scope.ADMIN)
+        AgencyKind.LAW_ENFORCEMENT,
+        "Demo National Police",
+        "NL",
+        (*_READ_WRITE, Scope.CLIENTS_ADMIN),
     ),
     DemoAgency(AgencyKind.CUSTOMS, "Demo Customs Administration", "BE", _READ_WRITE),
     DemoAgency(
@@ -132,7 +136,7 @@ def _ensure_client(
             jwks={"keys": [public]},
         )
         return service.register_client(
-            session, data, audit, secrets_allowed=False, client_id=client_id
+            session, data, audit, COMMAND_LINE, secrets_allowed=False, client_id=client_id
         ).client
     registered = json.loads(existing.jwks or '{"keys": []}')["keys"]
     if key.thumbprint() not in {entry.get("kid") for entry in registered}:
@@ -212,8 +216,8 @@ def demo_instructions(settings: Settings) -> str:
     """How to get a token with a demo client and call the API: copy-paste lines for a shell."""
     return "\n".join(
         [
-            "Demo clients: demo-law-enforcement (also admin), demo-customs, demo-regulatory "
-            "(also audit:read), demo-prosecution, demo-industry.",
+            "Demo clients: demo-law-enforcement (also clients:admin), demo-customs, "
+            "demo-regulatory (also audit:read), demo-prosecution, demo-industry.",
             "Once the server runs, get a token and call the API:",
             "  TOKEN=$(.venv/bin/python -m exchange_api.auth.demo_token customs)",
             '  curl -s -H "Authorization: Bearer $TOKEN" '

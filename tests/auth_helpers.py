@@ -33,6 +33,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from exchange_api.agencies import service
+from exchange_api.agencies.authority import COMMAND_LINE
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.jose import b64url_sha256
@@ -238,6 +239,7 @@ class Registry:
                     jwks={"keys": [private_key.as_dict(private=False)]},
                 ),
                 audit,
+                COMMAND_LINE,
                 secrets_allowed=True,
             )
             client_id = registered.client.client_id

@@ -1,6 +1,9 @@
 """Registering agencies and clients, listing them, and disabling clients: the admin API and the
 CLI alike.
 
+Who may do what to which client is decided by the :class:`~exchange_api.agencies.authority.
+Administrator` each client function is given: the request's caller, or ``COMMAND_LINE``.
+
 Every administrative change goes through one function here, which records it in the audit log
 through the recorder it is given (the request's, or the operator's for the CLI), in the same
 transaction. Services flush, never commit: the caller's transaction does.
@@ -22,6 +25,8 @@ from datetime import UTC, datetime
 from sqlmodel import Session
 from uuid_utils.compat import uuid7
 
+from exchange_api.agencies.authority import Administrator
+from exchange_api.agencies.errors import AgencyNotFound, ClientNotFound
 from exchange_api.agencies.repository import AgencyRepository
 from exchange_api.agencies.schemas import (
     AgencyCreate,
@@ -36,7 +41,7 @@ from exchange_api.agencies.schemas import (
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.client_secrets import hash_client_secret, new_client_secret
-from exchange_api.errors import BadRequest, Conflict, NotFound
+from exchange_api.errors import BadRequest, Conflict
 from exchange_api.kit.pagination import TEXT_KEYS, UUID_KEYS, page_of
 from exchange_api.models.agencies import Agency, AgencyKind, Client
 
@@ -73,7 +78,7 @@ def register_agency(session: Session, data: AgencyCreate, audit: AuditRecorder) 
 def get_agency(session: Session, agency_id: uuid.UUID) -> Agency:
     agency = AgencyRepository(session).get_agency(agency_id)
     if agency is None:
-        raise NotFound("No agency has this id.")
+        raise AgencyNotFound()
     return agency
 
 
@@ -140,14 +145,17 @@ def register_client(
     session: Session,
     data: ClientCreate,
     audit: AuditRecorder,
+    by: Administrator,
     *,
     secrets_allowed: bool,
     client_id: str | None = None,
 ) -> RegisteredClient:
-    """Register a client of an existing agency. ``client_id`` is normally generated; the demo
-    names its clients. A ``client_secret_basic`` client is refused when secrets are switched off.
+    """Register a client of an existing agency, if ``by`` reaches that agency and may grant the
+    scopes. ``client_id`` is normally generated; the demo names its clients. A
+    ``client_secret_basic`` client is refused when secrets are switched off.
     """
     get_agency(session, data.agency_id)
+    by.check_registration(data.agency_id, data.scopes)
     secret: str | None = None
     if data.token_endpoint_auth_method == "client_secret_basic":  # noqa: S105
         if not secrets_allowed:
@@ -174,16 +182,23 @@ def register_client(
 def list_clients(
     session: Session,
     audit: AuditRecorder,
+    by: Administrator,
     *,
     agency_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
 ) -> ClientList:
-    """A page of clients by ``client_id``, optionally of one agency."""
+    """A page of clients by ``client_id``, optionally of one agency: only those of agencies
+    ``by`` reaches (an agency's administrator sees its own agency's, and asking for another
+    agency's gives an empty page)."""
     after = TEXT_KEYS.decode(cursor) if cursor is not None else None
-    found = AgencyRepository(session).list_clients(
-        agency_id=agency_id, after=after, limit=limit + 1
-    )
+    if not by.is_network_operator:
+        agency_id = agency_id if agency_id is not None else by.agency_id
+    found: list[Client] = []
+    if agency_id is None or by.reaches(agency_id):
+        found = AgencyRepository(session).list_clients(
+            agency_id=agency_id, after=after, limit=limit + 1
+        )
     page, next_cursor = page_of(found, limit, TEXT_KEYS, lambda client: client.client_id)
     audit.record(AuditAction.ADMIN_CLIENT_LIST, result_count=len(page))
     return ClientList.model_validate(
@@ -191,31 +206,39 @@ def list_clients(
     )
 
 
-def disable_client(session: Session, client_id: str, audit: AuditRecorder) -> Client:
+def _client_to_change(session: Session, client_id: str, by: Administrator) -> Client:
+    client = AgencyRepository(session).get_client(client_id)
+    if client is None:
+        raise ClientNotFound(client_id)
+    by.check_change(client)
+    return client
+
+
+def disable_client(
+    session: Session, client_id: str, audit: AuditRecorder, by: Administrator
+) -> Client:
     """Disable a client: its tokens stop working and it gets no new ones.
 
     Disabling a disabled client changes nothing (its first ``disabled_at`` stays).
     """
     repository = AgencyRepository(session)
-    client = repository.get_client(client_id)
-    if client is None:
-        raise NotFound("No client has this id.")
+    client = _client_to_change(session, client_id, by)
     if client.disabled_at is None:
         repository.set_disabled(client, datetime.now(UTC))
     audit.record(AuditAction.ADMIN_CLIENT_DISABLE, resource_ids=[client.client_id])
     return client
 
 
-def enable_client(session: Session, client_id: str, audit: AuditRecorder) -> Client:
+def enable_client(
+    session: Session, client_id: str, audit: AuditRecorder, by: Administrator
+) -> Client:
     """Enable a disabled client again. Its tokens issued before it was disabled stay refused:
     the moment of the disable becomes its ``tokens_valid_after``.
 
     Enabling an enabled client changes nothing.
     """
     repository = AgencyRepository(session)
-    client = repository.get_client(client_id)
-    if client is None:
-        raise NotFound("No client has this id.")
+    client = _client_to_change(session, client_id, by)
     if client.disabled_at is not None:
         repository.set_enabled(client)
     audit.record(AuditAction.ADMIN_CLIENT_ENABLE, resource_ids=[client.client_id])

@@ -147,7 +147,8 @@ def introspect(
 ) -> Response:
     """Say whether an access token is active, and what it says (RFC 7662).
 
-    A client may introspect its own tokens; a client registered with the `admin` scope, any.
+    A client may introspect its own tokens; a client holding `network:admin` (the network
+    operator's), any.
     Each question is audited (`token.introspect`).
     """
     try:

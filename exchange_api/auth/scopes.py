@@ -35,11 +35,12 @@ from exchange_api.auth.server import TOKEN_PATH, get_oauth_server
 
 __all__ = [
     "SCOPE_DESCRIPTIONS",
-    "Admin",
     "AlertsRead",
     "AlertsWrite",
     "AnyScope",
     "AuditRead",
+    "ClientsAdmin",
+    "NetworkAdmin",
     "Scope",
     "bearer_scheme",
     "oauth2_scheme",
@@ -51,14 +52,22 @@ class Scope(enum.StrEnum):
     ALERTS_READ = "alerts:read"
     ALERTS_WRITE = "alerts:write"
     AUDIT_READ = "audit:read"
-    ADMIN = "admin"
+    CLIENTS_ADMIN = "clients:admin"
+    NETWORK_ADMIN = "network:admin"
 
 
 SCOPE_DESCRIPTIONS: dict[str, str] = {
     Scope.ALERTS_READ: "Read and search alerts and the substance catalogue.",
     Scope.ALERTS_WRITE: "Report alerts and change the caller's agency's own alerts.",
-    Scope.AUDIT_READ: "Read, export and verify the audit log.",
-    Scope.ADMIN: "Register agencies and clients, and disable clients.",
+    Scope.AUDIT_READ: "Read, export and verify the whole network's audit log (operator-granted).",
+    Scope.CLIENTS_ADMIN: (
+        "Register, list, disable and enable the client systems of the caller's own agency, "
+        "granting only scopes the caller holds."
+    ),
+    Scope.NETWORK_ADMIN: (
+        "The network operator: register and list agencies; with clients:admin, administer the "
+        "clients of every agency; introspect any token. Granted only at the command line."
+    ),
 }
 
 _SCHEME_DESCRIPTION = (
@@ -158,4 +167,5 @@ AnyScope = Annotated[Caller, Depends(any_scope)]
 AlertsRead = Annotated[Caller, Depends(require_scope(Scope.ALERTS_READ))]
 AlertsWrite = Annotated[Caller, Depends(require_scope(Scope.ALERTS_WRITE))]
 AuditRead = Annotated[Caller, Depends(require_scope(Scope.AUDIT_READ))]
-Admin = Annotated[Caller, Depends(require_scope(Scope.ADMIN))]
+ClientsAdmin = Annotated[Caller, Depends(require_scope(Scope.CLIENTS_ADMIN))]
+NetworkAdmin = Annotated[Caller, Depends(require_scope(Scope.NETWORK_ADMIN))]

@@ -317,7 +317,7 @@ def introspect_token(
     """RFC 7662: is this token active, and what does it say?
 
     Only authenticated clients may ask, and each only about its own tokens — except clients
-    registered with the ``admin`` scope, which may ask about any. Any other answer is
+    holding ``network:admin`` (the network operator's), which may ask about any. Any other answer is
     ``{"active": false}``, which says nothing about whether the token exists (§2.2).
 
     Every question from an authenticated client is audited (``token.introspect``, as that
@@ -342,7 +342,7 @@ def _introspection(
     inactive: dict[str, Any] = {"active": False}
     if claims is None:
         return inactive
-    if claims.client_id != client.client_id and Scope.ADMIN not in client.scopes.split():
+    if claims.client_id != client.client_id and Scope.NETWORK_ADMIN not in client.scopes.split():
         return inactive
     state = repository.token_state(session, client_id=claims.client_id, token_id=claims.token_id)
     if state is None or state.inactive_reason(claims.agency_id, claims.issued_at) is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange_api.agencies import service
+from exchange_api.agencies.authority import COMMAND_LINE
 from exchange_api.agencies.schemas import AgencyCreate, ClientCreate, ClientRead
 from exchange_api.cli.support import (
     CommandError,
@@ -87,7 +88,7 @@ def cmd_clients_add(args: argparse.Namespace, settings: Settings) -> int:
         )
         audit = recorder.for_session(session)
         registered = service.register_client(
-            session, data, audit, secrets_allowed=settings.allow_client_secrets
+            session, data, audit, COMMAND_LINE, secrets_allowed=settings.allow_client_secrets
         )
         audit.flush()
         result = {"client_id": registered.client.client_id, "scopes": list(data.scopes)}
@@ -107,7 +108,7 @@ def cmd_clients_list(args: argparse.Namespace, settings: Settings) -> int:
         cursor: str | None = None
         while True:
             page = service.list_clients(
-                session, audit, agency_id=agency_id, cursor=cursor, limit=_PAGE
+                session, audit, COMMAND_LINE, agency_id=agency_id, cursor=cursor, limit=_PAGE
             )
             items += [client.model_dump(mode="json") for client in page.items]
             if (cursor := page.next_cursor) is None:
@@ -122,7 +123,7 @@ def _change_client(settings: Settings, client_id: str, *, enable: bool) -> dict[
     with transaction(settings) as session:
         audit = recorder.for_session(session)
         change = service.enable_client if enable else service.disable_client
-        client: Client = change(session, client_id, audit)
+        client: Client = change(session, client_id, audit, COMMAND_LINE)
         audit.flush()
         return ClientRead.of(client).model_dump(mode="json")
 
@@ -163,7 +164,11 @@ def add_agency_commands(commands: Commands) -> None:
     )
     add = clients.add_parser("add", help="register a client of an agency")
     add.add_argument("--agency", required=True, help="the agency's id")
-    add.add_argument("--scopes", required=True, help='e.g. "alerts:read alerts:write"')
+    add.add_argument(
+        "--scopes",
+        required=True,
+        help='e.g. "alerts:read alerts:write"; "network:admin clients:admin" for the operator',
+    )
     add.add_argument("--name", help="default: '<agency name> system'")
     method = add.add_mutually_exclusive_group(required=True)
     method.add_argument("--jwks", metavar="FILE", help="public keys (private_key_jwt)")

@@ -16,11 +16,12 @@ from tests.auth_helpers import Registry, Serving, TestAgency
 
 AGENCIES = "/v1/admin/agencies"
 CLIENTS = "/v1/admin/clients"
+OPERATOR_SCOPES = "network:admin clients:admin alerts:read alerts:write"
 
 
 @pytest.fixture
 async def admin(client: httpx.AsyncClient, registry: Registry) -> dict[str, str]:
-    operator = await registry.agency(kind="regulatory", scopes="admin")
+    operator = await registry.agency(kind="regulatory", scopes=OPERATOR_SCOPES)
     return await operator.headers(client)
 
 
@@ -235,7 +236,7 @@ async def test_secret_clients_are_refused_when_secrets_are_off(
     serving: Serving,
 ) -> None:
     async with serving(allow_client_secrets=False) as (strict, registry):
-        operator = await registry.agency(scopes="admin")
+        operator = await registry.agency(scopes=OPERATOR_SCOPES)
         headers = await operator.headers(strict)
         body = {
             "agency_id": str(operator.id),

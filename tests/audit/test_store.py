@@ -245,7 +245,7 @@ async def test_a_read_whose_entry_cannot_be_written_returns_503_and_no_content(
 async def test_a_change_whose_entry_cannot_be_written_is_not_made(
     app: FastAPI, client: httpx.AsyncClient, registry: Registry, engine: Engine
 ) -> None:
-    operator = await registry.agency(kind="regulatory", scopes="admin")
+    operator = await registry.agency(kind="regulatory", scopes="network:admin clients:admin")
     admin = await operator.headers(client)
     break_the_audit_table(engine)
 

@@ -148,14 +148,14 @@ def test_demo_token_then_call_the_api(demo_server: str, run_in_process: Run) -> 
     assert response.status_code == 200, response.text
 
     status, out, err = run_in_process(
-        demo_token.main, "law_enforcement", "--officer", "NL-0042", "--scope", "admin"
+        demo_token.main, "law_enforcement", "--officer", "NL-0042", "--scope", "clients:admin"
     )
     assert status == 0, err
     claims = claims_of(out.strip())
     assert claims["sub"] == "NL-0042"
-    assert claims["scope"] == "admin"
+    assert claims["scope"] == "clients:admin"
 
-    status, out, err = run_in_process(demo_token.main, "customs", "--scope", "admin")
+    status, out, err = run_in_process(demo_token.main, "customs", "--scope", "clients:admin")
     assert status == 1
     assert "invalid_scope" in err
     assert out == ""

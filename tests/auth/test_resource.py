@@ -118,7 +118,7 @@ REFUSED_TOKENS: dict[str, Forge] = {
     "signed by a foreign key under our kid": lambda a, k, _t: sign(
         ECKey.generate_key("P-256"), _claims(a), {"typ": "at+jwt", "kid": k.thumbprint()}
     ),
-    "tampered scope": lambda _a, _k, t: tamper(t, scope="alerts:read admin"),
+    "tampered scope": lambda _a, _k, t: tamper(t, scope="alerts:read network:admin"),
     "tampered subject": lambda _a, _k, t: tamper(t, sub="someone-else"),
     "wrong iss": _ours(iss="https://other-issuer.example"),
     "wrong aud": _ours(aud="https://other-api.example"),
@@ -180,7 +180,7 @@ async def test_a_token_of_a_client_disabled_after_issue_is_refused(
     client: httpx.AsyncClient, registry: Registry, agency: TestAgency, token: str
 ) -> None:
     assert (await client.get(API, headers=bearer(token))).status_code == 200
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(scopes="network:admin clients:admin alerts:read alerts:write")
     disabled = await client.post(
         f"/v1/admin/clients/{agency.client_id}/disable", headers=await admin.headers(client)
     )
@@ -206,10 +206,10 @@ async def test_a_missing_scope_is_403_with_the_scope_named(
     response = await client.get("/v1/admin/agencies", headers=bearer(token))
     assert response.status_code == 403
     assert response.json()["type"] == "urn:exchange-api:problem:insufficient-scope"
-    assert response.json()["required_scope"] == "admin"
+    assert response.json()["required_scope"] == "network:admin"
     challenge = response.headers["www-authenticate"]
     assert 'error="insufficient_scope"' in challenge
-    assert 'scope="admin"' in challenge
+    assert 'scope="network:admin"' in challenge
 
 
 async def test_the_access_log_names_the_client(

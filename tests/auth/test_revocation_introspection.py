@@ -67,7 +67,9 @@ async def test_another_clients_token_is_inactive_unless_the_asker_is_admin(
     token = (await agency.token(client))["access_token"]
     stranger = await registry.agency(scopes="alerts:read alerts:write")
     assert await introspect(client, stranger, token) == {"active": False}
-    admin = await registry.agency(scopes="admin")
+    agency_admin = await registry.agency(scopes="clients:admin")
+    assert await introspect(client, agency_admin, token) == {"active": False}
+    admin = await registry.agency(scopes="network:admin clients:admin")
     assert (await introspect(client, admin, token))["active"] is True
 
 
@@ -76,7 +78,9 @@ async def test_invalid_revoked_and_disabled_tokens_are_inactive(
 ) -> None:
     token = (await agency.token(client))["access_token"]
     assert await introspect(client, agency, "not-a-token") == {"active": False}
-    assert await introspect(client, agency, tamper(token, scope="admin")) == {"active": False}
+    assert await introspect(client, agency, tamper(token, scope="network:admin")) == {
+        "active": False
+    }
 
     revoked = (await agency.token(client))["access_token"]
     response = await client.post("/oauth/revoke", data=authenticated(agency, token=revoked))
@@ -84,7 +88,7 @@ async def test_invalid_revoked_and_disabled_tokens_are_inactive(
     assert await introspect(client, agency, revoked) == {"active": False}
     assert (await introspect(client, agency, token))["active"] is True
 
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(scopes="network:admin clients:admin alerts:read alerts:write")
     await client.post(
         f"/v1/admin/clients/{agency.client_id}/disable", headers=await admin.headers(client)
     )
@@ -132,7 +136,7 @@ async def test_every_introspection_is_audited_as_the_client_that_asked(
 ) -> None:
     token = (await agency.token(client, officer="FR-PARQUET-11"))["access_token"]
     stranger = await registry.agency(scopes="alerts:read")
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(scopes="network:admin clients:admin")
     await introspect(client, stranger, token)
     await introspect(client, admin, token)
     await introspect(client, admin, "not-a-token")

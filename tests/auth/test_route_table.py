@@ -87,7 +87,7 @@ async def test_every_v1_route_needs_a_token_and_its_scope(
 ) -> None:
     routes = api_routes(app)
     assert ("GET", "/v1/substances", "alerts:read") in routes
-    assert ("POST", "/v1/admin/clients/{client_id}/disable", "admin") in routes
+    assert ("POST", "/v1/admin/clients/{client_id}/disable", "clients:admin") in routes
     all_scopes = {scope.value for scope in Scope}
     agency = await registry.agency(scopes=" ".join(sorted(all_scopes)))
     lacking = {

@@ -27,7 +27,7 @@ from tests.auth_helpers import (
 )
 from tests.conftest import ISSUER
 
-ALL_SCOPES = "admin alerts:read alerts:write audit:read"
+ALL_SCOPES = "alerts:read alerts:write audit:read clients:admin network:admin"
 
 
 def client_auth(assertion: str) -> dict[str, str]:
@@ -154,7 +154,9 @@ async def test_requested_scopes_are_granted_when_registered(
     assert claims_of(answer["access_token"])["scope"] == "alerts:read"
 
 
-@pytest.mark.parametrize("scope", ["admin", "alerts:read admin", "alerts:delete"])
+@pytest.mark.parametrize(
+    "scope", ["network:admin", "alerts:read clients:admin", "admin", "alerts:delete"]
+)
 async def test_scope_outside_the_registration_is_invalid_scope(
     client: httpx.AsyncClient, agency: TestAgency, scope: str
 ) -> None:
@@ -290,7 +292,7 @@ async def test_concurrent_replays_of_one_assertion_yield_one_token(
 async def test_a_disabled_client_gets_no_token(
     client: httpx.AsyncClient, registry: Registry
 ) -> None:
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(scopes="network:admin clients:admin alerts:read alerts:write")
     agency = await registry.agency()
     disabled = await client.post(
         f"/v1/admin/clients/{agency.client_id}/disable", headers=await admin.headers(client)
@@ -326,7 +328,7 @@ async def test_a_repeated_parameter_is_invalid_request(
     client: httpx.AsyncClient, agency: TestAgency
 ) -> None:
     body = (
-        "grant_type=client_credentials&scope=alerts:read&scope=admin"
+        "grant_type=client_credentials&scope=alerts:read&scope=audit:read"
         f"&client_assertion_type={ASSERTION_TYPE}&client_assertion={agency.assertion()}"
     )
     response = await client.post(
@@ -379,7 +381,7 @@ async def test_client_id_must_match_the_assertion(
 
 
 async def register_secret_client(client: httpx.AsyncClient, registry: Registry) -> dict[str, Any]:
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(scopes="network:admin clients:admin alerts:read alerts:write")
     body = {
         "agency_id": str(admin.id),
         "name": "development system",
