@@ -11,9 +11,9 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from exchange_api.auth.client_secrets import SECRET_HASHER
-from exchange_api.auth.tokens import AccessTokenAuthority
+from exchange_api.auth.tokens import AccessTokenAuthority, signing_key_overlap
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyMaterial
+from exchange_api.crypto.signing_keys import TokenSigningKeys
 
 __all__ = [
     "INTROSPECTION_PATH",
@@ -48,11 +48,13 @@ class OAuthServer:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, keys: KeyMaterial, session_factory: sessionmaker[Session]
+        cls, settings: Settings, session_factory: sessionmaker[Session]
     ) -> OAuthServer:
-        authority = AccessTokenAuthority(
-            keys.token_signing_key, issuer=settings.issuer, lifetime=settings.access_token_lifetime
-        )
+        """The keys are read from ``settings.keys_dir`` (already checked at start-up) and looked
+        at again while the server runs, for a rotated signing key."""
+        lifetime = settings.access_token_lifetime
+        signing_keys = TokenSigningKeys(settings.keys_dir, overlap=signing_key_overlap(lifetime))
+        authority = AccessTokenAuthority(signing_keys, issuer=settings.issuer, lifetime=lifetime)
         return cls(
             issuer=settings.issuer,
             authority=authority,

@@ -12,8 +12,13 @@ caller dependency in one indexed lookup. What is refused, and why:
 - a ``typ`` other than ``at+jwt`` — including none at all (RFC 9068 §4; Authlib would let it pass),
   so that an ID token, a client assertion or a DPoP proof signed by some key of ours can never pass
   for an access token;
-- a ``kid`` that is not our key's, a wrong ``iss`` or ``aud``, an expired token, one issued in the
-  future or not yet valid (small clock leeway), or one missing any claim listed above.
+- a ``kid`` that is not one of our published keys', a wrong ``iss`` or ``aud``, an expired token,
+  one issued in the future or not yet valid (small clock leeway), or one missing any claim listed
+  above.
+
+The keys come from :class:`~exchange_api.crypto.signing_keys.TokenSigningKeys`: the newest version
+signs; every version still published verifies, so tokens stay valid across a rotation
+(``keys rotate --signing``) on every worker, and the JWKS lists exactly those versions.
 """
 
 from __future__ import annotations
@@ -29,10 +34,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError
-from joserfc.jwk import ECKey
+from joserfc.jwk import ECKey, GuestProtocol
 from uuid_utils.compat import uuid7
 
 from exchange_api.auth.jose import ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_REGISTRY
+from exchange_api.crypto.signing_keys import LOOK_AGAIN_AFTER, TokenSigningKeys
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
@@ -40,6 +46,7 @@ __all__ = [
     "AccessTokenClaims",
     "InvalidAccessToken",
     "IssuedAccessToken",
+    "signing_key_overlap",
 ]
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type)
@@ -47,6 +54,14 @@ _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 #: Tokens are ours: only our own servers' clocks can disagree, and NTP keeps that small.
 _LEEWAY_SECONDS = 5
 _VERIFIED_CACHE_SIZE = 4096
+#: An unknown ``kid`` makes a worker look for new key files at most this often.
+_LOOK_FOR_UNKNOWN_KID_AFTER = 1.0
+
+
+def signing_key_overlap(lifetime: int) -> float:
+    """How long a replaced signing key stays published: until no token it signed can be valid
+    — the lifetime, the clock leeway, and the time workers take to notice the new version."""
+    return lifetime + _LEEWAY_SECONDS + LOOK_AGAIN_AFTER
 
 
 class InvalidAccessToken(Exception):
@@ -83,19 +98,11 @@ class AccessTokenClaims:
 
 
 class AccessTokenAuthority:
-    """Issues and verifies the access tokens of one issuer with one ES256 key."""
+    """Issues and verifies the access tokens of one issuer with its ES256 signing keys."""
 
-    def __init__(
-        self, signing_key: ec.EllipticCurvePrivateKey, *, issuer: str, lifetime: int
-    ) -> None:
-        pem = signing_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        self._signing_key = ECKey.import_key(pem)
-        self._verifying_key = ECKey.import_key(self._signing_key.as_dict(private=False))
-        self.kid = self._verifying_key.thumbprint()
+    def __init__(self, keys: TokenSigningKeys, *, issuer: str, lifetime: int) -> None:
+        self._keys = keys
+        self._jwks_by_version: dict[int, tuple[ECKey, ECKey]] = {}
         self.issuer = issuer
         self.lifetime = lifetime
         self._claims = jwt.JWTClaimsRegistry(
@@ -110,15 +117,47 @@ class AccessTokenAuthority:
             iat={"essential": True},
             exp={"essential": True},
         )
-        # Per instance, so that the cache goes with the key it checked against.
+        # Per instance, so that the cache goes with the keys it checked against.
         self._signed_claims = functools.lru_cache(maxsize=_VERIFIED_CACHE_SIZE)(
             self._check_signature
         )
 
+    def _jose_keys(self, version: int, key: ec.EllipticCurvePrivateKey) -> tuple[ECKey, ECKey]:
+        """The (private, public) joserfc keys of a version, imported once."""
+        pair = self._jwks_by_version.get(version)
+        if pair is None:
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            private = ECKey.import_key(pem)
+            pair = (private, ECKey.import_key(private.as_dict(private=False)))
+            self._jwks_by_version[version] = pair
+        return pair
+
+    def _published(self) -> dict[str, ECKey]:
+        """The public keys that verify tokens now, by ``kid`` (their RFC 7638 thumbprint)."""
+        published = {}
+        for version in self._keys.published():
+            public = self._jose_keys(version.version, version.key)[1]
+            published[public.thumbprint()] = public
+        return published
+
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The public keys that verify our access tokens (``/.well-known/jwks.json``)."""
-        public = self._verifying_key.as_dict(private=False)
-        return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": ACCESS_TOKEN_ALGORITHM}]}
+        """The public keys that verify our access tokens (``/.well-known/jwks.json``): the
+        signing key's, and a replaced one's while tokens it signed may be valid."""
+        return {
+            "keys": [
+                {
+                    **public.as_dict(private=False),
+                    "kid": kid,
+                    "use": "sig",
+                    "alg": ACCESS_TOKEN_ALGORITHM,
+                }
+                for kid, public in self._published().items()
+            ]
+        }
 
     def issue(
         self,
@@ -146,8 +185,14 @@ class AccessTokenAuthority:
         }
         if bound_to is not None:
             claims["cnf"] = {"jkt": bound_to}
-        header = {"typ": ACCESS_TOKEN_TYPE, "alg": ACCESS_TOKEN_ALGORITHM, "kid": self.kid}
-        token = jwt.encode(header, claims, self._signing_key, registry=ACCESS_TOKEN_REGISTRY)
+        signing = self._keys.signing
+        private, public = self._jose_keys(signing.version, signing.key)
+        header = {
+            "typ": ACCESS_TOKEN_TYPE,
+            "alg": ACCESS_TOKEN_ALGORITHM,
+            "kid": public.thumbprint(),
+        }
+        token = jwt.encode(header, claims, private, registry=ACCESS_TOKEN_REGISTRY)
         return IssuedAccessToken(
             token=token,
             token_id=token_id,
@@ -162,9 +207,12 @@ class AccessTokenAuthority:
 
         The signature and header check of a token that passed it is remembered (the last
         4,096 tokens, keyed by the whole token): a client's next request with the same token
-        skips the ECDSA verification. The claims — expiry included — are checked every time,
-        and a token that failed is checked again every time it comes back."""
-        claims = self._signed_claims(token)
+        skips the ECDSA verification. The claims — expiry included — and whether its key is
+        still published are checked every time, and a token that failed is checked again every
+        time it comes back."""
+        kid, claims = self._signed_claims(token)
+        if kid not in self._published():
+            raise InvalidAccessToken("The access token was not signed by a current key.")
         try:
             self._claims.validate(claims)
         except ExpiredTokenError:
@@ -173,9 +221,23 @@ class AccessTokenAuthority:
             raise InvalidAccessToken("The access token's claims are not acceptable.") from None
         return _read_claims(claims)
 
-    def _check_signature(self, token: str) -> dict[str, Any]:
+    def _verifying_key(self, signature: GuestProtocol) -> ECKey:
+        """The published key named by the token's ``kid``. An unknown ``kid`` may be a version
+        another worker switched to: look for new key files (not more than once a second)."""
+        kid = signature.headers().get("kid")
+        published = self._published()
+        if kid not in published:
+            self._keys.look_again(unless_within=_LOOK_FOR_UNKNOWN_KID_AFTER)
+            published = self._published()
+        if not isinstance(kid, str) or kid not in published:
+            raise _UnknownKey
+        return published[kid]
+
+    def _check_signature(self, token: str) -> tuple[str, dict[str, Any]]:
         try:
             decoded = jwt.decode(token, self._verifying_key, registry=ACCESS_TOKEN_REGISTRY)
+        except _UnknownKey:
+            raise InvalidAccessToken("The access token was not signed by a current key.") from None
         except (JoseError, ValueError, TypeError):
             raise InvalidAccessToken(
                 "The access token is malformed or its signature is invalid."
@@ -183,9 +245,11 @@ class AccessTokenAuthority:
         typ = decoded.header.get("typ")
         if not isinstance(typ, str) or typ.lower() not in _ACCEPTED_TYPES:
             raise InvalidAccessToken("The token is not an access token (typ must be at+jwt).")
-        if decoded.header.get("kid") != self.kid:
-            raise InvalidAccessToken("The access token was not signed by a current key.")
-        return decoded.claims
+        return str(decoded.header["kid"]), decoded.claims
+
+
+class _UnknownKey(Exception):
+    """The token names no key of ours that is published now."""
 
 
 def _read_claims(claims: dict[str, Any]) -> AccessTokenClaims:

@@ -1,4 +1,11 @@
-"""The ``exchange-api keys`` commands: ``rotate`` the key-encryption key, ``rewrap`` the alerts.
+"""The ``exchange-api keys`` commands: ``rotate`` the key-encryption key (or, with ``--signing``,
+the access-token signing key), ``rewrap`` the alerts.
+
+``keys rotate --signing`` writes token-signing key version N+1 and prints
+``{"signing_key_version": N+1}``. Nothing else to do on this machine: every server worker signs
+with it within seconds and keeps the previous key published until the tokens it signed have
+expired (:mod:`exchange_api.crypto.signing_keys`). On several machines, copy the file to each at
+once, keeping its modification time.
 
 Rotation, in the order an operator follows (the README's "Rotating the KEK"):
 
@@ -38,12 +45,15 @@ from exchange_api.cli.support import (
 )
 from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
+from exchange_api.crypto.keyfiles import add_token_signing_version
 
 __all__ = ["add_keys_commands"]
 
 
-def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
+def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
     load_key_material(settings.keys_dir)  # refuse to rotate keys that do not load as they are
+    if args.signing:
+        return _rotate_signing_key(settings)
     version = add_kek_version(settings.keys_dir)
     recorder = operator_recorder(settings)  # loads the new set: a bad key file fails here
     with (
@@ -61,6 +71,29 @@ def cmd_keys_rotate(_args: argparse.Namespace, settings: Settings) -> int:
         "the servers (new alerts are then wrapped under it), then run `exchange-api keys rewrap`."
     )
     emit({"kek_version": version})
+    return 0
+
+
+def _rotate_signing_key(settings: Settings) -> int:
+    version = add_token_signing_version(settings.keys_dir)
+    recorder = operator_recorder(settings)  # loads the new set: a bad key file fails here
+    with (
+        database(
+            settings,
+            refused=f"signing key version {version} was written, but its audit record was not",
+            advice="is the database initialised?",
+        ) as session_factory,
+        session_factory.begin() as session,
+    ):
+        recorder.record(
+            session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"token-signing:{version}"]
+        )
+    say(
+        f"token-signing key version {version} written. Servers sign with it within seconds and "
+        "publish the previous key until its tokens have expired; on several machines, copy it "
+        "to each now, keeping its time (cp -p)."
+    )
+    emit({"signing_key_version": version})
     return 0
 
 
@@ -132,8 +165,15 @@ def _batch_size(text: str) -> int:
 
 def add_keys_commands(commands: Commands) -> None:
     """Add ``keys rotate`` and ``keys rewrap`` to the ``exchange-api`` parser."""
-    keys = add_group(commands, "keys", help="rotate the key-encryption key, re-wrap data keys")
-    rotate = keys.add_parser("rotate", help="write a new KEK version")
+    keys = add_group(
+        commands, "keys", help="rotate the key-encryption or token-signing key, re-wrap data keys"
+    )
+    rotate = keys.add_parser("rotate", help="write a new KEK version (or signing key version)")
+    rotate.add_argument(
+        "--signing",
+        action="store_true",
+        help="rotate the access-token signing key instead: servers switch to it by themselves",
+    )
     rotate.set_defaults(handler=cmd_keys_rotate)
     rewrap = keys.add_parser(
         "rewrap", help="move every alert's data key under the newest KEK, online, in batches"

@@ -2,7 +2,10 @@
 
 Layout of the keys directory (``EXCHANGE_KEYS_DIR``)::
 
-    token-signing.pem       EC P-256 private key (PKCS8 PEM): signs access tokens (ES256)
+    token-signing.pem       EC P-256 private key (PKCS8 PEM): signs access tokens (ES256);
+                            version 1 of the token-signing key
+    token-signing/0002.pem  later token-signing key versions (``keys rotate --signing``); the
+                            file's modification time is when that version took over
     audit-signing.pem       Ed25519 private key (PKCS8 PEM): signs audit checkpoints
     kek/0001.key, 0002.key  key-encryption keys, 32 random bytes each; the number is the version
     blind-index-root.key    32 random bytes; per-field blind-index keys are derived from it
@@ -43,17 +46,24 @@ __all__ = [
     "BLIND_INDEX_ROOT_FILE",
     "KEK_DIR",
     "SYMMETRIC_KEY_BYTES",
+    "TOKEN_SIGNING_DIR",
     "TOKEN_SIGNING_KEY_FILE",
     "KeyFileError",
     "KeyMaterial",
+    "TokenSigningKeyFile",
     "add_kek_version",
+    "add_token_signing_version",
     "ensure_keys",
     "kek_path",
     "load_kek",
     "load_key_material",
+    "load_token_signing_version",
+    "token_signing_path",
+    "token_signing_versions",
 ]
 
 TOKEN_SIGNING_KEY_FILE = "token-signing.pem"  # noqa: S105 (a file name)
+TOKEN_SIGNING_DIR = "token-signing"  # noqa: S105 (a directory name)
 AUDIT_SIGNING_KEY_FILE = "audit-signing.pem"
 BLIND_INDEX_ROOT_FILE = "blind-index-root.key"
 KEK_DIR = "kek"
@@ -61,8 +71,8 @@ SYMMETRIC_KEY_BYTES = 32
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
-_KEK_NAME = re.compile(r"^(\d{4,})\.key$")
-_ADD_KEK_ATTEMPTS = 8
+_VERSIONED_NAME = re.compile(r"^(\d{4,})\.(key|pem)$")
+_ADD_VERSION_ATTEMPTS = 8
 _MAX_KEY_FILE_BYTES = 16 * 1024
 
 
@@ -219,28 +229,79 @@ def add_kek_version(keys_dir: Path) -> int:
     Old KEKs stay: DEKs wrapped under them remain readable until ``keys rewrap`` moves them on.
     """
     _make_private_dir(keys_dir / KEK_DIR)
-    for _attempt in range(_ADD_KEK_ATTEMPTS):
-        version = max(_kek_versions(keys_dir), default=0) + 1
-        if _write_new_file(kek_path(keys_dir, version), _new_symmetric_key()):
-            return version
-        # Another process took this version in the meantime: take the next one.
-    raise KeyFileError(
-        keys_dir / KEK_DIR, "could not claim a new KEK version (concurrent rotation?)"
+    return _claim_next_version(
+        keys_dir / KEK_DIR,
+        lambda: _kek_versions(keys_dir),
+        lambda version: kek_path(keys_dir, version),
+        _new_symmetric_key,
     )
 
 
+def add_token_signing_version(keys_dir: Path) -> int:
+    """Write the next ``token-signing/NNNN.pem`` and return its version
+    (``exchange-api keys rotate --signing``). Servers switch to it by themselves; older versions
+    stay published while tokens they signed may still be valid
+    (:mod:`exchange_api.crypto.signing_keys`)."""
+    _make_private_dir(keys_dir / TOKEN_SIGNING_DIR)
+    return _claim_next_version(
+        keys_dir / TOKEN_SIGNING_DIR,
+        lambda: token_signing_versions(keys_dir),
+        lambda version: token_signing_path(keys_dir, version),
+        _new_ec_p256_pem,
+    )
+
+
+def _claim_next_version(
+    directory: Path,
+    versions: Callable[[], list[int]],
+    path_of: Callable[[int], Path],
+    generate: Callable[[], bytes],
+) -> int:
+    for _attempt in range(_ADD_VERSION_ATTEMPTS):
+        version = max(versions(), default=0) + 1
+        if _write_new_file(path_of(version), generate()):
+            return version
+        # Another process took this version in the meantime: take the next one.
+    raise KeyFileError(directory, "could not claim a new key version (concurrent rotation?)")
+
+
+def token_signing_path(keys_dir: Path, version: int) -> Path:
+    """Version 1 is ``token-signing.pem`` (as ``init`` always wrote it); later ones
+    ``token-signing/NNNN.pem``."""
+    if version < 1:
+        raise ValueError("token-signing key versions start at 1")
+    if version == 1:
+        return keys_dir / TOKEN_SIGNING_KEY_FILE
+    return keys_dir / TOKEN_SIGNING_DIR / f"{version:04d}.pem"
+
+
+def token_signing_versions(keys_dir: Path) -> list[int]:
+    """The token-signing key versions present, ascending."""
+    found = [1] if (keys_dir / TOKEN_SIGNING_KEY_FILE).exists() else []
+    return found + [v for v in _versions_in(keys_dir / TOKEN_SIGNING_DIR, "pem") if v > 1]
+
+
 def _kek_versions(keys_dir: Path) -> list[int]:
-    """The KEK versions present, ascending. Other names (temporary files, notes) are ignored."""
-    kek_dir = keys_dir / KEK_DIR
+    """The KEK versions present, ascending."""
+    return _versions_in(keys_dir / KEK_DIR, "key")
+
+
+def _versions_in(directory: Path, extension: str) -> list[int]:
+    """The versions named ``NNNN.<extension>`` in ``directory``, ascending. Other names
+    (temporary files, notes) are ignored."""
     try:
-        names = set(os.listdir(kek_dir))
+        names = set(os.listdir(directory))
     except FileNotFoundError:
         return []
     except NotADirectoryError:
-        raise KeyFileError(kek_dir, "is not a directory") from None
-    versions = {int(m.group(1)) for name in names if (m := _KEK_NAME.match(name))}
+        raise KeyFileError(directory, "is not a directory") from None
+    versions = {
+        int(m.group(1))
+        for name in names
+        if (m := _VERSIONED_NAME.match(name)) and m.group(2) == extension
+    }
     # Only canonical names count, so "00001.key" cannot shadow "0001.key" as a second version 1.
-    return sorted(v for v in versions if v >= 1 and kek_path(keys_dir, v).name in names)
+    return sorted(v for v in versions if v >= 1 and f"{v:04d}.{extension}" in names)
 
 
 # --- loading key files ----------------------------------------------------------------------
@@ -319,14 +380,37 @@ def _load_audit_signing_key(path: Path) -> ed25519.Ed25519PrivateKey:
     )
 
 
+@dataclass(frozen=True, repr=False, eq=False)
+class TokenSigningKeyFile:
+    """One version of the token-signing key; ``written_at`` (POSIX seconds) is its file's
+    modification time: when it was written, so when servers start signing with it."""
+
+    version: int
+    key: ec.EllipticCurvePrivateKey
+    written_at: float
+
+    def __repr__(self) -> str:
+        return f"TokenSigningKeyFile(version={self.version}, key=<redacted>)"
+
+
+def load_token_signing_version(keys_dir: Path, version: int) -> TokenSigningKeyFile:
+    """Token-signing key ``version``, checked like every key file."""
+    path = token_signing_path(keys_dir, version)
+    key = _load_token_signing_key(path)
+    return TokenSigningKeyFile(version=version, key=key, written_at=path.stat().st_mtime)
+
+
 def load_kek(keys_dir: Path, version: int) -> bytes:
     """KEK ``version``, checked like every key file (:class:`KeyFileError` if unusable)."""
     return _load_symmetric_key(kek_path(keys_dir, version))
 
 
 def load_key_material(keys_dir: Path) -> KeyMaterial:
-    """Load and check every key; raise :class:`KeyFileError` at the first problem."""
-    token_signing_key = _load_token_signing_key(keys_dir / TOKEN_SIGNING_KEY_FILE)
+    """Load and check every key; raise :class:`KeyFileError` at the first problem. The
+    token-signing key is the newest version."""
+    token_signing_key = _load_token_signing_key(
+        token_signing_path(keys_dir, max(token_signing_versions(keys_dir), default=1))
+    )
     audit_signing_key = _load_audit_signing_key(keys_dir / AUDIT_SIGNING_KEY_FILE)
     blind_index_root = _load_symmetric_key(keys_dir / BLIND_INDEX_ROOT_FILE)
     versions = _kek_versions(keys_dir)
