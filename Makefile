@@ -1,5 +1,6 @@
 # The commands of the README (`make help` lists them). Each creates .venv on a fresh machine and
-# installs what it needs: serving needs the package alone; the checks need the dev extras and the
+# installs what it needs: serving needs the package alone; the checks need the dev extras, the hsm
+# extra (tests run the PKCS#11 keyring against SoftHSM2) and the
 # bench extras too (tests/bench runs a short benchmark); a stamp per set notes what is installed for
 # this pyproject.toml.
 
@@ -69,5 +70,5 @@ $(VENV)/.installed-run-$(HASH): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-run-* && touch $@
 
 $(VENV)/.installed-dev-$(HASH): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,hsm]'
 	rm -f $(VENV)/.installed-dev-* && touch $@

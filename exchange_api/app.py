@@ -29,7 +29,8 @@ from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
 from exchange_api.auth.server import OAuthServer
 from exchange_api.config import Settings
-from exchange_api.crypto import LocalKeyring, load_key_material
+from exchange_api.crypto import load_key_material
+from exchange_api.crypto.providers import open_keyring
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
 from exchange_api.errors import Problem, install_error_handlers
 from exchange_api.events import endpoints as event_endpoints
@@ -105,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             engine.dispose()  # no connection left over from the check, whatever it found
     audit_log = AuditLog.from_settings(settings, keys)
-    keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
+    keyring = open_keyring(settings, keys)
     key_check = KeyCheck(session_factory, keys, keyring, settings.keys_dir)
 
     @asynccontextmanager

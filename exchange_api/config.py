@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import stat
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
@@ -177,6 +177,40 @@ class Settings(BaseSettings):
         if not value.startswith(_LIMIT_STORES):
             raise ValueError("EXCHANGE_RATE_LIMIT_STORAGE must be memory:// or redis://…")
         return value
+
+    keyring: Literal["local", "pkcs11"] = Field(
+        default="local",
+        description="Where the KEKs live: key files in EXCHANGE_KEYS_DIR (local), or a PKCS#11 "
+        "token (pkcs11; needs the hsm extra and the EXCHANGE_PKCS11_* settings).",
+    )
+    pkcs11_module: Path | None = Field(
+        default=None, description="The PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so)."
+    )
+    pkcs11_token_label: str | None = Field(
+        default=None, max_length=32, description="The label of the token holding the KEKs."
+    )
+    pkcs11_pin: SecretStr | None = Field(
+        default=None, description="The token's user PIN (or EXCHANGE_PKCS11_PIN_FILE)."
+    )
+    pkcs11_pin_file: Path | None = Field(
+        default=None, description="A file holding the token's user PIN (mode 0600)."
+    )
+
+    @model_validator(mode="after")
+    def _complete_pkcs11(self) -> Self:
+        if self.keyring != "pkcs11":
+            return self
+        if self.pkcs11_module is None or not self.pkcs11_token_label:
+            raise ValueError(
+                "EXCHANGE_KEYRING=pkcs11 needs EXCHANGE_PKCS11_MODULE and "
+                "EXCHANGE_PKCS11_TOKEN_LABEL"
+            )
+        if (self.pkcs11_pin is None) == (self.pkcs11_pin_file is None):
+            raise ValueError(
+                "EXCHANGE_KEYRING=pkcs11 needs one of EXCHANGE_PKCS11_PIN and "
+                "EXCHANGE_PKCS11_PIN_FILE"
+            )
+        return self
 
     @field_validator("database_url")
     @classmethod

@@ -31,7 +31,8 @@ from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.scopes import Scope
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyFileError, LocalKeyring, load_key_material
+from exchange_api.crypto import KeyFileError, load_key_material
+from exchange_api.crypto.providers import open_keyring
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.followups.demo import seed_demo_followups
 from exchange_api.kit.clock import Clock
@@ -177,7 +178,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 )
                 reporters[client.client_id] = agency
             audit.flush()
-            keyring = LocalKeyring(material)
+            keyring = open_keyring(settings, material)
             alerts = seed_demo_alerts(
                 session,
                 keyring,

@@ -32,6 +32,8 @@ from exchange_api.crypto import ensure_keys
 from exchange_api.db import migrate_to_head
 from tests.auth_helpers import Registry, Serving
 
+pytest_plugins = ["tests.hsm"]  # SoftHSM2 tokens: softhsm_tokens, token
+
 POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 ISSUER = "http://127.0.0.1:8000"

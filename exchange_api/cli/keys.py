@@ -44,17 +44,24 @@ from exchange_api.cli.support import (
     say,
 )
 from exchange_api.config import Settings
-from exchange_api.crypto import LocalKeyring, add_kek_version, load_key_material
+from exchange_api.crypto import add_kek_version, load_key_material
 from exchange_api.crypto.keyfiles import add_token_signing_version
+from exchange_api.crypto.providers import open_hsm_keyring, open_keyring
 
 __all__ = ["add_keys_commands"]
 
 
 def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    load_key_material(settings.keys_dir)  # refuse to rotate keys that do not load as they are
+    keys = load_key_material(settings.keys_dir)  # refuse to rotate keys that do not load
     if args.signing:
         return _rotate_signing_key(settings)
-    version = add_kek_version(settings.keys_dir)
+    if settings.keyring == "pkcs11":
+        # In the token, numbered after every file KEK: see crypto/pkcs11_keyring.py.
+        version = open_hsm_keyring(settings, keys).add_kek_version(after=max(keys.keks))
+        where = f"created in the PKCS#11 token {settings.pkcs11_token_label!r}:"
+    else:
+        version = add_kek_version(settings.keys_dir)
+        where = "written. Copy it to every machine's keys directory,"
     recorder = operator_recorder(settings)  # loads the new set: a bad key file fails here
     with (
         database(
@@ -67,8 +74,8 @@ def cmd_keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
         check_keys_match(session, settings, load_key_material(settings.keys_dir))
         recorder.record(session, AuditAction.ADMIN_KEYS_ROTATE, resource_ids=[f"kek:{version}"])
     say(
-        f"KEK version {version} written. Copy it to every machine's keys directory, restart "
-        "the servers (new alerts are then wrapped under it), then run `exchange-api keys rewrap`."
+        f"KEK version {version} {where} restart the servers (new alerts are then wrapped "
+        "under it), then run `exchange-api keys rewrap`."
     )
     emit({"kek_version": version})
     return 0
@@ -109,7 +116,7 @@ def cmd_keys_rewrap(args: argparse.Namespace, settings: Settings) -> int:
             check_keys_match(session, settings, keys)
         report = rewrap_alerts(
             session_factory,
-            LocalKeyring(keys),
+            open_keyring(settings, keys),
             record=recorder.batches(AuditAction.ADMIN_KEYS_REWRAP),
             batch_size=args.batch_size,
         )

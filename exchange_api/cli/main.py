@@ -18,6 +18,7 @@ from exchange_api.cli.keys import add_keys_commands
 from exchange_api.cli.retention import add_retention_commands
 from exchange_api.cli.support import CommandError, Handler, load_settings, say
 from exchange_api.crypto import KeyFileError
+from exchange_api.crypto.errors import TokenUnavailable
 
 __all__ = ["build_parser", "main"]
 
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return handler(args, load_settings())
-    except (CommandError, KeyFileError) as exc:
+    except (CommandError, KeyFileError, TokenUnavailable) as exc:
         say(f"exchange-api {_command_words(args)}: {exc}")
         return 2
 

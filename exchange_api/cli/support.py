@@ -22,7 +22,8 @@ from sqlmodel import Session
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.operator import OperatorRecorder
 from exchange_api.config import Settings
-from exchange_api.crypto import KeyMaterial, LocalKeyring, load_key_material
+from exchange_api.crypto import KeyMaterial, load_key_material
+from exchange_api.crypto.providers import open_keyring
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.errors import ProblemError
 from exchange_api.key_check import KeyMismatch, check_keys
@@ -131,7 +132,7 @@ def operator_recorder(settings: Settings, keys: KeyMaterial | None = None) -> Op
 def check_keys_match(session: Session, settings: Settings, keys: KeyMaterial) -> None:
     """The key check (:mod:`exchange_api.key_check`) in ``session``'s transaction, storing the
     check values the database lacks; a mismatch ends the command with its one line."""
-    keyring = LocalKeyring(keys, keys_dir=settings.keys_dir)
+    keyring = open_keyring(settings, keys)
     try:
         check_keys(session, keys, keyring, settings.keys_dir)
     except KeyMismatch as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from exchange_api.errors import ProblemError
 
-__all__ = ["IntegrityError"]
+__all__ = ["IntegrityError", "TokenUnavailable"]
 
 
 class IntegrityError(ProblemError):
@@ -22,3 +22,8 @@ class IntegrityError(ProblemError):
 
     def __init__(self, detail: str = "Stored data failed its integrity check.") -> None:
         super().__init__(detail)
+
+
+class TokenUnavailable(Exception):
+    """The PKCS#11 token cannot be used: module, label or PIN wrong, or no KEK in it. ``str()``
+    is one line naming what, never the PIN."""

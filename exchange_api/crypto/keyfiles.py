@@ -58,6 +58,7 @@ __all__ = [
     "load_kek",
     "load_key_material",
     "load_token_signing_version",
+    "read_private_file",
     "token_signing_path",
     "token_signing_versions",
 ]
@@ -307,7 +308,7 @@ def _versions_in(directory: Path, extension: str) -> list[int]:
 # --- loading key files ----------------------------------------------------------------------
 
 
-def _read_private_file(path: Path) -> bytes:
+def read_private_file(path: Path) -> bytes:
     """Read a key file, refusing it unless it is a regular file only its owner can read."""
     try:
         # O_NONBLOCK: a FIFO planted under a key's name must not hang start-up (refused below).
@@ -334,7 +335,7 @@ def _read_private_file(path: Path) -> bytes:
 
 
 def _load_symmetric_key(path: Path) -> bytes:
-    key = _read_private_file(path)
+    key = read_private_file(path)
     if len(key) != SYMMETRIC_KEY_BYTES:
         raise KeyFileError(
             path, f"malformed: expected {SYMMETRIC_KEY_BYTES} bytes, found {len(key)}"
@@ -343,7 +344,7 @@ def _load_symmetric_key(path: Path) -> bytes:
 
 
 def _load_pem_private_key(path: Path) -> PrivateKeyTypes:
-    pem = _read_private_file(path)
+    pem = read_private_file(path)
     try:
         return serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):

@@ -41,13 +41,19 @@ from exchange_api.crypto.keyfiles import SYMMETRIC_KEY_BYTES, KeyFileError, KeyM
 
 __all__ = [
     "DEK_BYTES",
+    "NONCE_BYTES",
+    "BlindIndexKeys",
     "Keyring",
     "LocalKeyring",
     "WrappedDek",
+    "dek_blob",
+    "dek_blob_parts",
+    "dek_wrap_aad",
 ]
 
 DEK_BYTES = 32
-_NONCE_BYTES = 12
+NONCE_BYTES = 12
+_NONCE_BYTES = NONCE_BYTES
 _TAG_BYTES = 16
 _BLOB_BYTES = 1 + _NONCE_BYTES + DEK_BYTES + _TAG_BYTES
 _WRAP_FORMAT_AES_GCM = 0x01
@@ -86,7 +92,9 @@ class Keyring(Protocol):
         ...
 
 
-def _wrap_aad(kek_version: int, alert_id: str) -> bytes:
+def dek_wrap_aad(kek_version: int, alert_id: str) -> bytes:
+    """The associated data of a DEK wrapped under KEK ``kek_version`` for ``alert_id``: the same
+    for every provider, so a blob means the same wherever its KEK lives."""
     # Fixed-width and length-prefixed parts, so no two (version, alert id) pairs share an encoding.
     alert = alert_id.encode("utf-8")
     return b"%s%s%s" % (
@@ -94,6 +102,42 @@ def _wrap_aad(kek_version: int, alert_id: str) -> bytes:
         struct.pack(">BII", _WRAP_FORMAT_AES_GCM, kek_version, len(alert)),
         alert,
     )
+
+
+def dek_blob(nonce: bytes, sealed: bytes) -> bytes:
+    """The stored blob of a DEK that AES-GCM sealed (``sealed`` = ciphertext and tag)."""
+    return bytes([_WRAP_FORMAT_AES_GCM]) + nonce + sealed
+
+
+def dek_blob_parts(blob: bytes) -> tuple[bytes, bytes] | None:
+    """``(nonce, sealed)`` of a stored blob; ``None`` if it is not one."""
+    if len(blob) != _BLOB_BYTES or blob[0] != _WRAP_FORMAT_AES_GCM:
+        return None
+    return blob[1 : 1 + _NONCE_BYTES], blob[1 + _NONCE_BYTES :]
+
+
+class BlindIndexKeys:
+    """Per-field blind-index keys derived (HKDF) from the root key, each derived once."""
+
+    def __init__(self, root: bytes) -> None:
+        self._root = root
+        self._keys: dict[str, bytes] = {}
+
+    def __repr__(self) -> str:
+        return "BlindIndexKeys(<redacted>)"
+
+    def key(self, field: str) -> bytes:
+        key = self._keys.get(field)
+        if key is None:
+            # Deterministic, so a race between threads at worst derives the same key twice.
+            key = HKDF(
+                algorithm=hashes.SHA256(),
+                length=SYMMETRIC_KEY_BYTES,
+                salt=None,
+                info=_BLIND_INDEX_INFO + field.encode("utf-8"),
+            ).derive(self._root)
+            self._keys[field] = key
+        return key
 
 
 class LocalKeyring:
@@ -113,8 +157,7 @@ class LocalKeyring:
         self._keys_dir = keys_dir
         self._missing: dict[int, float] = {}
         self._current = material.current_kek_version
-        self._blind_index_root = material.blind_index_root
-        self._blind_index_keys: dict[str, bytes] = {}
+        self._blind_index_keys = BlindIndexKeys(material.blind_index_root)
 
     def __repr__(self) -> str:
         return f"LocalKeyring(kek_versions={sorted(self._kek_ciphers)}, secrets=<redacted>)"
@@ -128,21 +171,17 @@ class LocalKeyring:
             raise ValueError(f"a DEK is {DEK_BYTES} bytes")
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._kek_ciphers[self._current].encrypt(
-            nonce, dek, _wrap_aad(self._current, alert_id)
+            nonce, dek, dek_wrap_aad(self._current, alert_id)
         )
-        return WrappedDek(self._current, bytes([_WRAP_FORMAT_AES_GCM]) + nonce + sealed)
+        return WrappedDek(self._current, dek_blob(nonce, sealed))
 
     def unwrap_dek(self, wrapped: WrappedDek, *, alert_id: str) -> bytes:
         cipher = self._kek_cipher(wrapped.kek_version)
-        blob = wrapped.blob
-        if cipher is None or len(blob) != _BLOB_BYTES or blob[0] != _WRAP_FORMAT_AES_GCM:
+        parts = dek_blob_parts(wrapped.blob)
+        if cipher is None or parts is None:
             raise IntegrityError(_UNWRAP_FAILED)
         try:
-            return cipher.decrypt(
-                blob[1 : 1 + _NONCE_BYTES],
-                blob[1 + _NONCE_BYTES :],
-                _wrap_aad(wrapped.kek_version, alert_id),
-            )
+            return cipher.decrypt(*parts, dek_wrap_aad(wrapped.kek_version, alert_id))
         except InvalidTag:
             raise IntegrityError(_UNWRAP_FAILED) from None
 
@@ -163,14 +202,4 @@ class LocalKeyring:
         return cipher
 
     def blind_index_key(self, field: str) -> bytes:
-        key = self._blind_index_keys.get(field)
-        if key is None:
-            # Deterministic, so a race between threads at worst derives the same key twice.
-            key = HKDF(
-                algorithm=hashes.SHA256(),
-                length=SYMMETRIC_KEY_BYTES,
-                salt=None,
-                info=_BLIND_INDEX_INFO + field.encode("utf-8"),
-            ).derive(self._blind_index_root)
-            self._blind_index_keys[field] = key
-        return key
+        return self._blind_index_keys.key(field)

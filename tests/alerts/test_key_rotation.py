@@ -24,8 +24,9 @@ from exchange_api.models.alerts import Alert
 from tests.alerts.builders import alert_body
 from tests.alerts.http import Desk, open_desk, push
 from tests.audit.conftest import stored_entries
-from tests.auth_helpers import Registry
+from tests.auth_helpers import Registry, Serving
 from tests.conftest import Cli
+from tests.hsm import SOFTHSM_MODULE, Token
 
 ALERTS = SQLModel.metadata.tables[Alert.__tablename__]
 SEALED = [column for column in ALERTS.c if column.name.startswith("sealed_")]
@@ -164,3 +165,36 @@ async def test_a_rewrap_passes_over_shredded_alerts(
 
     assert (report["rewrapped"], report["failed"], report["remaining"]) == (1, [], {})
     assert (await client.get(f"/v1/alerts/{kept}", headers=police.reading())).status_code == 200
+
+
+async def test_file_keks_are_rewrapped_into_a_pkcs11_token_and_served_from_it(
+    client: httpx.AsyncClient,
+    police: Desk,
+    cli: Cli,
+    engine: Engine,
+    serving: Serving,
+    token: Token,
+) -> None:
+    ids = [await push(client, police, alert_body()) for _ in range(3)]
+    before = {alert_id: await _read(client, police, alert_id) for alert_id in ids}
+
+    rotated = cli("keys", "rotate", **token.env())
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout) == {"kek_version": 2}
+    assert "created in the PKCS#11 token" in rotated.stderr
+    rewrapped = cli("keys", "rewrap", **token.env())
+    assert rewrapped.returncode == 0, rewrapped.stderr
+    assert json.loads(rewrapped.stdout)["rewrapped"] == 3
+    assert {row["kek_version"] for row in _stored(engine).values()} == {2}
+
+    hsm = {
+        "keyring": "pkcs11",
+        "pkcs11_module": SOFTHSM_MODULE,
+        "pkcs11_token_label": token.label,
+        "pkcs11_pin_file": token.pin_file,
+    }
+    async with serving(**hsm) as (http, _registry):
+        assert {alert_id: await _read(http, police, alert_id) for alert_id in ids} == before
+        new = await push(http, police, alert_body())
+        assert _stored(engine)[new]["kek_version"] == 2
+        assert (await _read(http, police, new))["id"] == new
