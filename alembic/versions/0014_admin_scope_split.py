@@ -8,7 +8,7 @@ becomes the narrower ``clients:admin``; the operator then registers its own clie
 The downgrade maps both back to ``admin``.
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0014'
-down_revision: str | None = '0008'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
