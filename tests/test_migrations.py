@@ -65,7 +65,7 @@ def test_the_old_admin_scope_becomes_the_agency_local_clients_admin(
     """``admin`` was global and held by agencies' own clients: no stored client keeps a reach
     beyond its agency; none becomes the network operator."""
     config = alembic_config(empty_database_url)
-    command.upgrade(config, "0008")
+    command.upgrade(config, "0013")
     engine = create_engine(empty_database_url)
     agency = uuid.uuid4()
     try:
@@ -92,7 +92,7 @@ def test_the_old_admin_scope_becomes_the_agency_local_clients_admin(
                 "a": "alerts:read clients:admin",
                 "b": "alerts:read",
             }
-        command.downgrade(config, "0008")
+        command.downgrade(config, "0013")
         with engine.connect() as connection:
             assert _scopes_by_client(connection) == {"a": "admin alerts:read", "b": "alerts:read"}
     finally:
