@@ -23,6 +23,8 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
+            # Which worker process wrote it: with several, which one served a request.
+            "pid": record.process,
             "message": record.getMessage(),
         }
         for key in _STRUCTURED_KEYS:

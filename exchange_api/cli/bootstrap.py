@@ -88,9 +88,9 @@ def _existing_keys(settings: Settings) -> KeyMaterial:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from exchange_api.http_protocol import NoDelayH11Protocol
+    from exchange_api.logs import configure_logging
+    from exchange_api.serving import serve
 
     keys = load_key_material(settings.keys_dir)
     engine = create_db_engine(settings)
@@ -111,7 +111,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         if settings.is_production:
             _refuse_demo_clients(session_factory)
     say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
-    uvicorn.run(
+    # The supervisor's own lines (how workers listen, a worker died and was replaced) as JSON.
+    configure_logging(settings.log_level)
+    serve(
         "exchange_api.app:create_app",
         factory=True,
         host=args.host,

@@ -63,9 +63,11 @@ class Server:
 
 
 @contextmanager
-def served(env: dict[str, str], *, workers: int) -> Iterator[Server]:
-    """``exchange-api serve`` until the block ends (or the test kills it)."""
+def served(env: dict[str, str], *, workers: int, log: Path | None = None) -> Iterator[Server]:
+    """``exchange-api serve`` until the block ends (or the test kills it); its stderr (the JSON
+    logs) goes to ``log`` if given."""
     port = _free_port()
+    stderr = log.open("ab") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [
             *(sys.executable, "-m", "exchange_api.cli", "serve"),
@@ -74,9 +76,11 @@ def served(env: dict[str, str], *, workers: int) -> Iterator[Server]:
         env={**os.environ, **env},
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         start_new_session=True,
     )
+    if log is not None:
+        stderr.close()  # the child has its own copy
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
