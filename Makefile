@@ -13,7 +13,7 @@ BIN := $(VENV)/bin
 HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench clean
+.PHONY: help run test lint typecheck pytest bench bench-soak clean
 
 help: ## list the targets
 	@echo "make TARGET  (Python: $(or $(PYTHON),none of python3.11/3.12/3.13 found; set PYTHON=))"
@@ -54,6 +54,9 @@ pytest: $(VENV)/.installed-dev-$(HASH) ## the test suite (SQLite, and PostgreSQL
 # Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000,100000,1000000".
 bench: $(VENV)/.installed-dev-$(HASH) ## the benchmark (PostgreSQL; flags through BENCH_ARGS)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-soak: $(VENV)/.installed-dev-$(HASH) ## 10 minutes, 50 keep-alive clients, mixed operations (BENCH_ARGS too)
+	$(BIN)/python -m bench --soak $(BENCH_ARGS)
 
 clean: ## remove .venv and the tools' caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

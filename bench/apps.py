@@ -13,11 +13,13 @@ import os
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, table
+from sqlalchemy import column, create_engine, func, select, table
 
 from bench.bare_app import create_schema
 from bench.servers import Database, ServerProcess, free_port
@@ -37,6 +39,28 @@ class AppUnderTest:
     alerts_table: str
     env: dict[str, str]
     client_key: ClientKey | None = None
+    command: Callable[[int, int], list[str]] | None = None
+    """The server's command line for a port and a number of workers."""
+
+    def restart(self, workers: int) -> None:
+        """Serve again on the same port (the secure app's issuer names it) with ``workers``."""
+        assert self.command is not None
+        self.server.stop()
+        self.server.command = self.command(self.server.port, workers)
+        self.server.start(workers)
+
+    def stored(self, ids: list[str]) -> int:
+        """How many of ``ids`` are in the app's alerts table."""
+        engine = create_engine(self.database.url)
+        alerts = table(self.alerts_table, column("id"))
+        stored = 0
+        with engine.connect() as connection:
+            for start in range(0, len(ids), 1_000):
+                chunk = [uuid.UUID(value) for value in ids[start : start + 1_000]]
+                query = select(func.count()).select_from(alerts).where(alerts.c.id.in_(chunk))
+                stored += int(connection.execute(query).scalar_one())
+        engine.dispose()
+        return stored
 
     def stored_alerts(self) -> int:
         engine = create_engine(self.database.url)
@@ -82,16 +106,24 @@ def _start_bare(database: Database, workdir: Path, workers: int) -> AppUnderTest
     create_schema(database.url)
     port = free_port()
     env = {"BENCH_DATABASE_URL": database.url, "PYTHONPATH": str(REPO_ROOT)}
-    command = [
-        sys.executable, "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--no-access-log", "--log-level", "warning",
-        # The HTTP protocol `exchange-api serve` runs: the same server for both apps.
-        "--http", "exchange_api.http_protocol:NoDelayH11Protocol",
-    ]  # fmt: skip
-    server = ServerProcess(command, env, port, workdir / "bare.log")
+    server = ServerProcess(_bare_command(port, workers), env, port, workdir / "bare.log")
     server.start(workers)
-    return AppUnderTest("bare", database, server, "bare_alerts", env)
+    return AppUnderTest("bare", database, server, "bare_alerts", env, command=_bare_command)
+
+
+def _bare_command(port: int, workers: int) -> list[str]:
+    # Served as `exchange-api serve` serves the exchange (bench/serve_bare.py).
+    return [
+        sys.executable, "-m", "bench.serve_bare",
+        "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
+
+
+def _secure_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "exchange_api.cli", "serve",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+    ]  # fmt: skip
 
 
 #: ``--limits on``: every limit enforced (counted, with headers on every answer) but too high for
@@ -125,14 +157,10 @@ def _start_secure(
         env, "clients", "add", "--agency", str(agency["id"]), "--scopes", BENCH_SCOPES,
         "--jwks", str(jwks_path),
     )  # fmt: skip
-    command = [
-        sys.executable, "-m", "exchange_api.cli", "serve",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-    ]  # fmt: skip
-    server = ServerProcess(command, env, port, workdir / "secure.log")
+    server = ServerProcess(_secure_command(port, workers), env, port, workdir / "secure.log")
     server.start(workers)
     key = ClientKey(str(client["client_id"]), private_pem, kid, BENCH_SCOPES)
-    return AppUnderTest("secure", database, server, "alerts", env, key)
+    return AppUnderTest("secure", database, server, "alerts", env, key, _secure_command)
 
 
 def start_app(

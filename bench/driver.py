@@ -6,11 +6,18 @@ sends one request at a time; all share one httpx connection pool to 127.0.0.1. A
 warm-up, then a measured window that ends after ``duration_s`` or ``max_requests``, whichever
 comes first. Inside the window it records every request's latency and status, and reads the CPU
 seconds used by the server's process tree, the database server and this driver itself.
+
+It also says how the work was spread over the server's workers: each request is counted against
+its connection's local port, and at the end of the window each port is matched with the worker
+holding the other end of the connection (psutil); each worker's CPU is read over the window too.
+With ``one_connection_each`` every client has a connection of its own that it keeps (an agency
+system's keep-alive), all opened at the same moment; otherwise the clients share one pool.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import sys
@@ -25,7 +32,7 @@ import httpx
 import psutil
 
 from bench.corpus import AlertFactory
-from bench.servers import tree_cpu_seconds
+from bench.servers import tree_cpu_seconds, worker_processes
 from bench.tokens import ClientKey, TokenSource
 
 __all__ = ["OPERATIONS", "LoadSpec", "run_load"]
@@ -55,6 +62,8 @@ class LoadSpec:
     sample_parties: list[str] = field(default_factory=list)
     keep_samples: int = 0
     timeout_s: float = 120.0
+    one_connection_each: bool = False
+    keep_created: bool = False
 
 
 @dataclass
@@ -74,6 +83,7 @@ class Recorder:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     error_samples: list[str] = field(default_factory=list)
+    per_port: Counter[int] = field(default_factory=Counter)
 
     def take_ticket(self) -> bool:
         if self.tickets_taken >= self.max_requests:
@@ -81,10 +91,12 @@ class Recorder:
         self.tickets_taken += 1
         return True
 
-    def record(self, seconds: float, status: int, detail: str) -> None:
+    def record(self, seconds: float, status: int, detail: str, port: int | None = None) -> None:
         """Count one finished request; ``status`` 0 is a transport error (no HTTP answer)."""
         if not self.recording:
             return
+        if port is not None:
+            self.per_port[port] += 1
         self.latencies.append(seconds)
         self.statuses[status] += 1
         if not 0 < status < 400 and len(self.error_samples) < 5:
@@ -102,6 +114,7 @@ class Samples:
     ids: list[str] = field(default_factory=list)
     parties: list[str] = field(default_factory=list)
     seen: int = 0
+    created: list[str] = field(default_factory=list)
 
     def add(self, alert_id: str, party: str) -> None:
         self.seen += 1
@@ -159,7 +172,8 @@ class VirtualClient:
             return httpx.Response(599, request=exc.request)
         seconds = time.perf_counter() - started
         status = response.status_code
-        self.recorder.record(seconds, status, response.text if status >= 400 else "")
+        detail = response.text if status >= 400 else ""
+        self.recorder.record(seconds, status, detail, _local_port(response))
         return response
 
     async def search(self, make_query: Callable[[VirtualClient], dict[str, str]]) -> int:
@@ -190,9 +204,19 @@ class Workload:
     samples: Samples
 
 
+def _local_port(response: httpx.Response) -> int | None:
+    stream = response.extensions.get("network_stream")
+    address = stream.get_extra_info("client_addr") if stream is not None else None
+    return int(address[1]) if address else None
+
+
 async def post_single(client: VirtualClient, work: Workload) -> int:
     response = await client.call("POST", "/v1/alerts", content=client.rng.choice(work.bodies))
-    return 1 if response.status_code == 201 else 0
+    if response.status_code != 201:
+        return 0
+    if client.spec.keep_created:  # the soak checks afterwards that each one was stored
+        work.samples.created.append(response.json()["id"])
+    return 1
 
 
 def _batch_units(response: httpx.Response) -> list[str]:
@@ -309,6 +333,60 @@ def _cpu(pid: int | None) -> float:
     return tree_cpu_seconds(pid) if pid is not None else 0.0
 
 
+def _workers(server_pid: int | None) -> dict[int, psutil.Process]:
+    if server_pid is None:
+        return {}
+    return {process.pid: process for process in worker_processes(server_pid)}
+
+
+def _own_cpu(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
+def _spread(
+    spec: LoadSpec,
+    workers: dict[int, psutil.Process],
+    cpu_before: dict[int, float],
+    per_port: Counter[int],
+) -> list[dict[str, Any]]:
+    """Each worker's share of the window's requests (by the connections it holds) and its CPU.
+    Requests on a connection that closed before the end are counted as ``unknown``."""
+    server_port = int(spec.base_url.rsplit(":", 1)[1])
+    owner: dict[int, int] = {}
+    for pid, process in workers.items():
+        try:
+            connections = process.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        for connection in connections:
+            if connection.raddr and connection.laddr.port == server_port:
+                owner[connection.raddr.port] = pid
+    requests: Counter[int] = Counter()
+    for port, count in per_port.items():
+        requests[owner.get(port, 0)] += count
+    total = sum(requests.values()) or 1
+    cpu = {pid: _own_cpu(process) - cpu_before.get(pid, 0.0) for pid, process in workers.items()}
+    cpu_total = sum(cpu.values()) or 1.0
+    spread: list[dict[str, Any]] = [
+        {
+            "pid": pid,
+            "connections": sum(1 for owned in owner.values() if owned == pid),
+            "requests": requests[pid],
+            "request_share": requests[pid] / total,
+            "cpu_s": cpu[pid],
+            "cpu_share": cpu[pid] / cpu_total,
+        }
+        for pid in workers
+    ]
+    if requests[0]:
+        spread.append({"pid": "unknown", "requests": requests[0]})
+    return spread
+
+
 async def _drive(client: VirtualClient, operation: Operation, work: Workload) -> int:
     recorder = client.recorder
     units = 0
@@ -332,21 +410,36 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
     )
     work = Workload(bodies=bodies, samples=Samples(spec.keep_samples, random.Random(spec.seed)))
     recorder = Recorder(max_requests=spec.max_requests)
-    limits = httpx.Limits(
-        max_connections=spec.concurrency, max_keepalive_connections=spec.concurrency
-    )
-    async with httpx.AsyncClient(
-        base_url=spec.base_url, limits=limits, timeout=spec.timeout_s
-    ) as http:
-        clients = [VirtualClient(spec, http, recorder, index) for index in range(spec.concurrency)]
+    own = spec.one_connection_each
+    pools = spec.concurrency if own else 1
+    size = 1 if own else spec.concurrency
+    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    https = [
+        httpx.AsyncClient(base_url=spec.base_url, limits=limits, timeout=spec.timeout_s)
+        for _ in range(pools)
+    ]
+    async with contextlib.AsyncExitStack() as stack:
+        for http in https:
+            await stack.enter_async_context(http)
+        clients = [
+            VirtualClient(spec, https[index % pools], recorder, index)
+            for index in range(spec.concurrency)
+        ]
         for client in clients:
-            if client.tokens is not None:
-                await client.tokens.authorization(http)
+            if client.tokens is not None:  # before the burst, over one connection
+                await client.tokens.authorization(https[0])
+        if own:  # the token requests' connection goes: every client connects in the burst
+            await https[0].aclose()
+            https[0] = httpx.AsyncClient(base_url=spec.base_url, limits=limits)
+            await stack.enter_async_context(https[0])
+            clients[0].http = https[0]
+        workers = _workers(spec.server_pid)
         me = psutil.Process()
         recorder.recording = spec.warmup_s <= 0  # without warm-up, the first request counts
         tasks = [asyncio.create_task(_drive(client, operation, work)) for client in clients]
         await asyncio.sleep(spec.warmup_s)
         before = (_cpu(spec.server_pid), _cpu(spec.postmaster_pid), sum(me.cpu_times()[:2]))
+        worker_cpu_before = {pid: _own_cpu(process) for pid, process in workers.items()}
         recorder.recording = True
         window_start = time.time()
         started = time.perf_counter()
@@ -358,6 +451,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
         window_end = time.time()
         after = (_cpu(spec.server_pid), _cpu(spec.postmaster_pid), sum(me.cpu_times()[:2]))
+        spread = _spread(spec, workers, worker_cpu_before, recorder.per_port)
         units = sum(await asyncio.gather(*tasks))
     latencies = sorted(recorder.latencies)
     errors = sum(count for status, count in recorder.statuses.items() if not 0 < status < 400)
@@ -381,6 +475,8 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
         "db_cpu_s": after[1] - before[1],
         "driver_cpu_s": after[2] - before[2],
         "created": work.samples.seen,
+        "created_ids": work.samples.created,
+        "workers": spread,
         "sample_ids": work.samples.ids,
         "sample_parties": work.samples.parties,
     }

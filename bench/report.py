@@ -27,7 +27,11 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("search_route_p95", "search by route over 1M alerts: p95 ≤ 50 ms (page of 50)"),
     ("audit_verify", "`audit verify` ≥ 100,000 entries/s (over 1M entries)"),
     ("memory_flat", "worker memory flat (± 10 %) across a 10-minute run"),
+    ("reads_ratio", "secure/bare throughput ≥ 0.8 for GET by id and both searches"),
+    ("burst_balance", "each of 2 workers serves 40 to 60 % of a burst-connected run's requests"),
+    ("worker_scaling", "2 workers give ≥ 1.7x one worker's GET-by-id throughput"),
 )
+READ_RATIO_OPS = ("get_by_id", "search_substance", "search_route")
 
 
 def _rows(results: dict[str, Any], app: str, op: str) -> list[dict[str, Any]]:
@@ -77,6 +81,39 @@ def _search_target(results: dict[str, Any], op: str) -> dict[str, Any]:
     return _verdict(largest["p95_ms"] <= 50, measured)
 
 
+def _capacity_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = [r for r in ratios(results) if r["op"] in READ_RATIO_OPS]
+    worst = min(found, key=lambda r: r["ratio"]) if found else None
+    verdicts = {
+        "reads_ratio": _verdict(
+            worst["ratio"] >= 0.8, f"lowest {worst['ratio']:.2f} ({worst['op']})"
+        )
+        if worst is not None
+        else _verdict(None, "not measured")
+    }
+    shares = [
+        w["request_share"]
+        for row in _rows(results, "secure", "burst")
+        for w in row.get("workers", [])
+        if "request_share" in w
+    ]
+    verdicts["burst_balance"] = (
+        _verdict(
+            len(shares) == 2 and all(0.4 <= share <= 0.6 for share in shares),
+            " / ".join(f"{share * 100:.0f} %" for share in shares),
+        )
+        if shares
+        else _verdict(None, "not measured")
+    )
+    scaling = [row for row in _rows(results, "secure", "scaling") if row.get("speedup")]
+    verdicts["worker_scaling"] = (
+        _verdict(scaling[-1]["speedup"] >= 1.7, f"{scaling[-1]['speedup']:.2f}x")
+        if scaling
+        else _verdict(None, "not measured")
+    )
+    return verdicts
+
+
 def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target's verdict: passed True/False, or None when this run cannot decide it."""
     verdicts = {
@@ -103,6 +140,7 @@ def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         )
     else:
         verdicts["audit_verify"] = _verdict(None, "not measured")
+    verdicts.update(_capacity_targets(results))
     memory = results.get("memory", {}).get("secure")
     if memory and memory.get("max_abs_drift_pct") is not None:
         drift = memory["max_abs_drift_pct"]
@@ -182,6 +220,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                 f"| {app} | {summary['duration_s']:.0f} s | {workers} "
                 f"| {_num(summary['max_abs_drift_pct'])} % |"
             )
+    lines += _workers_table(results)
     lines += ["", "| target | measured | verdict |", "| --- | --- | --- |"]
     for key, description in TARGETS:
         verdict = results["targets"][key]
@@ -190,6 +229,47 @@ def render_markdown(results: dict[str, Any]) -> str:
             f"| {description} | {verdict['measured']}{note} | {_mark(verdict['passed'])} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _workers_table(results: dict[str, Any]) -> list[str]:
+    """How the burst-connected runs (and the soak) spread over the workers."""
+    runs = [
+        (row["app"], row["op"], row["throughput"], row.get("speedup"), row["workers"])
+        for row in results["rows"]
+        if row["op"] in ("burst", "scaling")
+    ]
+    runs += [
+        (soak["app"], "soak", soak["throughput"], None, soak["workers"])
+        for soak in results.get("soak", [])
+    ]
+    if not runs:
+        return []
+    lines = [
+        "",
+        "| app | run | req/s | vs one worker | requests per worker | CPU per worker |",
+        "| --- | --- | ---: | ---: | --- | --- |",
+    ]
+    for app, op, throughput, speedup, workers in runs:
+        known = [w for w in workers if "request_share" in w]
+        requests = " / ".join(f"{w['request_share'] * 100:.0f} %" for w in known)
+        cpu = " / ".join(f"{w['cpu_share'] * 100:.0f} %" for w in known)
+        lines.append(
+            f"| {app} | {op} | {_num(throughput, 0)} "
+            f"| {f'{speedup:.2f}x' if speedup else '-'} | {requests} | {cpu} |"
+        )
+    for soak in results.get("soak", []):
+        verified = soak.get("audit_verify", {}).get("ok")
+        drifts = [m["drift_pct"] for m in soak["memory"].values() if m.get("drift_pct") is not None]
+        lines += [
+            "",
+            f"Soak ({soak['app']}): {soak['clients']} clients for {soak['duration_s']:.0f} s, "
+            f"{soak['requests']:,} requests, {soak['errors']} errors, p50 "
+            f"{soak['latency_ms']['p50']:.1f} ms, p95 {soak['latency_ms']['p95']:.1f} ms; "
+            f"{soak['stored']:,} of {soak['acknowledged']:,} acknowledged alerts stored; "
+            f"audit verified: {verified}; worker memory drift "
+            f"{', '.join(f'{d:+.1f} %' for d in drifts) or '-'}.",
+        ]
+    return lines
 
 
 README_START = "<!-- bench:start -->"

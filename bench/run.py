@@ -6,6 +6,13 @@ run for worker memory over time and, for the secure app, ``exchange-api audit ve
 app is under load at a time: for each operation the apps are measured back to back. Load comes
 from a separate driver process (:mod:`bench.driver`). Results go to ``bench/results/latest.json``
 and ``latest.md``; progress goes to stderr.
+
+Capacity: ``burst`` reads by id from ``--burst-clients`` keep-alive clients that connect at the
+same moment, and reports each worker's share of the requests and of the CPU; ``scaling`` runs
+the same with one worker and then with ``--workers`` (served again on the same port). Both apps
+are served the same way (``exchange_api.serving``). ``--soak`` (``make bench-soak``) runs the
+secure app alone for 10 minutes: 50 such clients, mixed operations, then every acknowledged alert
+looked up in the database, ``audit verify``, and each worker's memory over the run.
 """
 
 from __future__ import annotations
@@ -42,9 +49,14 @@ READ_OPS = ("get_by_id", "search_substance", "search_route", "search_party")
 SEARCH_OPS = ("search_substance", "search_route", "search_party")
 WRITE_OPS = ("post_single", "batch")
 FOLLOWUP_OPS = ("followup_create", "followups_list")
-ALL_OPS = (*READ_OPS, *WRITE_OPS, *FOLLOWUP_OPS, "memory", "audit_verify")
 FOLLOWUPS_LISTED = 50
 """How many follow-ups the alert of ``followups_list`` has: one full page."""
+# GET by id from many keep-alive clients that connect at once: how the workers share them
+# (``burst``), and one worker against ``--workers`` (``scaling``).
+CAPACITY_OPS = ("burst", "scaling")
+ALL_OPS = (*READ_OPS, *WRITE_OPS, *FOLLOWUP_OPS, *CAPACITY_OPS, "memory", "audit_verify")
+# Not in the default run: ``--soak`` (10 minutes).
+KNOWN_OPS = (*ALL_OPS, "soak")
 SEED_BATCHES_IN_FLIGHT = 4
 SAMPLES_KEPT = 5_000
 
@@ -139,7 +151,8 @@ class Session:
             return int(self.args.batch_concurrency)
         return int(self.args.concurrency)
 
-    def measure(self, op: str, size: int) -> None:
+    def measure(self, op: str, size: int, **overrides: Any) -> dict[str, Any]:
+        """Run ``op`` (or ``driver_op``, under the name ``op``) and add its row."""
         profiler = None
         if self.args.profile:
             folder = self.args.out / "profiles"
@@ -147,7 +160,8 @@ class Session:
             seconds = self.args.warmup + self.args.duration + 2
             path = folder / f"{self.app.name}-{op}-{size}.txt"
             profiler = Profiler(self.app.server.pid, seconds, path)
-        result = self.load(op, concurrency=self.concurrency_of(op))
+        driver_op = overrides.pop("driver_op", op)
+        result = self.load(driver_op, **{"concurrency": self.concurrency_of(op), **overrides})
         start, end = result["window"]
         unit = "alert" if op == "batch" else "req"
         units = result["units"] if op == "batch" else result["requests"] - result["errors"]
@@ -173,6 +187,7 @@ class Session:
             "db_cpu_s_per_1k": _per_1k(result["db_cpu_s"], units) if self.postmaster else None,
             "driver_cpu_pct": result["driver_cpu_s"] / elapsed * 100 if elapsed else None,
             "peak_rss_mib": self.sampler.peak_mib(start, end),
+            "workers": result["workers"],
         }
         if profiler is not None:
             row["profile"] = profiler.finish()
@@ -182,8 +197,78 @@ class Session:
         say(
             f"{self.app.name} {op} @{size:,}: {row['throughput']:,.0f} {unit}/s, "
             f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
-            f"server CPU {row['cpu_s_per_1k']:.2f} s/1k"
+            f"server CPU {row['cpu_s_per_1k']:.2f} s/1k; workers' shares "
+            f"{_shares(row['workers'])}"
         )
+        return row
+
+    def burst(self, size: int) -> None:
+        """GET by id from ``--burst-clients`` clients that connect at the same moment and keep
+        their connections: each worker's share of the requests and of the CPU."""
+        self.measure(
+            "burst", size, driver_op="get_by_id", concurrency=self.args.burst_clients,
+            one_connection_each=True,
+        )  # fmt: skip
+
+    def scaling(self, size: int) -> None:
+        """The burst's GET by id with one worker, then with ``--workers`` (served again on the
+        same port and database each time): how much a second worker adds."""
+        many = self.args.workers
+        self._serve_with(1)
+        one = self.measure(
+            "scaling_one_worker", size, driver_op="get_by_id", concurrency=self.args.burst_clients,
+            one_connection_each=True,
+        )  # fmt: skip
+        self._serve_with(many)
+        row = self.measure(
+            "scaling", size, driver_op="get_by_id", concurrency=self.args.burst_clients,
+            one_connection_each=True,
+        )  # fmt: skip
+        row["one_worker_throughput"] = one["throughput"]
+        row["speedup"] = row["throughput"] / one["throughput"] if one["throughput"] else None
+        self.rows.remove(one)
+        say(f"{self.app.name}: {many} workers give {row['speedup']:.2f}x one worker")
+
+    def _serve_with(self, workers: int) -> None:
+        self.app.restart(workers)
+        self.sampler.supervisor_pid = self.app.server.pid
+
+    def soak(self) -> dict[str, Any]:
+        """``--soak-clients`` keep-alive clients connecting at once, mixed operations for
+        ``--soak-duration`` seconds; then every acknowledged alert is looked up in the database,
+        the audit log is verified, and each worker's memory over the run is summarised."""
+        duration, clients = self.args.soak_duration, self.args.soak_clients
+        say(f"{self.app.name}: soak, {clients} clients for {duration:.0f} s")
+        result = self.load(
+            "mixed", concurrency=clients, duration_s=duration, max_requests=10**9,
+            one_connection_each=True, keep_created=True,
+        )  # fmt: skip
+        start, end = result["window"]
+        created = result["created_ids"]
+        stored = self.app.stored(created)
+        memory = {str(pid): flatness(s) for pid, s in self.sampler.between(start, end).items()}
+        summary: dict[str, Any] = {
+            "app": self.app.name,
+            "clients": clients,
+            "duration_s": result["elapsed_s"],
+            "requests": result["requests"],
+            "errors": result["errors"],
+            "throughput": result["requests"] / result["elapsed_s"],
+            "latency_ms": result["latency_ms"],
+            "acknowledged": len(created),
+            "stored": stored,
+            "workers": result["workers"],
+            "memory": memory,
+        }
+        if self.app.name == "secure":
+            output, _ = self.app.cli("audit", "verify")
+            summary["audit_verify"] = output
+        say(
+            f"soak: {summary['throughput']:,.0f} req/s, p50 {result['latency_ms']['p50']:.1f} ms, "
+            f"{result['errors']} errors, {stored:,}/{len(created):,} acknowledged alerts stored, "
+            f"workers' shares {_shares(result['workers'])}"
+        )
+        return summary
 
     def give_followups(self) -> None:
         """Give the first sample alert the follow-ups ``followups_list`` reads, one by one as an
@@ -261,6 +346,14 @@ class Session:
         say(f"audit verify: {entries:,} entries in {elapsed:.1f} s ({entries / elapsed:,.0f}/s)")
 
 
+def _shares(workers: list[dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{w['request_share'] * 100:.0f} % req / {w['cpu_share'] * 100:.0f} % CPU"
+        for w in workers
+        if "request_share" in w
+    )
+
+
 def _entries_checked(output: dict[str, Any]) -> int:
     for key in ("entries", "entries_checked", "checked", "count", "last_seq", "seq"):
         if isinstance(output.get(key), int):
@@ -305,6 +398,13 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
         if op in args.only:
             for session in sessions:
                 session.measure(op, args.sizes[-1])
+    for op in CAPACITY_OPS:
+        if op in args.only:
+            for session in sessions:
+                getattr(session, op)(args.sizes[-1])
+    if "soak" in args.only:
+        for session in sessions:
+            args.soak_results.append(session.soak())
     memory: dict[str, Any] = {}
     for session in sessions:
         if "memory" in args.only and session.app.name in args.memory_apps:
@@ -423,7 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=[10_000],
         help="stored alerts for the reads, e.g. 10000,100000,1000000",
     )
-    parser.add_argument("--only", type=_csv(ALL_OPS), default=list(ALL_OPS), help=",".join(ALL_OPS))
+    parser.add_argument(
+        "--only", type=_csv(KNOWN_OPS), default=list(ALL_OPS), help=",".join(KNOWN_OPS)
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per operation")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each window")
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per operation")
@@ -447,6 +549,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the secure app's rate limits: on (enforced, too high to trigger) or off; "
         "run both to see what the limiter costs",
     )
+    parser.add_argument(
+        "--burst-clients",
+        type=int,
+        default=50,
+        help="keep-alive clients connecting at once (burst, scaling)",
+    )
+    parser.add_argument(
+        "--soak",
+        action="store_true",
+        help="the soak alone: the secure app, --soak-clients clients, mixed operations for "
+        "--soak-duration seconds; acknowledged alerts checked stored, audit verified",
+    )
+    parser.add_argument("--soak-duration", type=float, default=600.0)
+    parser.add_argument("--soak-clients", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument(
         "--memory-duration",
@@ -485,6 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.soak_results = []
+    if args.soak:
+        args.apps, args.only = ["secure"], ["soak"]
     results: dict[str, Any] = {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": _commit(),
@@ -501,6 +620,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "batch_concurrency": args.batch_concurrency,
             "workers": args.workers,
             "rate_limits": args.limits,
+    )
+    parser.add_argument(
+            "burst_clients": args.burst_clients,
             "batch_size": args.batch_size,
             "memory_duration_s": args.memory_duration,
             "audit_entries": args.audit_entries,
@@ -514,6 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for session in sessions:
         results["rows"] += session.rows
         results["db_version"] = session.db_version
+    results["soak"] = args.soak_results
     results["machine"]["load_average_end"] = os.getloadavg()
     results["targets"] = evaluate_targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
