@@ -620,8 +620,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "batch_concurrency": args.batch_concurrency,
             "workers": args.workers,
             "rate_limits": args.limits,
-    )
-    parser.add_argument(
             "burst_clients": args.burst_clients,
             "batch_size": args.batch_size,
             "memory_duration_s": args.memory_duration,

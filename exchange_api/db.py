@@ -20,6 +20,7 @@ and PostgreSQL would then refuse what SQLite accepted).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -110,11 +112,40 @@ def create_db_engine(settings: Settings) -> Engine:
             settings.database,
             pool_size=10,
             max_overflow=10,
-            pool_pre_ping=True,
             hide_parameters=True,
         )
+        _ping_after_idle(engine)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     return engine
+
+
+PING_AFTER_IDLE_S = 1.0
+"""A pooled connection unused this long is checked with a ``SELECT 1`` before a request gets it."""
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for a connection that sat idle in the pool.
+
+    ``pool_pre_ping`` costs every request a round trip (and a trip through the driver) to learn
+    what a connection returned a millisecond ago already showed: that it works. A connection goes
+    stale while it is *idle* (the database restarted, a firewall dropped it), so only one idle for
+    more than :data:`PING_AFTER_IDLE_S` is pinged; a dead one is replaced before the request sees
+    it (SQLAlchemy's recipe: ``DisconnectionError`` from ``checkout`` makes the pool reconnect).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(type(exc).__name__) from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
