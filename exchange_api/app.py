@@ -28,6 +28,7 @@ from exchange_api.auth import endpoints as oauth_endpoints
 from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
 from exchange_api.auth.server import OAuthServer
+from exchange_api.auth.token_states import TokenStates
 from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
 from exchange_api.crypto.providers import open_keyring
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[dict[str, Callable[[], None]]]:
         await run_in_threadpool(_check_keys_at_start, key_check)
+        await run_in_threadpool(app.state.token_states.listen)
         sequencer = AuditSequencer(audit_log, session_factory)
         event_hub: FeedHub = app.state.event_hub
         dispatcher = WebhookDispatcher(
@@ -146,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # The server calls this when it starts shutting down, before it waits for open
             # connections: streams end then, instead of holding the shutdown.
             yield {SERVER_SHUTDOWN_HOOK: event_hub.close}
+        app.state.token_states.close()
         engine.dispose()
 
     app = FastAPI(
@@ -169,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.audit_log = audit_log
     app.state.event_hub = FeedHub(engine)
     app.state.oauth = OAuthServer.from_settings(settings, app.state.session_factory)
+    app.state.token_states = TokenStates.for_database(settings.database)
     app.state.migration_head = head_revision(settings.database_url)
     app.state.failure_log = FailureLog(logging.getLogger("exchange_api.failures"))
     app.state.rate_limiter = RateLimiter.from_settings(settings, app.state.failure_log)

@@ -13,8 +13,10 @@ reached without a valid token; scopes are then checked per endpoint by the alias
    transaction of its own, committed at once, so that a proof stays spent even if the request
    then fails. A bound token sent as ``Bearer`` is refused, and so is an unbound token when
    ``EXCHANGE_REQUIRE_DPOP=true``;
-4. one indexed lookup: the client still exists and is not disabled, the token was not revoked,
-   and the agency the token names is the client's — plus the agency's kind, for the caller.
+4. the token's state: the client still exists and is not disabled, the token was not revoked,
+   and the agency the token names is the client's — plus the agency's kind, for the caller. One
+   indexed lookup, kept by the worker on PostgreSQL until a change is notified
+   (:mod:`~exchange_api.auth.token_states`).
 
 Every refusal is 401 problem+json with a ``WWW-Authenticate`` challenge (``Bearer`` and ``DPoP``,
 or ``DPoP`` alone in FAPI 2.0 mode) carrying the RFC 6750 / RFC 9449 error code. Once the token's
@@ -33,6 +35,7 @@ from exchange_api.auth.dpop import InvalidDPoPProof, single_dpop_header, verify_
 from exchange_api.auth.errors import InvalidAuthorizationRequest, Unauthenticated
 from exchange_api.auth.jose import CLIENT_SIGNING_ALGORITHMS
 from exchange_api.auth.server import OAuthServer, get_oauth_server
+from exchange_api.auth.token_states import TokenStates
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
 from exchange_api.kit.dependencies import SessionDep
 from exchange_api.kit.rate_limits import limit_client
@@ -158,8 +161,11 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
     limit_client(request, claims.client_id)
     _check_binding(request, server, scheme, token, claims)
     # After the replay cache's own transaction: on SQLite, the request's transaction holds the
-    # write lock from its first statement on.
-    state = repository.token_state(session, client_id=claims.client_id, token_id=claims.token_id)
+    # write lock from its first statement on. On PostgreSQL the worker's token states answer
+    # without a round trip, and forget what any change to clients, agencies or revocations
+    # touched before the next request looks (auth/token_states.py).
+    states: TokenStates = request.app.state.token_states
+    state = states.lookup(session, client_id=claims.client_id, token_id=claims.token_id)
     bound = claims.bound_to is not None
     if state is None:
         raise _invalid_token(server, "The client of this access token is gone.", on_dpop=bound)
