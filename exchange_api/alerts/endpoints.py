@@ -159,9 +159,8 @@ def search_alerts(
     keyring: KeyringDep,
     audit: AuditDep,
     request: Request,
-    response: Response,
     purpose: PurposeHeader = None,
-) -> AlertList:
+) -> Response:
     """Find visible alerts, newest first: routing facts only, nothing decrypted.
 
     Filters combine with AND; a repeated `substance`, `incident_type` or `status` matches any
@@ -174,8 +173,13 @@ def search_alerts(
     if query.party is not None or query.document is not None:
         limit_guesses(request, caller.client_id)
     outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
-    response.headers.update(next_link(request.url, outcome.page.next_cursor))
-    return outcome.page
+    # Serialized here, once, from the model the route declares: returned as a model, the page
+    # would be validated again, in one more trip to a worker thread (fastapi.routing).
+    return Response(
+        outcome.page.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers=next_link(request.url, outcome.page.next_cursor),
+    )
 
 
 @router.get(
