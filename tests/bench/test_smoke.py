@@ -18,7 +18,7 @@ POSTGRES_URL = os.environ.get("EXCHANGE_TEST_POSTGRES_URL")
 DATABASE = (
     ["--db", "postgres", "--postgres-url", POSTGRES_URL] if POSTGRES_URL else ["--db", "sqlite"]
 )
-OPS = ["get_by_id", "search_party", "post_single", "batch"]
+OPS = ["get_by_id", "search_party", "post_single", "batch", "burst"]
 TINY_RUN = [
     *DATABASE,
     "--sizes", "40",
@@ -29,6 +29,7 @@ TINY_RUN = [
     "--concurrency", "2",
     "--search-concurrency", "1",
     "--batch-concurrency", "1",
+    "--burst-clients", "2",
     "--workers", "1",
     "--calibration", "0.1",
     "--audit-entries", "300",
@@ -50,6 +51,9 @@ def test_a_tiny_run_of_both_apps_writes_the_table(tmp_path: Path) -> None:
         assert row["requests"] == 4
         assert row["stored"] >= 40
     assert rows["secure", "batch"]["units"] == 4 * 20
+    for app in ("bare", "secure"):  # one worker: it served every request of the burst
+        (worker,) = rows[app, "burst"]["workers"]
+        assert worker["requests"] == 4
     assert {ratio["op"] for ratio in ratios(results)} == set(OPS)
     markdown = (tmp_path / "latest.md").read_text(encoding="utf-8")
     assert "| secure | search_party | 40 | 1 |" in markdown
