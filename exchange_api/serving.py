@@ -9,7 +9,7 @@ Here the supervisor instead binds one socket per worker *slot*, all with ``SO_RE
 same address, and gives slot *i*'s socket to worker *i* and to every worker that replaces it.
 The kernel then spreads new connections over the slots by a hash of their addresses, whatever
 the workers are doing. Why the supervisor, rather than each worker binding its own
-(docs/decisions/0012-a-listening-socket-per-worker.md): the supervisor's copy keeps the slot's
+(docs/decisions/0025-a-listening-socket-per-worker.md): the supervisor's copy keeps the slot's
 socket listening while its worker is being replaced, so connections hashed to it wait in its
 queue for the replacement instead of being reset, and a port chosen by the kernel (``--port 0``)
 is the same for every slot.

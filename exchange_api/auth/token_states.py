@@ -4,9 +4,9 @@ Every request needs what the database says of its token's client (there, not dis
 again since when, its agency and the agency's kind) and of the token itself (revoked?):
 :func:`~exchange_api.auth.repository.token_state`. That answer changes only when a client, an
 agency or the revocations change — rarely — so a worker keeps the answers, by client and token
-id, and lets the database tell it when to forget them (docs/decisions/0013-token-state-pushed.md):
+id, and lets the database tell it when to forget them (docs/decisions/0026-token-state-pushed.md):
 
-- triggers (migration 0009) send ``NOTIFY exchange_token_state`` from the transaction of *any*
+- triggers (migration 0015) send ``NOTIFY exchange_token_state`` from the transaction of *any*
   change to ``clients``, ``agencies`` or ``revoked_tokens``, whichever code (or operator's SQL)
   makes it; PostgreSQL delivers it to every listener when that transaction commits;
 - each worker holds one extra connection listening on that channel, and before every

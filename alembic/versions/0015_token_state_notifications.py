@@ -6,8 +6,8 @@ makes a change, sends the notification, so no path — the API, the CLI, an oper
 change a client, an agency or a revocation without every worker hearing of it. SQLite has no
 notifications: there the workers do not keep token states.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0015
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = '0009'
-down_revision: str | None = '0008'
+revision: str = '0015'
+down_revision: str | None = '0014'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
