@@ -19,6 +19,7 @@ from exchange_api.alerts import endpoints as alert_endpoints
 from exchange_api.alerts.retention import periodic_retention
 from exchange_api.api_docs import install_api_docs
 from exchange_api.assistance import endpoints as assistance_endpoints
+from exchange_api.assistance.overdue import periodic_overdue_notices
 from exchange_api.audit import endpoints as audit_endpoints
 from exchange_api.audit.appender import AuditLog
 from exchange_api.audit.background import periodic_checkpoints
@@ -134,6 +135,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dispatcher.running(),
             EventSequencer(session_factory, on_head=sequenced).running(),
             periodic_checkpoints(audit_log, session_factory),
+            periodic_overdue_notices(
+                session_factory, app.state.clock, interval=settings.overdue_interval
+            ),
             periodic_retention(
                 session_factory,
                 audit_log,

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         le=90,
         description="Days an Idempotency-Key is remembered; then it may be used again.",
     )
+    overdue_interval: int = Field(
+        default=60,
+        ge=0,
+        le=86_400,
+        description="Seconds between each worker's looks for requests that became overdue "
+        "unanswered (each gets one `request.overdue` event); 0 turns the notices off.",
+    )
     retention_interval: int = Field(
         default=3600,
         ge=0,

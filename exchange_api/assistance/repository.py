@@ -111,3 +111,26 @@ class AssistanceRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)
+
+    def lock_newly_overdue(self, today: date, limit: int) -> list[AssistanceRequest]:
+        """Up to ``limit`` unanswered requests past their due day whose ``request.overdue`` was
+        not produced yet, locked (a second worker skips them, or on SQLite waits its turn)."""
+        statement = (
+            select(AssistanceRequest)
+            .where(
+                col(AssistanceRequest.outcome).is_(None),
+                col(AssistanceRequest.due_by) < today,
+                col(AssistanceRequest.overdue_noticed_at).is_(None),
+            )
+            .order_by(col(AssistanceRequest.due_by), col(AssistanceRequest.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(self.session.exec(statement))
+
+    def mark_overdue_noticed(self, ids: list[uuid.UUID], at: datetime) -> None:
+        self.session.execute(
+            update(AssistanceRequest)
+            .where(col(AssistanceRequest.id).in_(ids))
+            .values(overdue_noticed_at=at)
+        )

@@ -30,6 +30,8 @@ class AssistanceRequest(SQLModel, table=True):
         Index("ix_assistance_requests_to_agency_id_id", "to_agency_id", "id"),
         Index("ix_assistance_requests_from_agency_id_id", "from_agency_id", "id"),
         Index("ix_assistance_requests_alert_id", "alert_id"),
+        # The overdue notices' way in: unanswered requests past their day, not yet announced.
+        Index("ix_assistance_requests_due_by", "due_by"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
@@ -44,3 +46,5 @@ class AssistanceRequest(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=16, nullable=True)
     sealed_reply: bytes | None = Field(default=None, nullable=True)
     replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    overdue_noticed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """When ``request.overdue`` was produced for it (once; overdue itself is derived)."""
