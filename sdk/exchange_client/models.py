@@ -1,0 +1,699 @@
+"""Typed results and bodies of the exchange API, generated from openapi/openapi.json.
+
+Do not edit: ``python sdk/tools/generate_models.py openapi/openapi.json`` writes this file, and a
+test fails when it no longer matches the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+AgencyKind = Literal["law_enforcement", "customs", "regulatory", "prosecution", "industry"]
+
+AuditAction = Literal[
+    "token.issue",
+    "token.deny",
+    "token.revoke",
+    "token.introspect",
+    "alert.create",
+    "alert.create.replay",
+    "alert.read",
+    "alert.update",
+    "alert.search",
+    "alert.history",
+    "alert.links",
+    "alert.shred",
+    "audit.read",
+    "audit.export",
+    "audit.checkpoint",
+    "admin.agency.create",
+    "admin.agency.list",
+    "admin.client.create",
+    "admin.client.list",
+    "admin.client.disable",
+    "admin.keys.rotate",
+    "admin.keys.rewrap",
+    "access.denied",
+]
+
+Outcome = Literal["allowed", "denied", "error"]
+
+Scope = Literal["alerts:read", "alerts:write", "audit:read", "admin"]
+
+
+class AgencyCreate(TypedDict):
+    """A member agency to register."""
+
+    country: str
+    kind: AgencyKind
+    name: str
+
+
+class AgencyList(TypedDict):
+    """One page of agencies, oldest first."""
+
+    items: list[AgencyRead]
+    next_cursor: str | None
+
+
+class AgencyRead(TypedDict):
+    country: str
+    created_at: str
+    id: str
+    kind: AgencyKind
+    name: str
+
+
+class AlertCreate(TypedDict):
+    """An alert as an agency system sends it. Unknown fields are refused."""
+
+    contact: NotRequired[str | None]
+    detected_on: str
+    distribution: Distribution
+    documents: NotRequired[list[Document]]
+    handling: Handling
+    incident_type: Literal[
+        "suspicious_order",
+        "suspicious_inquiry",
+        "suspicious_shipment",
+        "stopped_shipment",
+        "suspended_shipment",
+        "seizure",
+        "attempted_diversion",
+        "diversion",
+        "theft",
+        "illicit_laboratory",
+    ]
+    narrative: NotRequired[str | None]
+    parties: NotRequired[list[Party]]
+    persons: NotRequired[list[Person]]
+    reference: NotRequired[str | None]
+    review_by: NotRequired[str | None]
+    route: NotRequired[Route]
+    status: NotRequired[
+        Literal[
+            "open",
+            "under_investigation",
+            "backtracking",
+            "referred_to_prosecution",
+            "closed_confirmed",
+            "closed_unfounded",
+        ]
+    ]
+    substances: list[SubstanceLine]
+
+
+class AlertHistory(TypedDict):
+    """Every version, oldest first. One page: an alert's history is bounded by its edits."""
+
+    items: list[AlertVersion]
+    next_cursor: NotRequired[str | None]
+
+
+class AlertLinks(TypedDict):
+    """Visible alerts sharing a party, document or person with this one, newest first. One page:
+    each value links at most the threshold's number of alerts (beyond it the value is reported
+    under ``common``), so the answer is bounded.
+    """
+
+    common: list[CommonValue]
+    items: list[LinkedAlert]
+    next_cursor: NotRequired[str | None]
+
+
+class AlertList(TypedDict):
+    """One page of a search, newest first."""
+
+    items: list[AlertSummary]
+    next_cursor: str | None
+
+
+class AlertPatch(TypedDict):
+    """A change to an alert: a JSON Merge Patch (RFC 7386), ``application/merge-patch+json``. A
+    member present replaces the current value; the objects ``route``, ``handling`` and
+    ``distribution`` are merged member by member; ``null`` removes a member (``review_by`` then
+    falls back to its default); lists are replaced whole. The patched alert must be a valid
+    AlertCreate, and id, version and reporting agency cannot be set.
+    """
+
+    contact: NotRequired[str | None]
+    detected_on: NotRequired[str | None]
+    distribution: NotRequired[dict[str, Any] | None]
+    documents: NotRequired[list[Document] | None]
+    handling: NotRequired[dict[str, Any] | None]
+    incident_type: NotRequired[
+        Literal[
+            "suspicious_order",
+            "suspicious_inquiry",
+            "suspicious_shipment",
+            "stopped_shipment",
+            "suspended_shipment",
+            "seizure",
+            "attempted_diversion",
+            "diversion",
+            "theft",
+            "illicit_laboratory",
+        ]
+        | None
+    ]
+    narrative: NotRequired[str | None]
+    parties: NotRequired[list[Party] | None]
+    persons: NotRequired[list[Person] | None]
+    reference: NotRequired[str | None]
+    review_by: NotRequired[str | None]
+    route: NotRequired[dict[str, Any] | None]
+    status: NotRequired[
+        Literal[
+            "open",
+            "under_investigation",
+            "backtracking",
+            "referred_to_prosecution",
+            "closed_confirmed",
+            "closed_unfounded",
+        ]
+        | None
+    ]
+    substances: NotRequired[list[SubstanceLine] | None]
+
+
+class AlertRead(TypedDict):
+    """An alert as the caller may see it: withheld field groups are absent and listed."""
+
+    contact: NotRequired[str | None]
+    created_at: str
+    detected_on: str
+    distribution: Distribution
+    documents: NotRequired[list[Document] | None]
+    handling: HandlingRead
+    id: str
+    incident_type: Literal[
+        "suspicious_order",
+        "suspicious_inquiry",
+        "suspicious_shipment",
+        "stopped_shipment",
+        "suspended_shipment",
+        "seizure",
+        "attempted_diversion",
+        "diversion",
+        "theft",
+        "illicit_laboratory",
+    ]
+    narrative: NotRequired[str | None]
+    parties: NotRequired[list[Party] | None]
+    persons: NotRequired[list[Person] | None]
+    reference: NotRequired[str | None]
+    reporting_agency: str
+    review_by: str
+    route: Route
+    status: Literal[
+        "open",
+        "under_investigation",
+        "backtracking",
+        "referred_to_prosecution",
+        "closed_confirmed",
+        "closed_unfounded",
+    ]
+    substances: list[SubstanceRead]
+    updated_at: str
+    version: int
+    withheld: list[Literal["parties", "documents", "persons", "narrative", "reference", "contact"]]
+
+
+class AlertReceipt(TypedDict):
+    """The answer to a create or a change: the alert's id and new version, and what the catalogue
+    says of its substances. No sensitive field is echoed back.
+    """
+
+    created_at: str
+    id: str
+    review_by: str
+    substances: list[SubstanceRead]
+    updated_at: str
+    version: int
+
+
+class AlertSummary(TypedDict):
+    """An alert's routing facts, as search lists them (no sensitive field is opened)."""
+
+    created_at: str
+    detected_on: str
+    distribution: Distribution
+    handling: HandlingRead
+    id: str
+    incident_type: Literal[
+        "suspicious_order",
+        "suspicious_inquiry",
+        "suspicious_shipment",
+        "stopped_shipment",
+        "suspended_shipment",
+        "seizure",
+        "attempted_diversion",
+        "diversion",
+        "theft",
+        "illicit_laboratory",
+    ]
+    reporting_agency: str
+    review_by: str
+    route: Route
+    status: Literal[
+        "open",
+        "under_investigation",
+        "backtracking",
+        "referred_to_prosecution",
+        "closed_confirmed",
+        "closed_unfounded",
+    ]
+    substances: list[SubstanceRead]
+    updated_at: str
+    version: int
+
+
+class AlertVersion(TypedDict):
+    agency: str
+    at: str
+    changes: list[FieldChange]
+    event: Literal["created", "updated"]
+    officer: str | None
+    version: int
+
+
+class AuditEventList(TypedDict):
+    """One page of audit entries, oldest first."""
+
+    items: list[AuditEventRead]
+    next_cursor: str | None
+
+
+class AuditEventRead(TypedDict):
+    """One audit log entry: who did what to which resources, when, why, and its chain links."""
+
+    action: AuditAction
+    actor: str | None
+    agency: str | None
+    at: str
+    client_id: str | None
+    fields: list[str]
+    hash: str
+    outcome: Outcome
+    prev_hash: str
+    purpose: str | None
+    request_id: str | None
+    resource_ids: list[str]
+    result_count: int | None
+    seq: int
+    source_ip: str | None
+    token_id: str | None
+
+
+class AuditKeySet(TypedDict):
+    """The JWKS of the keys that sign audit checkpoints."""
+
+    keys: list[PublicAuditKey]
+
+
+class AuthorizationServerMetadata(TypedDict):
+    """RFC 8414 authorization server metadata."""
+
+    dpop_signing_alg_values_supported: list[str]
+    grant_types_supported: list[str]
+    introspection_endpoint: str
+    introspection_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_signing_alg_values_supported: list[str]
+    issuer: str
+    jwks_uri: str
+    response_types_supported: list[str]
+    revocation_endpoint: str
+    revocation_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_signing_alg_values_supported: list[str]
+    scopes_supported: list[str]
+    token_endpoint: str
+    token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
+
+
+class BatchCreate(TypedDict):
+    """Up to 500 alerts; each is validated on its own, so one bad item does not sink the rest."""
+
+    alerts: list[dict[str, Any]]
+
+
+class BatchItemError(TypedDict):
+    error: dict[str, Any]
+    index: int
+
+
+class BatchItemResult(TypedDict):
+    id: str
+    index: int
+
+
+class BatchResult(TypedDict):
+    """One result per item, in the order sent."""
+
+    results: list[BatchItemResult | BatchItemError]
+
+
+class CheckpointRead(TypedDict):
+    """A signed statement "entry `seq` of log `log_id` has hash `hash`" (Ed25519, base64url over
+    the canonical JSON of `{log_id, seq, hash, at}`).
+    """
+
+    at: str
+    hash: str
+    kid: str
+    log_id: str
+    seq: int
+    signature: str
+
+
+class ClientCreate(TypedDict):
+    """A client system to register for an agency. ``private_key_jwt`` (the default, and the only
+    method in production) needs the client's public keys as a JWKS: EC P-256, RSA ≥ 2048 bits or
+    Ed25519, public members only. ``client_secret_basic`` (development) makes a secret, shown
+    once in the answer.
+    """
+
+    agency_id: str
+    jwks: NotRequired[dict[str, Any] | None]
+    name: str
+    scopes: list[Scope]
+    token_endpoint_auth_method: NotRequired[Literal["private_key_jwt", "client_secret_basic"]]
+
+
+class ClientList(TypedDict):
+    """One page of clients, by ``client_id``."""
+
+    items: list[ClientRead]
+    next_cursor: str | None
+
+
+class ClientRead(TypedDict):
+    agency_id: str
+    client_id: str
+    created_at: str
+    disabled_at: str | None
+    jwks: dict[str, Any] | None
+    name: str
+    scopes: list[str]
+    token_endpoint_auth_method: Literal["private_key_jwt", "client_secret_basic"]
+
+
+class ClientRegistered(TypedDict):
+    """The registered client; for ``client_secret_basic``, the only time its secret is shown."""
+
+    agency_id: str
+    client_id: str
+    client_secret: NotRequired[str | None]
+    created_at: str
+    disabled_at: str | None
+    jwks: dict[str, Any] | None
+    name: str
+    scopes: list[str]
+    token_endpoint_auth_method: Literal["private_key_jwt", "client_secret_basic"]
+
+
+class CommonValue(TypedDict):
+    """A value shared by more alerts than the links threshold: too common to link on."""
+
+    field: Literal["party.name", "party.identifier", "document.number", "person.name_dob"]
+    more_than: int
+    value: str | None
+
+
+class Distribution(TypedDict):
+    """Who may see the alert besides the reporting agency (which always sees its own)."""
+
+    agencies: NotRequired[list[str]]
+    kinds: NotRequired[list[AgencyKind]]
+    scope: Literal["network", "kinds", "agencies"]
+
+
+class Document(TypedDict):
+    """A document or transport unit. The number is blind-indexed; containers must pass ISO 6346."""
+
+    issued_by: NotRequired[str | None]
+    kind: Literal[
+        "container",
+        "bill_of_lading",
+        "air_waybill",
+        "invoice",
+        "export_authorisation",
+        "import_authorisation",
+        "pre_export_notification",
+        "customs_declaration",
+        "vehicle_registration",
+        "other",
+    ]
+    number: str
+
+
+class FieldChange(TypedDict):
+    """A changed field. Routing facts show old and new values; sensitive groups only the name."""
+
+    field: str
+    new: NotRequired[Any | None]
+    old: NotRequired[Any | None]
+
+
+class HTTPValidationError(TypedDict):
+    detail: NotRequired[list[ValidationError]]
+
+
+class Handling(TypedDict):
+    """How the information may be used and passed on (Europol handling code, 4x4, TLP 2.0)."""
+
+    code: Literal["H0", "H1", "H2", "H3"]
+    information_reliability: Literal["1", "2", "3", "4"]
+    restrictions: NotRequired[str | None]
+    source_reliability: Literal["A", "B", "C", "D", "X"]
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"]
+
+
+class HandlingRead(TypedDict):
+    code: Literal["H0", "H1", "H2", "H3"]
+    information_reliability: Literal["1", "2", "3", "4"]
+    meaning: str
+    restrictions: NotRequired[str | None]
+    source_reliability: Literal["A", "B", "C", "D", "X"]
+    tlp: Literal["clear", "green", "amber", "amber+strict", "red"]
+
+
+class IntrospectionResponse(TypedDict):
+    """RFC 7662 §2.2: ``{"active": false}``, or the token's claims."""
+
+    active: bool
+    agency: NotRequired[str | None]
+    aud: NotRequired[str | None]
+    client_id: NotRequired[str | None]
+    cnf: NotRequired[dict[str, str] | None]
+    exp: NotRequired[int | None]
+    iat: NotRequired[int | None]
+    iss: NotRequired[str | None]
+    jti: NotRequired[str | None]
+    scope: NotRequired[str | None]
+    sub: NotRequired[str | None]
+    token_type: NotRequired[Literal["Bearer", "DPoP"] | None]
+
+
+class JsonWebKeySet(TypedDict):
+    keys: list[dict[str, Any]]
+
+
+class LinkedAlert(TypedDict):
+    id: str
+    shared: list[SharedValue]
+
+
+class OAuthErrorBody(TypedDict):
+    """An RFC 6749 §5.2 error: what the authorization server answers, not problem+json."""
+
+    error: str
+    error_description: str
+
+
+class Party(TypedDict):
+    """A company or organisation in the trade. Name and identifier are blind-indexed."""
+
+    country: NotRequired[str | None]
+    identifier: NotRequired[str | None]
+    name: str
+    role: Literal[
+        "exporter",
+        "importer",
+        "consignor",
+        "consignee",
+        "broker",
+        "freight_forwarder",
+        "carrier",
+        "manufacturer",
+        "buyer",
+        "other",
+    ]
+
+
+class Person(TypedDict):
+    """A natural person. Name and date of birth together are blind-indexed."""
+
+    category: Literal["suspect", "convicted", "victim", "witness", "contact", "other"]
+    date_of_birth: NotRequired[str | None]
+    identity_document: NotRequired[str | None]
+    name: str
+    nationality: NotRequired[str | None]
+    role: NotRequired[str | None]
+
+
+class Problem(TypedDict):
+    """An RFC 9457 problem document, the shape of every error this service returns."""
+
+    detail: str
+    errors: NotRequired[list[ValidationIssue] | None]
+    status: int
+    title: str
+    type: str
+
+
+class PublicAuditKey(TypedDict):
+    alg: Literal["EdDSA"]
+    crv: Literal["Ed25519"]
+    kid: str
+    kty: Literal["OKP"]
+    use: Literal["sig"]
+    x: str
+
+
+class Route(TypedDict):
+    """Where the consignment came from, passed through and was going."""
+
+    destination: NotRequired[str | None]
+    origin: NotRequired[str | None]
+    port_of_discharge: NotRequired[str | None]
+    port_of_loading: NotRequired[str | None]
+    transit: NotRequired[list[str]]
+    transport_mode: NotRequired[
+        Literal["sea", "air", "road", "rail", "post", "courier", "multimodal", "unknown"] | None
+    ]
+
+
+class SharedValue(TypedDict):
+    field: Literal["party.name", "party.identifier", "document.number", "person.name_dob"]
+    value: str | None
+
+
+class Substance(TypedDict):
+    """One chemical of the catalogue and its control status."""
+
+    cas: str
+    eu_category: Literal["1", "2A", "2B", "3", "4"] | None
+    hs_code: str | None
+    name: str
+    note: NotRequired[str | None]
+    scheduled: bool
+    synonyms: NotRequired[list[str]]
+    un_table: Literal["I", "II"] | None
+    year_scheduled: int | None
+
+
+class SubstanceLine(TypedDict):
+    """One chemical of the consignment. Any valid CAS number is accepted, listed or not."""
+
+    cas: str
+    concentration_pct: NotRequired[float | None]
+    quantity: NotRequired[float | None]
+    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3"] | None]
+
+
+class SubstanceList(TypedDict):
+    """One page of substances, by name."""
+
+    items: list[Substance]
+    next_cursor: str | None
+
+
+class SubstanceRead(TypedDict):
+    """A substance line as read back, with what the catalogue knows of it."""
+
+    cas: str
+    concentration_pct: NotRequired[float | None]
+    name: str | None
+    quantity: NotRequired[float | None]
+    scheduled: bool
+    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3"] | None]
+
+
+class TokenResponse(TypedDict):
+    access_token: str
+    expires_in: int
+    scope: str
+    token_type: Literal["Bearer", "DPoP"]
+
+
+class ValidationError(TypedDict):
+    ctx: NotRequired[dict[str, Any]]
+    input: NotRequired[Any]
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationIssue(TypedDict):
+    """One reason a request failed validation: where, and what was wrong (never the value)."""
+
+    loc: list[int | str]
+    msg: str
+
+
+__all__ = [
+    "AgencyCreate",
+    "AgencyKind",
+    "AgencyList",
+    "AgencyRead",
+    "AlertCreate",
+    "AlertHistory",
+    "AlertLinks",
+    "AlertList",
+    "AlertPatch",
+    "AlertRead",
+    "AlertReceipt",
+    "AlertSummary",
+    "AlertVersion",
+    "AuditAction",
+    "AuditEventList",
+    "AuditEventRead",
+    "AuditKeySet",
+    "AuthorizationServerMetadata",
+    "BatchCreate",
+    "BatchItemError",
+    "BatchItemResult",
+    "BatchResult",
+    "CheckpointRead",
+    "ClientCreate",
+    "ClientList",
+    "ClientRead",
+    "ClientRegistered",
+    "CommonValue",
+    "Distribution",
+    "Document",
+    "FieldChange",
+    "HTTPValidationError",
+    "Handling",
+    "HandlingRead",
+    "IntrospectionResponse",
+    "JsonWebKeySet",
+    "LinkedAlert",
+    "OAuthErrorBody",
+    "Outcome",
+    "Party",
+    "Person",
+    "Problem",
+    "PublicAuditKey",
+    "Route",
+    "Scope",
+    "SharedValue",
+    "Substance",
+    "SubstanceLine",
+    "SubstanceList",
+    "SubstanceRead",
+    "TokenResponse",
+    "ValidationError",
+    "ValidationIssue",
+]
