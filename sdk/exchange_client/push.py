@@ -1,0 +1,250 @@
+"""``exchange push``: send an alert file in batches of 500, so that a re-run never duplicates.
+
+- **Deterministic batches.** Records are numbered in file order; batch *k* is records
+  500k..500k+499, whatever happened to them, so a batch is the same on every run of the same
+  file. Each batch is sent with ``Idempotency-Key: push-<file SHA-256, 32 hex>-<k>``.
+- **A journal** beside the file (``<file>.journal.ndjson``) records, for this file's digest, each
+  batch before it is sent (``sent``) and its answer once received (``done``: the alert id or the
+  problem of every record). A re-run skips every ``done`` batch, so what went in is never sent
+  again; a changed file has another digest and starts afresh.
+- **A batch whose answer was lost** (the connection dropped after sending, or the run was killed
+  while it was in flight) may or may not be stored. The batch endpoint does not replay an
+  ``Idempotency-Key`` today (``exchange_client.api.alerts.BATCH_REPLAYS_IDEMPOTENCY_KEY``), so
+  such a batch is *not* resent by default: its records are reported with the problem
+  ``urn:exchange-client:problem:outcome-unknown`` and the run exits 1. ``--resend-uncertain``
+  sends them again (with the same key) after the operator has checked; once the server honours
+  the key on batches, they are resent automatically and exactly once.
+- ``<file>.errors.ndjson`` holds ``{"line": n, "problem": {...}}`` for every record that did not
+  go in, in line order, rewritten by each run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from exchange_client.api.alerts import BATCH_LIMIT, BATCH_REPLAYS_IDEMPOTENCY_KEY
+from exchange_client.client import Client
+from exchange_client.errors import UncertainOutcome
+from exchange_client.rows import Row, read_rows
+
+__all__ = ["PushReport", "journal_path", "push_file"]
+
+OUTCOME_UNKNOWN = "urn:exchange-client:problem:outcome-unknown"
+UNREADABLE_ROW = "urn:exchange-client:problem:unreadable-row"
+
+
+@dataclass(slots=True)
+class PushReport:
+    rows: int = 0
+    created: int = 0
+    skipped: int = 0
+    """Records of batches a previous run already sent and saw answered."""
+    failed: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Line → problem, for every record that did not go in."""
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+
+def journal_path(path: Path) -> Path:
+    return path.with_name(path.name + ".journal.ndjson")
+
+
+def errors_path(path: Path) -> Path:
+    return path.with_name(path.name + ".errors.ndjson")
+
+
+def _digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def _batches(rows: Iterator[Row]) -> Iterator[list[Row]]:
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH_LIMIT:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _Journal:
+    """The append-only record of what this file's batches became (see the module docstring)."""
+
+    def __init__(self, path: Path, digest: str) -> None:
+        self.path = path
+        self.done: dict[int, dict[str, Any]] = {}
+        self.sent: set[int] = set()
+        if path.exists():
+            with path.open(encoding="utf-8") as stream:
+                lines = [json.loads(text) for text in stream if text.strip()]
+            if lines and lines[0].get("file_sha256") == digest:
+                for entry in lines[1:]:
+                    if entry["state"] == "done":
+                        self.done[entry["batch"]] = entry["results"]
+                    else:
+                        self.sent.add(entry["batch"])
+                self._stream = path.open("a", encoding="utf-8")
+                self._lock = threading.Lock()
+                return
+        self._stream = path.open("w", encoding="utf-8")
+        self._lock = threading.Lock()
+        self._write({"file_sha256": digest, "batch_size": BATCH_LIMIT})
+
+    def _write(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._stream.write(json.dumps(entry, separators=(",", ":")) + "\n")
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+
+    def mark_sent(self, batch: int) -> None:
+        self._write({"batch": batch, "state": "sent"})
+
+    def mark_done(self, batch: int, results: dict[str, Any]) -> None:
+        self._write({"batch": batch, "state": "done", "results": results})
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _problem(kind: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "title": title, "status": 0, "detail": detail, **extra}
+
+
+class _Progress:
+    """One line on stderr, redrawn at most ten times a second; nothing when not a terminal."""
+
+    def __init__(self, stream: IO[str], enabled: bool) -> None:
+        self.stream, self.enabled = stream, enabled
+        self.started = self.drawn = time.monotonic()
+
+    def show(self, done: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not final and now - self.drawn < 0.1):
+            return
+        self.drawn = now
+        rate = done / max(now - self.started, 1e-9)
+        self.stream.write(f"\r{done:,} rows sent ({rate:,.0f}/s)" + ("\n" if final else ""))
+        self.stream.flush()
+
+
+def push_file(
+    client: Client,
+    path: Path,
+    *,
+    in_flight: int = 4,
+    resend_uncertain: bool = False,
+    progress: IO[str] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> PushReport:
+    """Send every record of ``path`` (see the module docstring); the report of this run."""
+    digest = _digest(path)
+    journal = _Journal(journal_path(path), digest)
+    resend = resend_uncertain or BATCH_REPLAYS_IDEMPOTENCY_KEY
+    report = PushReport()
+    bar = _Progress(progress or sys.stderr, progress is not None and progress.isatty())
+
+    def send(index: int, batch: list[Row]) -> dict[str, Any]:
+        readable = [row for row in batch if row.alert is not None]
+        results: dict[str, Any] = {}
+        for row in batch:
+            if row.error is not None:
+                results[str(row.line)] = {
+                    "problem": _problem(
+                        UNREADABLE_ROW, "Unreadable row", str(row.error), column=row.error.column
+                    )
+                }
+        if readable:
+            journal.mark_sent(index)
+            key = f"push-{digest[:32]}-{index}"
+            try:
+                answer = client.alerts.create_batch(
+                    [row.alert for row in readable if row.alert], idempotency_key=key
+                )
+            except UncertainOutcome as exc:
+                return {str(row.line): {"problem": _uncertain(str(exc))} for row in readable}
+            for item in answer["results"]:
+                line = str(readable[item["index"]].line)
+                results[line] = {"id": item["id"]} if "id" in item else {"problem": item["error"]}  # type: ignore[typeddict-item]
+        journal.mark_done(index, results)
+        return results
+
+    def take(results: dict[str, Any]) -> None:
+        for line, result in results.items():
+            report.rows += 1
+            if "id" in result:
+                report.created += 1
+            else:
+                report.failed[int(line)] = result["problem"]
+
+    try:
+        with ThreadPoolExecutor(max_workers=in_flight) as pool:
+            pending: set[Future[dict[str, Any]]] = set()
+            for index, batch in enumerate(_batches(read_rows(path))):
+                if index in journal.done:
+                    for line, result in journal.done[index].items():
+                        report.skipped += "id" in result
+                        report.rows += 1
+                        if "problem" in result:
+                            report.failed[int(line)] = result["problem"]
+                    continue
+                if index in journal.sent and not resend:
+                    take(
+                        {
+                            str(row.line): {
+                                "problem": _uncertain(
+                                    "a previous run sent this batch and did not see the answer"
+                                )
+                            }
+                            for row in batch
+                        }
+                    )
+                    continue
+                if len(pending) >= in_flight:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        take(future.result())
+                pending.add(pool.submit(send, index, batch))
+                if on_batch is not None:
+                    on_batch(index)
+                bar.show(report.rows)
+            for future in pending:
+                take(future.result())
+    finally:
+        journal.close()
+    bar.show(report.rows, final=True)
+    _write_errors(errors_path(path), report.failed)
+    return report
+
+
+def _uncertain(detail: str) -> dict[str, Any]:
+    return _problem(
+        OUTCOME_UNKNOWN,
+        "Outcome unknown",
+        f"{detail}; run again with --resend-uncertain once you have checked it is not stored",
+    )
+
+
+def _write_errors(path: Path, failed: dict[int, dict[str, Any]]) -> None:
+    if not failed:
+        path.unlink(missing_ok=True)
+        return
+    with path.open("w", encoding="utf-8") as stream:
+        for line in sorted(failed):
+            stream.write(json.dumps({"line": line, "problem": failed[line]}) + "\n")
