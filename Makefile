@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.11 python3.12 python3.13; do \
 	$$p -c '' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+HASH := $(shell cat pyproject.toml sdk/pyproject.toml | sha256sum | cut -c1-16)
 
 .DEFAULT_GOAL := help
 .PHONY: help run test lint typecheck pytest bench bench-soak clean
@@ -29,8 +29,9 @@ lint: $(VENV)/.installed-dev-$(HASH) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(VENV)/.installed-dev-$(HASH) ## mypy --strict over exchange_api
+typecheck: $(VENV)/.installed-dev-$(HASH) ## mypy --strict over exchange_api and the SDK
 	$(BIN)/mypy exchange_api
+	$(BIN)/mypy sdk/exchange_client
 
 # Without EXCHANGE_TEST_POSTGRES_URL every database test runs on SQLite only; say so before and
 # after the run, where nobody can miss it.
@@ -72,6 +73,6 @@ $(VENV)/.installed-run-$(HASH): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	rm -f $(VENV)/.installed-run-* && touch $@
 
-$(VENV)/.installed-dev-$(HASH): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench,hsm]'
+$(VENV)/.installed-dev-$(HASH): pyproject.toml sdk/pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench,hsm]' -e ./sdk
 	rm -f $(VENV)/.installed-dev-* && touch $@

@@ -8,8 +8,8 @@
 - **DPoP** (RFC 9449), on unless turned off: the token request and every call carry a proof
   signed by a key the client holds (a fresh P-256 key per client unless one is given), so a
   stolen token is useless alone. A ``DPoP-Nonce`` the server hands out is put in later proofs.
-- **Renewal**: a token is replaced ``renew_margin`` before it expires (never later than four
-  fifths of its life), so a call never leaves with a token about to lapse.
+- **Renewal**: a token is replaced ``renew_margin`` before it expires (at most half its life
+  early), so a call never leaves with a token about to lapse.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ class Token:
     @classmethod
     def from_answer(cls, answer: dict[str, Any], renew_margin: float) -> Token:
         lifetime = float(answer.get("expires_in", 60))
-        margin = min(renew_margin, lifetime / 5)
+        margin = min(renew_margin, lifetime / 2)
         return cls(
             value=str(answer["access_token"]),
             token_type=str(answer.get("token_type", "Bearer")),

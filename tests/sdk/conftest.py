@@ -1,0 +1,120 @@
+"""A real server on loopback for the SDK: uvicorn in its own process, on the test database.
+
+``exchange_server(**env)`` starts ``exchange-api serve`` with extra settings (a short token
+lifetime, another issuer) and gives a :class:`Live`: its URL and ``register()``, which adds an
+agency and a ``private_key_jwt`` client through the operator's command line, with a key of the
+kind asked for written to a PEM file, as an agency would hold it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+from tests.conftest import Cli
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Registered:
+    agency_id: str
+    client_id: str
+    key_path: Path
+
+
+@dataclass
+class Live:
+    url: str
+    port: int
+    cli: Cli
+    directory: Path
+
+    def register(
+        self, kind: str = "customs", scopes: str = "alerts:read alerts:write", key: str = "EC"
+    ) -> Registered:
+        """A new agency with a client whose private key is in a PEM file (mode 0600)."""
+        private = {
+            "EC": lambda: ECKey.generate_key("P-256", private=True),
+            "RSA": lambda: RSAKey.generate_key(2048, private=True),
+            "OKP": lambda: OKPKey.generate_key("Ed25519", private=True),
+        }[key]()
+        stem = self.directory / f"client-{len(list(self.directory.glob('*.pem')))}"
+        key_path = stem.with_suffix(".pem")
+        key_path.write_bytes(private.as_pem(private=True))
+        key_path.chmod(0o600)
+        jwks = stem.with_suffix(".jwks.json")
+        jwks.write_text(json.dumps({"keys": [private.as_dict(private=False)]}))
+        name = f"SDK test {kind} {stem.name} {os.urandom(3).hex()}"
+        added = self.cli("agencies", "add", "--name", name, "--country", "NL", "--kind", kind)
+        assert added.returncode == 0, added.stderr
+        agency_id = json.loads(added.stdout)["id"]
+        client = self.cli(
+            "clients", "add", "--agency", agency_id, "--scopes", scopes, "--jwks", str(jwks)
+        )
+        assert client.returncode == 0, client.stderr
+        return Registered(agency_id, json.loads(client.stdout)["client_id"], key_path)
+
+
+ServerFactory = Callable[..., Live]
+
+
+@pytest.fixture
+def exchange_server(
+    database_url: str, keys_dir: Path, cli: Cli, tmp_path: Path
+) -> Iterator[ServerFactory]:
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(port: int | None = None, issuer: str | None = None, **settings: str) -> Live:
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "EXCHANGE_DATABASE_URL": database_url,
+            "EXCHANGE_KEYS_DIR": str(keys_dir),
+            "EXCHANGE_ISSUER": issuer or url,
+            "EXCHANGE_RETENTION_INTERVAL": "0",
+            "EXCHANGE_LOG_LEVEL": "WARNING",
+            **{f"EXCHANGE_{name.upper()}": value for name, value in settings.items()},
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "exchange_api.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(process)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "the server did not start"
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.1)
+        return Live(url=issuer or url, port=port, cli=cli, directory=tmp_path)
+
+    yield start
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)
