@@ -78,9 +78,9 @@ def test_sync_client_officer_dpop_pages_and_problems(exchange_server: ServerFact
 
     with Client(live.url, police.client_id, police.key_path) as other, pytest.raises(NotOwner):
         other.alerts.update(ids[1], {"status": "open"}, version=1)
-    with Client(live.url, reader.client_id, reader.key_path) as read_only:
-        with pytest.raises(InsufficientScope):
-            read_only.alerts.create(alert("C"))
+    read_only = Client(live.url, reader.client_id, reader.key_path)
+    with read_only, pytest.raises(InsufficientScope):
+        read_only.alerts.create(alert("C"))
     with Client(live.url, "no-such-client", customs.key_path) as stranger:
         with pytest.raises(TokenRefused) as refused:
             list(stranger.substances.search("ephedrine"))
