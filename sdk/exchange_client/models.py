@@ -23,6 +23,8 @@ AuditAction = Literal[
     "alert.history",
     "alert.links",
     "alert.shred",
+    "followup.create",
+    "followup.read",
     "audit.read",
     "audit.export",
     "audit.checkpoint",
@@ -31,6 +33,7 @@ AuditAction = Literal[
     "admin.client.create",
     "admin.client.list",
     "admin.client.disable",
+    "admin.client.enable",
     "admin.keys.rotate",
     "admin.keys.rewrap",
     "access.denied",
@@ -104,9 +107,11 @@ class AlertCreate(TypedDict):
 
 
 class AlertHistory(TypedDict):
-    """Every version, oldest first. One page: an alert's history is bounded by its edits."""
+    """Every version and every follow-up the caller may see, oldest first. One page: an alert's
+    history is bounded by its edits and follow-ups.
+    """
 
-    items: list[AlertVersion]
+    items: list[AlertVersion | FollowUpEntry]
     next_cursor: NotRequired[str | None]
 
 
@@ -184,6 +189,7 @@ class AlertRead(TypedDict):
     detected_on: str
     distribution: Distribution
     documents: NotRequired[list[Document] | None]
+    followups: int
     handling: HandlingRead
     id: str
     incident_type: Literal[
@@ -205,6 +211,21 @@ class AlertRead(TypedDict):
     reporting_agency: str
     review_by: str
     route: Route
+    stage: (
+        Literal[
+            "investigation_opened",
+            "backtracking_result",
+            "controlled_delivery",
+            "seizure",
+            "laboratory_result",
+            "arrest",
+            "prosecution_opened",
+            "court_decision",
+            "sanction",
+            "case_closed",
+        ]
+        | None
+    )
     status: Literal[
         "open",
         "under_investigation",
@@ -269,6 +290,8 @@ class AlertSummary(TypedDict):
 
 
 class AlertVersion(TypedDict):
+    """A version of the alert: its creation or a change."""
+
     agency: str
     at: str
     changes: list[FieldChange]
@@ -453,6 +476,117 @@ class FieldChange(TypedDict):
     field: str
     new: NotRequired[Any | None]
     old: NotRequired[Any | None]
+
+
+class FollowUpCreate(TypedDict):
+    """A follow-up as an agency system sends it. Immutable once stored: to correct one, send a new
+    follow-up whose ``corrects`` names it. Unknown fields are refused.
+    """
+
+    arrests: NotRequired[int | None]
+    corrects: NotRequired[str | None]
+    distribution: NotRequired[FollowUpDistribution]
+    handling: Handling
+    kind: Literal[
+        "investigation_opened",
+        "backtracking_result",
+        "controlled_delivery",
+        "seizure",
+        "laboratory_result",
+        "arrest",
+        "prosecution_opened",
+        "court_decision",
+        "sanction",
+        "case_closed",
+        "note",
+    ]
+    occurred_on: str
+    reference: NotRequired[str | None]
+    seized: NotRequired[list[SubstanceLine]]
+    summary: str
+
+
+class FollowUpDistribution(TypedDict):
+    """Who sees the follow-up: whoever sees the alert (``alert``), or the ``agencies`` listed that
+    also see the alert. The alert's reporting agency and the follower always see it.
+    """
+
+    agencies: NotRequired[list[str]]
+    scope: NotRequired[Literal["alert", "agencies"]]
+
+
+class FollowUpEntry(TypedDict):
+    """A follow-up added to the alert (it does not change the alert's version). Its texts are read
+    through the follow-ups list, never here.
+    """
+
+    agency: str
+    at: str
+    event: Literal["followup"]
+    followup: str
+    kind: Literal[
+        "investigation_opened",
+        "backtracking_result",
+        "controlled_delivery",
+        "seizure",
+        "laboratory_result",
+        "arrest",
+        "prosecution_opened",
+        "court_decision",
+        "sanction",
+        "case_closed",
+        "note",
+    ]
+
+
+class FollowUpList(TypedDict):
+    """One page of an alert's follow-ups, oldest first."""
+
+    items: list[FollowUpRead]
+    next_cursor: str | None
+
+
+class FollowUpRead(TypedDict):
+    """A follow-up as the caller may see it: texts it may not read are absent and listed in
+    ``withheld``.
+    """
+
+    agency: str
+    alert: str
+    arrests: int | None
+    corrects: str | None
+    created_at: str
+    distribution: FollowUpDistribution
+    handling: HandlingRead
+    id: str
+    kind: Literal[
+        "investigation_opened",
+        "backtracking_result",
+        "controlled_delivery",
+        "seizure",
+        "laboratory_result",
+        "arrest",
+        "prosecution_opened",
+        "court_decision",
+        "sanction",
+        "case_closed",
+        "note",
+    ]
+    occurred_on: str
+    reference: NotRequired[str | None]
+    seized: list[SubstanceRead]
+    summary: NotRequired[str | None]
+    withheld: list[Literal["summary", "reference"]]
+
+
+class FollowUpReceipt(TypedDict):
+    """The answer to a new follow-up: its id, its alert and when it was stored. No text is echoed
+    back.
+    """
+
+    alert: str
+    created_at: str
+    id: str
 
 
 class HTTPValidationError(TypedDict):
@@ -674,6 +808,12 @@ __all__ = [
     "Distribution",
     "Document",
     "FieldChange",
+    "FollowUpCreate",
+    "FollowUpDistribution",
+    "FollowUpEntry",
+    "FollowUpList",
+    "FollowUpRead",
+    "FollowUpReceipt",
     "HTTPValidationError",
     "Handling",
     "HandlingRead",
