@@ -25,6 +25,12 @@ AuditAction = Literal[
     "alert.shred",
     "followup.create",
     "followup.read",
+    "agency.list",
+    "agency.read",
+    "request.create",
+    "request.list",
+    "request.read",
+    "request.reply",
     "audit.read",
     "audit.export",
     "audit.checkpoint",
@@ -37,6 +43,22 @@ AuditAction = Literal[
     "admin.keys.rotate",
     "admin.keys.rewrap",
     "access.denied",
+    "event.read",
+    "event.deliver",
+    "subscription.create",
+    "subscription.read",
+    "subscription.delete",
+    "subscription.resume",
+]
+
+EventType = Literal[
+    "alert.created",
+    "alert.updated",
+    "alert.shredded",
+    "followup.created",
+    "request.created",
+    "request.answered",
+    "request.overdue",
 ]
 
 Outcome = Literal["allowed", "denied", "error"]
@@ -52,6 +74,22 @@ class AgencyCreate(TypedDict):
     name: str
 
 
+class AgencyDirectory(TypedDict):
+    """One page of the directory, oldest first."""
+
+    items: list[AgencyEntry]
+    next_cursor: str | None
+
+
+class AgencyEntry(TypedDict):
+    """A member agency as every member sees it in the directory."""
+
+    country: str
+    id: str
+    kind: AgencyKind
+    name: str
+
+
 class AgencyList(TypedDict):
     """One page of agencies, oldest first."""
 
@@ -60,6 +98,8 @@ class AgencyList(TypedDict):
 
 
 class AgencyRead(TypedDict):
+    """A member agency as the admin API shows it."""
+
     country: str
     created_at: str
     id: str
@@ -443,6 +483,27 @@ class CommonValue(TypedDict):
     value: str | None
 
 
+class DeliveryList(TypedDict):
+    """A watch list's deliveries, newest first."""
+
+    items: list[DeliveryRead]
+    next_cursor: str | None
+
+
+class DeliveryRead(TypedDict):
+    """One event sent (or to send) to the watch list's webhook."""
+
+    attempts: int
+    created_at: str
+    delivered_at: str | None
+    event_id: str
+    last_attempt_at: str | None
+    last_error: str | None
+    last_status: int | None
+    next_attempt_at: str | None
+    state: Literal["pending", "delivered", "refused", "expired"]
+
+
 class Distribution(TypedDict):
     """Who may see the alert besides the reporting agency (which always sees its own)."""
 
@@ -468,6 +529,26 @@ class Document(TypedDict):
         "other",
     ]
     number: str
+
+
+class Event(TypedDict):
+    """One event: ids and routing facts, never a sealed value."""
+
+    alert: AlertSummary | None
+    alert_id: str | None
+    at: str
+    followup_id: str | None
+    id: str
+    request_id: str | None
+    subscriptions: list[str]
+    type: EventType
+
+
+class EventPage(TypedDict):
+    """One page of the feed, oldest first."""
+
+    items: list[Event]
+    next_cursor: str
 
 
 class FieldChange(TypedDict):
@@ -695,6 +776,72 @@ class PublicAuditKey(TypedDict):
     x: str
 
 
+class ReplyRead(TypedDict):
+    at: str
+    message: str
+    outcome: Literal["answered", "declined"]
+
+
+class RequestCreate(TypedDict):
+    """A request to another agency about an alert both can see."""
+
+    due_by: str
+    kind: Literal["backtracking", "information", "controlled_delivery", "judicial_use"]
+    message: str
+    to: str
+    urgency: NotRequired[Literal["routine", "urgent", "immediate"]]
+
+
+class RequestList(TypedDict):
+    """One page of a box, newest first."""
+
+    items: list[RequestSummary]
+    next_cursor: str | None
+
+
+RequestRead = TypedDict(
+    "RequestRead",
+    {
+        "alert_id": str,
+        "created_at": str,
+        "due_by": str,
+        "from": str,
+        "id": str,
+        "kind": Literal["backtracking", "information", "controlled_delivery", "judicial_use"],
+        "message": str,
+        "replied_at": str | None,
+        "reply": ReplyRead | None,
+        "state": Literal["open", "answered", "declined", "overdue"],
+        "to": str,
+        "urgency": Literal["routine", "urgent", "immediate"],
+    },
+)
+
+
+class RequestReply(TypedDict):
+    """The addressee's one answer to a request."""
+
+    message: str
+    outcome: Literal["answered", "declined"]
+
+
+RequestSummary = TypedDict(
+    "RequestSummary",
+    {
+        "alert_id": str,
+        "created_at": str,
+        "due_by": str,
+        "from": str,
+        "id": str,
+        "kind": Literal["backtracking", "information", "controlled_delivery", "judicial_use"],
+        "replied_at": str | None,
+        "state": Literal["open", "answered", "declined", "overdue"],
+        "to": str,
+        "urgency": Literal["routine", "urgent", "immediate"],
+    },
+)
+
+
 class Route(TypedDict):
     """Where the consignment came from, passed through and was going."""
 
@@ -711,6 +858,71 @@ class Route(TypedDict):
 class SharedValue(TypedDict):
     field: Literal["party.name", "party.identifier", "document.number", "person.name_dob"]
     value: str | None
+
+
+class SubscriptionCreate(TypedDict):
+    filter: NotRequired[SubscriptionFilter]
+    name: str
+    webhook: NotRequired[WebhookCreate | None]
+
+
+class SubscriptionCreated(TypedDict):
+    created_at: str
+    failing_since: str | None
+    filter: dict[str, Any]
+    id: str
+    name: str
+    secret: str | None
+    state: Literal["active", "failing"]
+    webhook: dict[str, str] | None
+
+
+class SubscriptionFilter(TypedDict):
+    """What a watch list matches: the search filters (AND across, OR within a list)."""
+
+    country: NotRequired[str | None]
+    destination: NotRequired[str | None]
+    document: NotRequired[str | None]
+    incident_type: NotRequired[
+        list[
+            Literal[
+                "suspicious_order",
+                "suspicious_inquiry",
+                "suspicious_shipment",
+                "stopped_shipment",
+                "suspended_shipment",
+                "seizure",
+                "attempted_diversion",
+                "diversion",
+                "theft",
+                "illicit_laboratory",
+            ]
+        ]
+    ]
+    origin: NotRequired[str | None]
+    party: NotRequired[str | None]
+    substance: NotRequired[list[str]]
+    substance_name: NotRequired[str | None]
+    transit: NotRequired[str | None]
+
+
+class SubscriptionList(TypedDict):
+    """The caller's watch lists."""
+
+    items: list[SubscriptionRead]
+    next_cursor: str | None
+
+
+class SubscriptionRead(TypedDict):
+    """A watch list; `party` and `document` are shown as `"<set>"`."""
+
+    created_at: str
+    failing_since: str | None
+    filter: dict[str, Any]
+    id: str
+    name: str
+    state: Literal["active", "failing"]
+    webhook: dict[str, str] | None
 
 
 class Substance(TypedDict):
@@ -776,8 +988,14 @@ class ValidationIssue(TypedDict):
     msg: str
 
 
+class WebhookCreate(TypedDict):
+    url: str
+
+
 __all__ = [
     "AgencyCreate",
+    "AgencyDirectory",
+    "AgencyEntry",
     "AgencyKind",
     "AgencyList",
     "AgencyRead",
@@ -805,8 +1023,13 @@ __all__ = [
     "ClientRead",
     "ClientRegistered",
     "CommonValue",
+    "DeliveryList",
+    "DeliveryRead",
     "Distribution",
     "Document",
+    "Event",
+    "EventPage",
+    "EventType",
     "FieldChange",
     "FollowUpCreate",
     "FollowUpDistribution",
@@ -826,9 +1049,20 @@ __all__ = [
     "Person",
     "Problem",
     "PublicAuditKey",
+    "ReplyRead",
+    "RequestCreate",
+    "RequestList",
+    "RequestRead",
+    "RequestReply",
+    "RequestSummary",
     "Route",
     "Scope",
     "SharedValue",
+    "SubscriptionCreate",
+    "SubscriptionCreated",
+    "SubscriptionFilter",
+    "SubscriptionList",
+    "SubscriptionRead",
     "Substance",
     "SubstanceLine",
     "SubstanceList",
@@ -836,4 +1070,5 @@ __all__ = [
     "TokenResponse",
     "ValidationError",
     "ValidationIssue",
+    "WebhookCreate",
 ]
