@@ -10,12 +10,13 @@
         │                       InvalidCursor, PurposeRequired, InvalidRequest,
         │                       ClientSecretsDisabled
         ├── Unauthorized (401)  MissingToken, InvalidToken, InvalidDpopProof
-        ├── Forbidden (403)     InsufficientScope, NotOwner
+        ├── Forbidden (403)     InsufficientScope, NotOwner, NotAddressee
         ├── NotFound (404), MethodNotAllowed (405)
-        ├── Conflict (409)      IdempotencyKeyReused
+        ├── Conflict (409)      IdempotencyKeyReused, AlreadyReplied
         ├── Gone (410)          AlertShredded, CursorExpired
         ├── PreconditionFailed (412), PayloadTooLarge (413), UnsupportedMediaType (415)
-        ├── ValidationFailed (422), PreconditionRequired (428), RateLimited (429)
+        ├── ValidationFailed (422)  AddresseeCannotSeeAlert
+        ├── PreconditionRequired (428), RateLimited (429)
         ├── ServerError (500)   IntegrityFailure, InternalError
         └── ServiceUnavailable (503)  AuditUnavailable, NotReady
 
@@ -30,7 +31,9 @@ from typing import Any, ClassVar
 
 __all__ = [
     "PROBLEM_URN",
+    "AddresseeCannotSeeAlert",
     "AlertShredded",
+    "AlreadyReplied",
     "AuditUnavailable",
     "BadRequest",
     "ClientSecretsDisabled",
@@ -52,6 +55,7 @@ __all__ = [
     "MalformedJson",
     "MethodNotAllowed",
     "MissingToken",
+    "NotAddressee",
     "NotFound",
     "NotOwner",
     "NotReady",
@@ -251,8 +255,20 @@ class NotOwner(Forbidden):
     slug = "not-owner"
 
 
+class NotAddressee(Forbidden):
+    """The sender of a request replying to it: only its addressee may."""
+
+    slug = "not-addressee"
+
+
 class IdempotencyKeyReused(Conflict):
     slug = "idempotency-key-reused"
+
+
+class AlreadyReplied(Conflict):
+    """A request is answered once."""
+
+    slug = "already-replied"
 
 
 class AlertShredded(Gone):
@@ -261,6 +277,12 @@ class AlertShredded(Gone):
 
 class CursorExpired(Gone):
     slug = "cursor-expired"
+
+
+class AddresseeCannotSeeAlert(ValidationFailed):
+    """A request to an agency that may not see the alert (``errors`` points at ``to``)."""
+
+    slug = "addressee-cannot-see-alert"
 
 
 class IntegrityFailure(ServerError):
