@@ -8,9 +8,11 @@ domain modules (``exchange_client/api/``) build calls, and :class:`~exchange_cli
   server did nothing with the request;
 - a connection that could not be opened is retried: nothing was sent;
 - a connection dropped after the request went out is retried only when the call is
-  ``replayable`` — a read, or a POST whose endpoint replays an ``Idempotency-Key`` — and is an
-  :class:`~exchange_client.errors.UncertainOutcome` otherwise. Every POST carries an
-  ``Idempotency-Key`` made once per call, so all attempts of one call share it.
+  ``replayable`` — a read, or a POST whose endpoint replays an ``Idempotency-Key`` (creating an
+  alert, one or a batch) — and is an :class:`~exchange_client.errors.UncertainOutcome`
+  otherwise. Every POST carries an ``Idempotency-Key`` made once per call, so all attempts of one
+  call share it, and the server answers a resent create with the first answer
+  (``Idempotent-Replayed: true``) instead of storing it twice.
 """
 
 from __future__ import annotations
@@ -80,13 +82,13 @@ class Call(Generic[T]):
         body: Any,
         *,
         idempotency_key: str | None = None,
-        replays_idempotency_key: bool = True,
+        replays_idempotency_key: bool = False,
         headers: Sequence[tuple[str, str]] = (),
     ) -> Call[T]:
         """A POST with an ``Idempotency-Key`` (a fresh one unless given).
 
-        ``replays_idempotency_key=False`` for an endpoint that does not (yet) honour the key:
-        such a call is not resent once it may have reached the server.
+        ``replays_idempotency_key=True`` only for an endpoint that answers a repeated key with
+        its first answer: any other POST is not resent once it may have reached the server.
         """
         key = idempotency_key or new_idempotency_key()
         return cls(
@@ -101,6 +103,10 @@ class Call(Generic[T]):
     def with_param(self, name: str, value: str | None) -> Call[T]:
         kept = tuple((k, v) for k, v in self.params if k != name)
         return replace(self, params=kept if value is None else (*kept, (name, value)))
+
+    def with_header(self, name: str, value: str) -> Call[T]:
+        kept = tuple((k, v) for k, v in self.headers if k.lower() != name.lower())
+        return replace(self, headers=(*kept, (name, value)))
 
     def request(self, base_url: str, headers: Mapping[str, str]) -> httpx.Request:
         content = None

@@ -66,11 +66,6 @@ def _parser() -> argparse.ArgumentParser:
     push = commands.add_parser("push", help="send a CSV or NDJSON file of alerts")
     push.add_argument("file", type=Path)
     push.add_argument("--in-flight", type=int, default=4, help="batches sent at once (4)")
-    push.add_argument(
-        "--resend-uncertain",
-        action="store_true",
-        help="resend batches whose answer a previous run did not see",
-    )
 
     columns = "\n".join(f"  {name:34} {text}" for name, text in COLUMNS.items())
     commands.add_parser(
@@ -140,7 +135,6 @@ def _push(args: argparse.Namespace) -> int:
             client,
             args.file,
             in_flight=args.in_flight,
-            resend_uncertain=args.resend_uncertain,
             progress=sys.stderr,
         )
     where = f"; see {errors_path(args.file)}" if report.failed else ""

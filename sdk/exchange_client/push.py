@@ -4,16 +4,15 @@
   500k..500k+499, whatever happened to them, so a batch is the same on every run of the same
   file. Each batch is sent with ``Idempotency-Key: push-<file SHA-256, 32 hex>-<k>``.
 - **A journal** beside the file (``<file>.journal.ndjson``) records, for this file's digest, each
-  batch before it is sent (``sent``) and its answer once received (``done``: the alert id or the
-  problem of every record). A re-run skips every ``done`` batch, so what went in is never sent
-  again; a changed file has another digest and starts afresh.
+  batch's answer once received (the alert id or the problem of every record). A re-run skips
+  every batch it holds, so what went in is not even sent again; a changed file has another
+  digest and starts afresh.
 - **A batch whose answer was lost** (the connection dropped after sending, or the run was killed
-  while it was in flight) may or may not be stored. The batch endpoint does not replay an
-  ``Idempotency-Key`` today (``exchange_client.api.alerts.BATCH_REPLAYS_IDEMPOTENCY_KEY``), so
-  such a batch is *not* resent by default: its records are reported with the problem
-  ``urn:exchange-client:problem:outcome-unknown`` and the run exits 1. ``--resend-uncertain``
-  sends them again (with the same key) after the operator has checked; once the server honours
-  the key on batches, they are resent automatically and exactly once.
+  while it was in flight) is sent again with the same key: by the client at once, or by the
+  next run. The server stores a batch once per key and answers a repeat with its first answer
+  (docs/contract.md, "Batch"), so every record goes in exactly once — provided the next run
+  comes while the server still remembers the key (``EXCHANGE_IDEMPOTENCY_KEY_DAYS``, 7 days by
+  default).
 - ``<file>.errors.ndjson`` holds ``{"line": n, "problem": {...}}`` for every record that did not
   go in, in line order, rewritten by each run.
 """
@@ -32,14 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from exchange_client.api.alerts import BATCH_LIMIT, BATCH_REPLAYS_IDEMPOTENCY_KEY
+from exchange_client.api.alerts import BATCH_LIMIT
 from exchange_client.client import Client
-from exchange_client.errors import UncertainOutcome
 from exchange_client.rows import Row, read_rows
 
 __all__ = ["PushReport", "journal_path", "push_file"]
 
-OUTCOME_UNKNOWN = "urn:exchange-client:problem:outcome-unknown"
 UNREADABLE_ROW = "urn:exchange-client:problem:unreadable-row"
 
 
@@ -90,16 +87,11 @@ class _Journal:
     def __init__(self, path: Path, digest: str) -> None:
         self.path = path
         self.done: dict[int, dict[str, Any]] = {}
-        self.sent: set[int] = set()
         if path.exists():
             with path.open(encoding="utf-8") as stream:
                 lines = [json.loads(text) for text in stream if text.strip()]
             if lines and lines[0].get("file_sha256") == digest:
-                for entry in lines[1:]:
-                    if entry["state"] == "done":
-                        self.done[entry["batch"]] = entry["results"]
-                    else:
-                        self.sent.add(entry["batch"])
+                self.done = {entry["batch"]: entry["results"] for entry in lines[1:]}
                 self._stream = path.open("a", encoding="utf-8")
                 self._lock = threading.Lock()
                 return
@@ -113,11 +105,8 @@ class _Journal:
             self._stream.flush()
             os.fsync(self._stream.fileno())
 
-    def mark_sent(self, batch: int) -> None:
-        self._write({"batch": batch, "state": "sent"})
-
     def mark_done(self, batch: int, results: dict[str, Any]) -> None:
-        self._write({"batch": batch, "state": "done", "results": results})
+        self._write({"batch": batch, "results": results})
 
     def close(self) -> None:
         self._stream.close()
@@ -149,14 +138,12 @@ def push_file(
     path: Path,
     *,
     in_flight: int = 4,
-    resend_uncertain: bool = False,
     progress: IO[str] | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> PushReport:
     """Send every record of ``path`` (see the module docstring); the report of this run."""
     digest = _digest(path)
     journal = _Journal(journal_path(path), digest)
-    resend = resend_uncertain or BATCH_REPLAYS_IDEMPOTENCY_KEY
     report = PushReport()
     bar = _Progress(progress or sys.stderr, progress is not None and progress.isatty())
 
@@ -171,14 +158,10 @@ def push_file(
                     )
                 }
         if readable:
-            journal.mark_sent(index)
             key = f"push-{digest[:32]}-{index}"
-            try:
-                answer = client.alerts.create_batch(
-                    [row.alert for row in readable if row.alert], idempotency_key=key
-                )
-            except UncertainOutcome as exc:
-                return {str(row.line): {"problem": _uncertain(str(exc))} for row in readable}
+            answer = client.alerts.create_batch(
+                [row.alert for row in readable if row.alert], idempotency_key=key
+            )
             for item in answer["results"]:
                 line = str(readable[item["index"]].line)
                 results[line] = {"id": item["id"]} if "id" in item else {"problem": item["error"]}  # type: ignore[typeddict-item]
@@ -204,18 +187,6 @@ def push_file(
                         if "problem" in result:
                             report.failed[int(line)] = result["problem"]
                     continue
-                if index in journal.sent and not resend:
-                    take(
-                        {
-                            str(row.line): {
-                                "problem": _uncertain(
-                                    "a previous run sent this batch and did not see the answer"
-                                )
-                            }
-                            for row in batch
-                        }
-                    )
-                    continue
                 if len(pending) >= in_flight:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for future in finished:
@@ -231,14 +202,6 @@ def push_file(
     bar.show(report.rows, final=True)
     _write_errors(errors_path(path), report.failed)
     return report
-
-
-def _uncertain(detail: str) -> dict[str, Any]:
-    return _problem(
-        OUTCOME_UNKNOWN,
-        "Outcome unknown",
-        f"{detail}; run again with --resend-uncertain once you have checked it is not stored",
-    )
 
 
 def _write_errors(path: Path, failed: dict[int, dict[str, Any]]) -> None:

@@ -8,15 +8,18 @@ kind asked for written to a PEM file, as an agency would hold it.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,3 +121,101 @@ def exchange_server(
     for process in processes:
         process.terminate()
         process.wait(timeout=30)
+
+
+class Proxy(http.server.ThreadingHTTPServer):
+    """A loopback proxy in front of the server that misbehaves on purpose.
+
+    ``plan(method, path, seen)`` says what to do with each request (``seen``: how many requests
+    for that method and path came before): ``"forward"``; ``"503"`` (answer 503 itself, send
+    nothing on); ``"drop"`` (forward, then close the connection without the answer);
+    ``"hold"`` (forward, then keep the answer until the test ends — the client is killed meanwhile);
+    ``"never"`` (do not forward; hold the connection). Every request is kept in ``requests`` as
+    ``(method, path, headers)``, and ``held`` is set once a request is held.
+    """
+
+    def __init__(self, plan: Callable[[str, str, int], str]) -> None:
+        self.plan = plan
+        self.upstream = ""
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.held = threading.Event()
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", free_port()), _ProxyHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(http.server.BaseHTTPRequestHandler):
+    server: Proxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        path = self.path.split("?")[0]
+        with self.server.lock:
+            seen = sum(1 for m, p, _ in self.server.requests if (m, p) == (self.command, path))
+            self.server.requests.append((self.command, path, dict(self.headers.items())))
+        action = self.server.plan(self.command, path, seen)
+        if action == "503":
+            self._answer(
+                503,
+                {"Retry-After": "0", "Content-Type": "application/problem+json"},
+                b'{"type":"urn:exchange-api:problem:service-unavailable","status":503}',
+            )
+            return
+        if action == "never":
+            self.server.held.set()
+            time.sleep(120)
+            return
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        answer = httpx.request(
+            self.command,
+            self.server.upstream + self.path,
+            headers=headers,
+            content=body,
+            timeout=60,
+        )
+        if action == "drop":
+            self.close_connection = True
+            return
+        if action == "hold":
+            self.server.held.set()
+            time.sleep(120)
+            return
+        kept = {
+            name: value
+            for name, value in answer.headers.items()
+            if name.lower() not in ("transfer-encoding", "connection", "content-length")
+        }
+        self._answer(answer.status_code, kept, answer.content)
+
+    def _answer(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = do_DELETE = _handle  # noqa: N815
+
+
+@pytest.fixture
+def proxied_server(exchange_server: ServerFactory) -> Iterator[Callable[..., tuple[Live, Proxy]]]:
+    """``start(plan)``: a live server whose issuer is a :class:`Proxy` in front of it."""
+    proxies: list[Proxy] = []
+
+    def start(plan: Callable[[str, str, int], str]) -> tuple[Live, Proxy]:
+        proxy = Proxy(plan)
+        live = exchange_server(issuer=proxy.url)
+        proxy.upstream = f"http://127.0.0.1:{live.port}"
+        threading.Thread(target=proxy.serve_forever, daemon=True).start()
+        proxies.append(proxy)
+        return live, proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.shutdown()
+        proxy.server_close()

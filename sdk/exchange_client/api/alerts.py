@@ -20,10 +20,6 @@ from exchange_client.models import (
 __all__ = ["BATCH_LIMIT", "Alerts", "AsyncAlerts", "calls"]
 
 BATCH_LIMIT = 500
-#: The batch endpoint does not replay an ``Idempotency-Key`` (docs/contract.md, "Batch"): a
-#: batch whose answer is lost is an UncertainOutcome, never resent blindly. Turn this on when
-#: the server honours the key on batches.
-BATCH_REPLAYS_IDEMPOTENCY_KEY = False
 
 Filter = str | Sequence[str] | None
 
@@ -33,7 +29,13 @@ class calls:  # noqa: N801 -- a namespace of call builders
     def create(
         body: AlertCreate | Mapping[str, Any], idempotency_key: str | None
     ) -> Call[AlertReceipt]:
-        return Call.post("/v1/alerts", as_json, body, idempotency_key=idempotency_key)
+        return Call.post(
+            "/v1/alerts",
+            as_json,
+            body,
+            idempotency_key=idempotency_key,
+            replays_idempotency_key=True,
+        )
 
     @staticmethod
     def create_batch(
@@ -44,7 +46,7 @@ class calls:  # noqa: N801 -- a namespace of call builders
             as_json,
             {"alerts": list(bodies)},
             idempotency_key=idempotency_key,
-            replays_idempotency_key=BATCH_REPLAYS_IDEMPOTENCY_KEY,
+            replays_idempotency_key=True,
         )
 
     @staticmethod
