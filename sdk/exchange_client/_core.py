@@ -28,6 +28,7 @@ from typing import IO, Any, Generic, Protocol, TypedDict, TypeVar
 
 import httpx
 
+from exchange_client._sse import ServerSentEvent
 from exchange_client.errors import UncertainOutcome, Unreachable, raise_problem
 
 __all__ = [
@@ -225,6 +226,8 @@ class SyncRunner(Protocol):
 
     def download(self, call: Call[Any], sink: IO[bytes]) -> httpx.Headers: ...
 
+    def sse(self, call: Call[Any]) -> Iterator[ServerSentEvent]: ...
+
 
 class AsyncRunner(Protocol):
     """What a domain module needs of :class:`~exchange_client.AsyncClient`."""
@@ -234,3 +237,5 @@ class AsyncRunner(Protocol):
     def iterate(self, call: Call[Page[Item]]) -> AsyncIterator[Item]: ...
 
     def download(self, call: Call[Any], sink: IO[bytes]) -> Awaitable[httpx.Headers]: ...
+
+    def sse(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]: ...

@@ -15,7 +15,7 @@ import httpx
 
 from exchange_client._core import Call, RetryPolicy, retry_delay
 from exchange_client.auth import Credentials, DPoPSigner, Token
-from exchange_client.errors import ConfigurationError, TokenRefused
+from exchange_client.errors import ConfigurationError, TokenRefused, Unreachable
 
 __all__ = ["Again", "Session"]
 
@@ -122,6 +122,13 @@ class Session:
         delay = retry_delay(self.retry, call, attempt, error=error)
         assert delay is not None
         return Again(delay)
+
+    def reconnect(self, call: Call[Any], attempt: int) -> Again:
+        """When to open a stream again after it ended or dropped (``attempt``: how many times in
+        a row it did so without a line); :class:`Unreachable` once that was every attempt."""
+        if attempt >= self.retry.attempts:
+            raise Unreachable(f"{call.method} {call.path}: the stream ended {attempt} times")
+        return Again(self.retry.backoff_delay(attempt))
 
     def _new_nonce(self, response: httpx.Response) -> bool:
         if self.dpop is None:

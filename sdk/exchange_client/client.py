@@ -7,8 +7,9 @@
         for alert in exchange.alerts.search(substance="103-79-7", origin="CN"):
             print(alert["id"], alert["route"])
 
-Both take the same arguments and offer the same namespaces (``alerts``, ``substances``,
-``audit``, ``admin``), whose methods have the same names and parameters; the async ones are
+Both take the same arguments and offer the same namespaces (``alerts``, ``followups``,
+``requests``, ``directory``, ``events``, ``subscriptions``, ``substances``, ``audit``,
+``admin``), whose methods have the same names and parameters; the async ones are
 awaited, and their lists are ``async for`` iterators. What either decides on an answer lives in
 :mod:`exchange_client._session`; here is only the sending and the waiting.
 """
@@ -28,9 +29,15 @@ import httpx
 
 from exchange_client._core import Call, Page, RetryPolicy, raise_for_answer
 from exchange_client._session import Session
+from exchange_client._sse import ServerSentEvent, SseParser
 from exchange_client.api.admin import Admin, AsyncAdmin
 from exchange_client.api.alerts import Alerts, AsyncAlerts
 from exchange_client.api.audit import AsyncAudit, Audit
+from exchange_client.api.directory import AsyncDirectory, Directory
+from exchange_client.api.events import AsyncEvents, Events
+from exchange_client.api.followups import AsyncFollowUps, FollowUps
+from exchange_client.api.requests import AsyncRequests, Requests
+from exchange_client.api.subscriptions import AsyncSubscriptions, Subscriptions
 from exchange_client.api.substances import AsyncSubstances, Substances
 from exchange_client.auth import Credentials, DPoPSigner, Token
 from exchange_client.errors import ConfigurationError
@@ -117,6 +124,11 @@ class Client:
         self._http = httpx.Client(timeout=timeout, transport=transport, limits=_LIMITS)
         self._lock = threading.Lock()
         self.alerts = Alerts(self)
+        self.followups = FollowUps(self)
+        self.requests = Requests(self)
+        self.directory = Directory(self)
+        self.events = Events(self)
+        self.subscriptions = Subscriptions(self)
         self.substances = Substances(self)
         self.audit = Audit(self)
         self.admin = Admin(self)
@@ -199,6 +211,31 @@ class Client:
         finally:
             response.close()
 
+    def sse(self, call: Call[Any]) -> Iterator[ServerSentEvent]:
+        """The events of a Server-Sent Events answer, without end: when the stream ends or
+        drops, it is opened again with ``Last-Event-ID``, the id of the last event yielded."""
+        last_id: str | None = None
+        quiet = 0
+        while True:
+            resumed = call if last_id is None else call.with_header("Last-Event-ID", last_id)
+            response = self._send(resumed, stream=True)
+            try:
+                if response.status_code >= 400:
+                    response.read()
+                    raise_for_answer(response)
+                parser = SseParser()
+                for line in response.iter_lines():
+                    quiet = 0
+                    for event in parser.feed(line):
+                        last_id = event.id or last_id
+                        yield event
+            except httpx.TransportError:
+                pass  # dropped: resume below
+            finally:
+                response.close()
+            quiet += 1
+            time.sleep(self._session.reconnect(call, quiet).delay)
+
 
 class AsyncClient:
     """The asyncio twin of :class:`Client`: the same arguments, namespaces and methods."""
@@ -232,6 +269,11 @@ class AsyncClient:
         self._http = httpx.AsyncClient(timeout=timeout, transport=transport, limits=_LIMITS)
         self._lock = asyncio.Lock()
         self.alerts = AsyncAlerts(self)
+        self.followups = AsyncFollowUps(self)
+        self.requests = AsyncRequests(self)
+        self.directory = AsyncDirectory(self)
+        self.events = AsyncEvents(self)
+        self.subscriptions = AsyncSubscriptions(self)
         self.substances = AsyncSubstances(self)
         self.audit = AsyncAudit(self)
         self.admin = AsyncAdmin(self)
@@ -314,3 +356,28 @@ class AsyncClient:
             return response.headers
         finally:
             await response.aclose()
+
+    async def sse(self, call: Call[Any]) -> AsyncIterator[ServerSentEvent]:
+        """The events of a Server-Sent Events answer, without end: when the stream ends or
+        drops, it is opened again with ``Last-Event-ID``, the id of the last event yielded."""
+        last_id: str | None = None
+        quiet = 0
+        while True:
+            resumed = call if last_id is None else call.with_header("Last-Event-ID", last_id)
+            response = await self._send(resumed, stream=True)
+            try:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise_for_answer(response)
+                parser = SseParser()
+                async for line in response.aiter_lines():
+                    quiet = 0
+                    for event in parser.feed(line):
+                        last_id = event.id or last_id
+                        yield event
+            except httpx.TransportError:
+                pass  # dropped: resume below
+            finally:
+                await response.aclose()
+            quiet += 1
+            await asyncio.sleep(self._session.reconnect(call, quiet).delay)

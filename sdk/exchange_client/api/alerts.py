@@ -133,6 +133,7 @@ class Alerts:
         detected_before: date | str | None = None,
         party: str | None = None,
         document: str | None = None,
+        stage: Filter = None,
     ) -> Iterator[AlertSummary]:
         """Every alert matching the filters (AND; a list matches any of its values), newest
         first, fetched ``limit`` per page. ``party``/``document`` need ``purpose``."""
@@ -191,6 +192,7 @@ class AsyncAlerts:
         detected_before: date | str | None = None,
         party: str | None = None,
         document: str | None = None,
+        stage: Filter = None,
     ) -> AsyncIterator[AlertSummary]:
         """Every alert matching the filters (AND; a list matches any of its values), newest
         first, fetched ``limit`` per page. ``party``/``document`` need ``purpose``."""
