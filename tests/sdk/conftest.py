@@ -49,6 +49,7 @@ class Live:
     port: int
     cli: Cli
     directory: Path
+    process: subprocess.Popen[bytes]
 
     def register(
         self, kind: str = "customs", scopes: str = "alerts:read alerts:write", key: str = "EC"
@@ -115,12 +116,13 @@ def exchange_server(
             assert process.poll() is None, "the server did not start"
             assert time.monotonic() < deadline, "the server did not become ready"
             time.sleep(0.1)
-        return Live(url=issuer or url, port=port, cli=cli, directory=tmp_path)
+        return Live(url=issuer or url, port=port, cli=cli, directory=tmp_path, process=process)
 
     yield start
     for process in processes:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 class Proxy(http.server.ThreadingHTTPServer):
