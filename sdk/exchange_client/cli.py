@@ -1,4 +1,5 @@
-"""``exchange``: push alert files, search, read, write a CSV template, verify the audit log.
+"""``exchange``: push alert files, search, read, follow events, write a CSV template, verify the
+audit log.
 
 Configured by flags or the environment: ``--url``/``EXCHANGE_URL``,
 ``--client-id``/``EXCHANGE_CLIENT_ID``, ``--key``/``EXCHANGE_KEY`` (the client's private key, a
@@ -43,8 +44,9 @@ _SEARCH_FILTERS = {
     "detected_before": "YYYY-MM-DD, inclusive",
     "party": "company name or identifier, exact (needs --purpose)",
     "document": "document or container number, exact (needs --purpose)",
+    "stage": "furthest penal-chain step of its follow-ups (repeatable)",
 }
-_REPEATABLE = {"substance", "incident_type", "status"}
+_REPEATABLE = {"substance", "incident_type", "status", "stage"}
 _TABLE = ("id", "detected_on", "incident_type", "status", "substances", "route")
 
 
@@ -81,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in _SEARCH_FILTERS.items():
         action = "append" if name in _REPEATABLE else "store"
         search.add_argument("--" + name.replace("_", "-"), dest=name, action=action, help=text)
+    search.add_argument(
+        "--substance-name",
+        action="append",
+        help="a catalogue name or synonym, as the CAS numbers it names (repeatable)",
+    )
     search.add_argument("--purpose", help="why you search (X-Purpose)")
     search.add_argument("--limit", type=int, help="stop after this many alerts")
     search.add_argument("--table", action="store_true", help="a table instead of JSON lines")
@@ -88,6 +95,21 @@ def _parser() -> argparse.ArgumentParser:
     get = commands.add_parser("get", help="read one alert")
     get.add_argument("id")
     get.add_argument("--purpose", required=True, help="why you read it (X-Purpose)")
+
+    events = commands.add_parser(
+        "events",
+        help="the events you may see, as JSON lines",
+        description="Print the events after --after (default: the oldest kept) as JSON lines, "
+        "up to the newest; with --follow, go on printing each new one (the stream, resumed "
+        "after a dropped connection) until interrupted. The last event id is written to "
+        "stderr at the end: pass it as --after to resume.",
+    )
+    events.add_argument("--follow", action="store_true", help="wait for new events")
+    events.add_argument("--after", help="an event id or cursor to start after")
+    events.add_argument(
+        "--type", dest="types", action="append", default=[], help="event type (repeatable)"
+    )
+    events.add_argument("--subscription", help="only the events one of your watch lists matched")
 
     audit = commands.add_parser("audit", help="the audit log")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -159,6 +181,11 @@ def _cell(value: Any) -> str:
 def _search(args: argparse.Namespace) -> int:
     filters = {name: getattr(args, name) for name in _SEARCH_FILTERS}
     with _client(args) as client:
+        for name in args.substance_name or []:
+            numbers = client.substances.cas_numbers(name)
+            if not numbers:
+                raise _Fail(f"--substance-name {name!r}: not a name or synonym in the catalogue")
+            filters["substance"] = [*(filters["substance"] or []), *numbers]
         found = client.alerts.search(purpose=args.purpose, **filters)
         if args.table:
             print("\t".join(_TABLE))
@@ -169,6 +196,33 @@ def _search(args: argparse.Namespace) -> int:
                 print(json.dumps(alert, ensure_ascii=False))
             if args.limit is not None and count >= args.limit:
                 break
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    last = args.after
+    with _client(args) as client:
+        try:
+            if args.follow:
+                for event in client.events.stream(
+                    args.after, types=args.types, subscription=args.subscription
+                ):
+                    print(json.dumps(event, ensure_ascii=False), flush=True)
+                    last = event["id"]
+            else:
+                while True:
+                    page = client.events.page(
+                        last, types=args.types, subscription=args.subscription
+                    )
+                    for event in page["items"]:
+                        print(json.dumps(event, ensure_ascii=False))
+                    last = page["next_cursor"]
+                    if not page["items"]:
+                        break
+        except KeyboardInterrupt:
+            pass
+    if last is not None:
+        print(f"resume with --after {last}", file=sys.stderr)
     return 0
 
 
@@ -233,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "template":
         sys.stdout.write(template())
         return 0
-    handlers = {"push": _push, "search": _search, "get": _get}
+    handlers = {"push": _push, "search": _search, "get": _get, "events": _events}
     if args.command == "audit":
         return _audit_verify(args)
     return handlers[args.command](args)
