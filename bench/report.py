@@ -23,6 +23,7 @@ TARGETS: tuple[tuple[str, str], ...] = (
     ("post_single_ratio", "secure/bare throughput ≥ 0.6 for single POST"),
     ("get_by_id_ratio", "secure/bare throughput ≥ 0.6 for GET by id"),
     ("batch_ingest", "batch ingest ≥ 5,000 alerts/s"),
+    ("exchange_push_ratio", "`exchange push` ≥ 0.9 of the batch endpoint's alerts/s (same run)"),
     ("search_substance_p95", "search by substance over 1M alerts: p95 ≤ 50 ms (page of 50)"),
     ("search_route_p95", "search by route over 1M alerts: p95 ≤ 50 ms (page of 50)"),
     ("audit_verify", "`audit verify` ≥ 100,000 entries/s (over 1M entries)"),
@@ -114,6 +115,15 @@ def _capacity_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return verdicts
 
 
+def _push_verdict(push: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    ratio = push["throughput"] / batch["throughput"] if batch["throughput"] else 0.0
+    measured = (
+        f"{ratio:.2f} ({push['throughput']:,.0f} vs {batch['throughput']:,.0f} alerts/s, "
+        f"{push['units']:,} alerts pushed)"
+    )
+    return _verdict(ratio >= 0.9, measured)
+
+
 def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target's verdict: passed True/False, or None when this run cannot decide it."""
     verdicts = {
@@ -127,6 +137,10 @@ def evaluate_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         _verdict(batch[-1]["throughput"] >= 5_000, f"{batch[-1]['throughput']:,.0f} alerts/s")
         if batch
         else _verdict(None, "not measured")
+    )
+    push = _rows(results, "secure", "exchange_push")
+    verdicts["exchange_push_ratio"] = (
+        _push_verdict(push[-1], batch[-1]) if push and batch else _verdict(None, "not measured")
     )
     audit = _rows(results, "secure", "audit_verify")
     if audit:

@@ -39,6 +39,7 @@ from bench.audit_fill import fill_audit_log
 from bench.driver import LoadSpec
 from bench.memory import MemorySampler, flatness
 from bench.profile import Profiler
+from bench.push import measure_push
 from bench.report import evaluate_targets, render_markdown, replace_readme_table
 from bench.servers import DEFAULT_POSTGRES_ADMIN_URL, postmaster_pid
 from exchange_api.config import Settings
@@ -54,7 +55,15 @@ FOLLOWUPS_LISTED = 50
 # GET by id from many keep-alive clients that connect at once: how the workers share them
 # (``burst``), and one worker against ``--workers`` (``scaling``).
 CAPACITY_OPS = ("burst", "scaling")
-ALL_OPS = (*READ_OPS, *WRITE_OPS, *FOLLOWUP_OPS, *CAPACITY_OPS, "memory", "audit_verify")
+ALL_OPS = (
+    *READ_OPS,
+    *WRITE_OPS,
+    "exchange_push",
+    *FOLLOWUP_OPS,
+    *CAPACITY_OPS,
+    "memory",
+    "audit_verify",
+)
 # Not in the default run: ``--soak`` (10 minutes).
 KNOWN_OPS = (*ALL_OPS, "soak")
 SEED_BATCHES_IN_FLIGHT = 4
@@ -270,6 +279,16 @@ class Session:
         )
         return summary
 
+    def push(self) -> None:
+        """``exchange push`` of ``--push-rows`` new alerts (see :mod:`bench.push`)."""
+        args = self.args
+        row = measure_push(
+            self.app, self.workdir, args.push_rows, args.batch_concurrency, args.seed + self.stored
+        )
+        self.rows.append(row)
+        self.stored = row["stored"]
+        say(f"{self.app.name} exchange_push: {row['throughput']:,.0f} alert/s")
+
     def give_followups(self) -> None:
         """Give the first sample alert the follow-ups ``followups_list`` reads, one by one as an
         agency would add them."""
@@ -391,6 +410,10 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
         if op in args.only:
             for session in sessions:
                 session.measure(op, args.sizes[-1])
+    if "exchange_push" in args.only:
+        for session in sessions:
+            if session.app.name == "secure":
+                session.push()
     if "followups_list" in args.only:
         for session in sessions:
             session.give_followups()
@@ -541,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--batch-concurrency", type=int, default=4, help="batches of 500 in flight at once"
     )
+    parser.add_argument(
+        "--push-rows", type=int, default=10_000, help="alerts sent by the exchange_push operation"
+    )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per app")
     parser.add_argument(
         "--limits",
@@ -622,6 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rate_limits": args.limits,
             "burst_clients": args.burst_clients,
             "batch_size": args.batch_size,
+            "push_rows": args.push_rows,
             "memory_duration_s": args.memory_duration,
             "audit_entries": args.audit_entries,
         },

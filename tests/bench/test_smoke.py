@@ -33,7 +33,8 @@ TINY_RUN = [
     "--workers", "1",
     "--calibration", "0.1",
     "--audit-entries", "300",
-    "--only", ",".join([*OPS, "audit_verify"]),
+    "--push-rows", "30",
+    "--only", ",".join([*OPS, "exchange_push", "audit_verify"]),
 ]  # fmt: skip
 
 
@@ -43,6 +44,9 @@ def test_a_tiny_run_of_both_apps_writes_the_table(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "latest.json").read_text(encoding="utf-8"))
     rows = {(row["app"], row["op"]): row for row in results["rows"]}
     audit = rows.pop(("secure", "audit_verify"))
+    push = rows.pop(("secure", "exchange_push"))
+    assert (push["units"], push["errors"]) == (30, 0)
+    assert results["targets"]["exchange_push_ratio"]["passed"] is not None
     assert audit["verify_output"]["ok"] is True
     assert audit["units"] >= 300
     assert set(rows) == {(app, op) for app in ("bare", "secure") for op in OPS}
