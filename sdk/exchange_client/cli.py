@@ -85,8 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         search.add_argument("--" + name.replace("_", "-"), dest=name, action=action, help=text)
     search.add_argument(
         "--substance-name",
-        action="append",
-        help="a catalogue name or synonym, as the CAS numbers it names (repeatable)",
+        help="a substance by name, as typed (the server matches it to the catalogue's names and "
+        "synonyms, or to the same name reported by others)",
     )
     search.add_argument("--purpose", help="why you search (X-Purpose)")
     search.add_argument("--limit", type=int, help="stop after this many alerts")
@@ -181,12 +181,9 @@ def _cell(value: Any) -> str:
 def _search(args: argparse.Namespace) -> int:
     filters = {name: getattr(args, name) for name in _SEARCH_FILTERS}
     with _client(args) as client:
-        for name in args.substance_name or []:
-            numbers = client.substances.cas_numbers(name)
-            if not numbers:
-                raise _Fail(f"--substance-name {name!r}: not a name or synonym in the catalogue")
-            filters["substance"] = [*(filters["substance"] or []), *numbers]
-        found = client.alerts.search(purpose=args.purpose, **filters)
+        found = client.alerts.search(
+            purpose=args.purpose, substance_name=args.substance_name, **filters
+        )
         if args.table:
             print("\t".join(_TABLE))
         for count, alert in enumerate(found, start=1):

@@ -49,6 +49,7 @@ AuditAction = Literal[
     "subscription.read",
     "subscription.delete",
     "subscription.resume",
+    "statistics.read",
 ]
 
 EventType = Literal[
@@ -63,7 +64,7 @@ EventType = Literal[
 
 Outcome = Literal["allowed", "denied", "error"]
 
-Scope = Literal["alerts:read", "alerts:write", "audit:read", "admin"]
+Scope = Literal["alerts:read", "alerts:write", "audit:read", "clients:admin", "network:admin"]
 
 
 class AgencyCreate(TypedDict):
@@ -105,6 +106,13 @@ class AgencyRead(TypedDict):
     id: str
     kind: AgencyKind
     name: str
+
+
+class AlertCell(TypedDict):
+    alerts: int
+    key: str
+    quantity_kg: float | None
+    quantity_l: float | None
 
 
 class AlertCreate(TypedDict):
@@ -291,6 +299,23 @@ class AlertReceipt(TypedDict):
     substances: list[SubstanceRead]
     updated_at: str
     version: int
+
+
+class AlertStatistics(TypedDict):
+    group_by: Literal[
+        "substance",
+        "origin",
+        "transit",
+        "destination",
+        "country",
+        "incident_type",
+        "status",
+        "month",
+        "reporting_country",
+    ]
+    items: list[AlertCell]
+    scope: Literal["visible", "network"]
+    suppressed: int
 
 
 class AlertSummary(TypedDict):
@@ -531,6 +556,20 @@ class Document(TypedDict):
     number: str
 
 
+class EmergingList(TypedDict):
+    items: list[EmergingSubstance]
+
+
+class EmergingSubstance(TypedDict):
+    agencies: int
+    alerts: int
+    cas: str | None
+    countries: list[str]
+    first_seen: str
+    last_seen: str
+    name: str | None
+
+
 class Event(TypedDict):
     """One event: ids and routing facts, never a sealed value."""
 
@@ -746,6 +785,29 @@ class Party(TypedDict):
     ]
 
 
+class PenalChainCell(TypedDict):
+    alerts: int
+    key: str
+    stages: dict[str, int]
+
+
+class PenalChainStatistics(TypedDict):
+    group_by: Literal[
+        "substance",
+        "origin",
+        "transit",
+        "destination",
+        "country",
+        "incident_type",
+        "status",
+        "month",
+        "reporting_country",
+    ]
+    items: list[PenalChainCell]
+    scope: Literal["visible", "network"]
+    suppressed: int
+
+
 class Person(TypedDict):
     """A natural person. Name and date of birth together are blind-indexed."""
 
@@ -928,11 +990,13 @@ class SubscriptionRead(TypedDict):
 class Substance(TypedDict):
     """One chemical of the catalogue and its control status."""
 
-    cas: str
+    cas: str | None
     eu_category: Literal["1", "2A", "2B", "3", "4"] | None
     hs_code: str | None
+    key: str
     name: str
     note: NotRequired[str | None]
+    other_cas: NotRequired[list[str]]
     scheduled: bool
     synonyms: NotRequired[list[str]]
     un_table: Literal["I", "II"] | None
@@ -940,30 +1004,39 @@ class Substance(TypedDict):
 
 
 class SubstanceLine(TypedDict):
-    """One chemical of the consignment. Any valid CAS number is accepted, listed or not."""
+    """One chemical of the consignment, by CAS number, by name, or both. Any valid CAS number is
+    accepted, listed or not, and so is any name: designer precursors and pre-precursors often
+    have no CAS number yet, and new substances are the point of early warning. The name is a
+    routing fact (plain at rest), kept as sent.
+    """
 
-    cas: str
+    cas: NotRequired[str | None]
     concentration_pct: NotRequired[float | None]
+    name: NotRequired[str | None]
     quantity: NotRequired[float | None]
-    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3"] | None]
+    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3", "pcs"] | None]
 
 
 class SubstanceList(TypedDict):
-    """One page of substances, by name."""
+    """One page of substances, by name then key."""
 
     items: list[Substance]
     next_cursor: str | None
 
 
 class SubstanceRead(TypedDict):
-    """A substance line as read back, with what the catalogue knows of it."""
+    """A substance line as read back (``cas`` and ``name`` as sent; a line sent by CAS number alone
+    reads with the catalogue's name), with what the catalogue knows of it.
+    """
 
-    cas: str
+    cas: NotRequired[str | None]
+    catalogue_cas: str | None
+    catalogue_name: str | None
     concentration_pct: NotRequired[float | None]
-    name: str | None
+    name: NotRequired[str | None]
     quantity: NotRequired[float | None]
     scheduled: bool
-    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3"] | None]
+    unit: NotRequired[Literal["mg", "g", "kg", "t", "ml", "l", "m3", "pcs"] | None]
 
 
 class TokenResponse(TypedDict):
@@ -999,6 +1072,7 @@ __all__ = [
     "AgencyKind",
     "AgencyList",
     "AgencyRead",
+    "AlertCell",
     "AlertCreate",
     "AlertHistory",
     "AlertLinks",
@@ -1006,6 +1080,7 @@ __all__ = [
     "AlertPatch",
     "AlertRead",
     "AlertReceipt",
+    "AlertStatistics",
     "AlertSummary",
     "AlertVersion",
     "AuditAction",
@@ -1027,6 +1102,8 @@ __all__ = [
     "DeliveryRead",
     "Distribution",
     "Document",
+    "EmergingList",
+    "EmergingSubstance",
     "Event",
     "EventPage",
     "EventType",
@@ -1046,6 +1123,8 @@ __all__ = [
     "OAuthErrorBody",
     "Outcome",
     "Party",
+    "PenalChainCell",
+    "PenalChainStatistics",
     "Person",
     "Problem",
     "PublicAuditKey",

@@ -134,6 +134,7 @@ class Alerts:
         party: str | None = None,
         document: str | None = None,
         stage: Filter = None,
+        substance_name: str | None = None,
     ) -> Iterator[AlertSummary]:
         """Every alert matching the filters (AND; a list matches any of its values), newest
         first, fetched ``limit`` per page. ``party``/``document`` need ``purpose``."""
@@ -193,6 +194,7 @@ class AsyncAlerts:
         party: str | None = None,
         document: str | None = None,
         stage: Filter = None,
+        substance_name: str | None = None,
     ) -> AsyncIterator[AlertSummary]:
         """Every alert matching the filters (AND; a list matches any of its values), newest
         first, fetched ``limit`` per page. ``party``/``document`` need ``purpose``."""

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from exchange_client._core import AsyncRunner, Call, Page, SyncRunner, as_json, query
 from exchange_client.models import Substance
 
-__all__ = ["AsyncSubstances", "Substances", "calls", "named"]
+__all__ = ["AsyncSubstances", "Substances", "calls"]
 
 
 class calls:  # noqa: N801 -- a namespace of call builders
@@ -18,13 +18,6 @@ class calls:  # noqa: N801 -- a namespace of call builders
     @staticmethod
     def get(cas: str) -> Call[Substance]:
         return Call("GET", f"/v1/substances/{cas}", as_json)
-
-
-def named(substance: Substance, name: str) -> bool:
-    """Whether ``name`` is the substance's name or one of its synonyms, ignoring case — the
-    rule of a watch list's ``substance_name`` (docs/contract.md, "Watch lists")."""
-    names = {substance["name"], *substance.get("synonyms", [])}
-    return name.casefold() in {known.casefold() for known in names}
 
 
 class Substances:
@@ -38,10 +31,6 @@ class Substances:
     def get(self, cas: str) -> Substance:
         return self._run.call(calls.get(cas))
 
-    def cas_numbers(self, name: str) -> list[str]:
-        """The CAS numbers of the substances called ``name`` (a name or synonym)."""
-        return [s["cas"] for s in self.search(name) if named(s, name)]
-
 
 class AsyncSubstances:
     def __init__(self, runner: AsyncRunner) -> None:
@@ -53,7 +42,3 @@ class AsyncSubstances:
 
     async def get(self, cas: str) -> Substance:
         return await self._run.call(calls.get(cas))
-
-    async def cas_numbers(self, name: str) -> list[str]:
-        """The CAS numbers of the substances called ``name`` (a name or synonym)."""
-        return [s["cas"] async for s in self.search(name) if named(s, name)]
