@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 __all__ = [
     "PROBLEM_URN",
     "AddresseeCannotSeeAlert",
+    "AgencyOutOfReach",
     "AlertShredded",
     "AlreadyReplied",
     "AuditUnavailable",
@@ -55,23 +56,30 @@ __all__ = [
     "MalformedJson",
     "MethodNotAllowed",
     "MissingToken",
+    "NetworkStatisticsForbidden",
     "NotAddressee",
     "NotFound",
     "NotOwner",
     "NotReady",
+    "OwnClient",
     "PayloadTooLarge",
     "PreconditionFailed",
     "PreconditionRequired",
     "ProblemError",
     "PurposeRequired",
+    "RateLimitStoreUnavailable",
     "RateLimited",
+    "ScopesNotGrantable",
     "ServerError",
     "ServiceUnavailable",
+    "StatisticsWindow",
+    "ThresholdTooLow",
     "TokenRefused",
     "Unauthorized",
     "UncertainOutcome",
     "UnknownQueryParameter",
     "Unreachable",
+    "UnstorableText",
     "UnsupportedMediaType",
     "ValidationFailed",
     "problem_class",
@@ -247,6 +255,48 @@ class InvalidDpopProof(Unauthorized):
     slug = "invalid-dpop-proof"
 
 
+class UnstorableText(BadRequest):
+    """Text a database cannot store (a NUL, an unpaired surrogate)."""
+
+    slug = "unstorable-text"
+
+
+class StatisticsWindow(BadRequest):
+    """Network statistics take dates that cover whole months."""
+
+    slug = "statistics-window"
+
+
+class ThresholdTooLow(BadRequest):
+    """An early-warning threshold below the network's minimum."""
+
+    slug = "threshold-too-low"
+
+
+class NetworkStatisticsForbidden(Forbidden):
+    """Network-wide statistics are not for industry agencies."""
+
+    slug = "network-statistics-forbidden"
+
+
+class AgencyOutOfReach(Forbidden):
+    """A client administered for an agency the caller does not administer."""
+
+    slug = "agency-out-of-reach"
+
+
+class ScopesNotGrantable(Forbidden):
+    """Scopes the caller does not hold, or may not grant."""
+
+    slug = "scopes-not-grantable"
+
+
+class OwnClient(Forbidden):
+    """A client disabling or enabling itself."""
+
+    slug = "own-client"
+
+
 class InsufficientScope(Forbidden):
     slug = "insufficient-scope"
 
@@ -295,6 +345,12 @@ class InternalError(ServerError):
 
 class AuditUnavailable(ServiceUnavailable):
     slug = "audit-unavailable"
+
+
+class RateLimitStoreUnavailable(ServiceUnavailable):
+    """The shared rate-limit store did not answer: guessing searches wait a moment."""
+
+    slug = "rate-limit-store-unavailable"
 
 
 class NotReady(ServiceUnavailable):
