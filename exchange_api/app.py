@@ -26,6 +26,7 @@ from exchange_api.audit.background import periodic_checkpoints
 from exchange_api.audit.denials import install_denial_recording
 from exchange_api.audit.sequencer import AuditSequencer
 from exchange_api.auth import endpoints as oauth_endpoints
+from exchange_api.auth.errors import InsufficientScope, Unauthenticated
 from exchange_api.auth.resource import current_caller
 from exchange_api.auth.scopes import Scope, require_scope
 from exchange_api.auth.server import OAuthServer
@@ -34,7 +35,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import load_key_material
 from exchange_api.crypto.providers import open_keyring
 from exchange_api.db import create_db_engine, head_revision, make_session_factory
-from exchange_api.errors import Problem, install_error_handlers
+from exchange_api.errors import InvalidParameter, install_error_handlers, responses
 from exchange_api.events import endpoints as event_endpoints
 from exchange_api.events.hub import FeedHub
 from exchange_api.events.sequencer import EventSequencer
@@ -44,10 +45,11 @@ from exchange_api.http_protocol import SERVER_SHUTDOWN_HOOK
 from exchange_api.key_check import KeyCheck
 from exchange_api.kit.clock import Clock
 from exchange_api.kit.failures import FailureLog
-from exchange_api.kit.rate_limits import AddressRateLimitMiddleware, RateLimiter
+from exchange_api.kit.rate_limits import AddressRateLimitMiddleware, RateLimited, RateLimiter
 from exchange_api.logs import configure_logging
 from exchange_api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from exchange_api.outage import install_outage_handling
+from exchange_api.problem_docs import document_problems
 from exchange_api.production import refuse_demo_clients
 from exchange_api.reference import endpoints as reference_endpoints
 from exchange_api.statistics import endpoints as statistics_endpoints
@@ -72,14 +74,16 @@ def build_v1_router() -> APIRouter:
     v1 = APIRouter(
         prefix="/v1",
         dependencies=[Depends(current_caller)],
-        responses={
-            401: {"model": Problem, "description": "No valid access token (WWW-Authenticate)."},
-            403: {"model": Problem, "description": "The token lacks the scope needed."},
-            429: {
-                "model": Problem,
-                "description": "Rate limited (rate-limited): see Retry-After and RateLimit.",
-            },
-        },
+        responses=responses(
+            InvalidParameter.response(
+                "A path, query or header parameter is invalid or unknown (invalid-parameter, "
+                "unknown-query-parameter, invalid-cursor, purpose-required), or the body is not "
+                "JSON (malformed-json); `errors` says where, never the value."
+            ),
+            Unauthenticated.response("No valid access token (WWW-Authenticate)."),
+            InsufficientScope.response("The token lacks the scope needed."),
+            RateLimited.response("Rate limited (rate-limited): see Retry-After and RateLimit."),
+        ),
     )
     v1.include_router(
         reference_endpoints.router, dependencies=[Depends(require_scope(Scope.ALERTS_READ))]
@@ -187,6 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(oauth_endpoints.router)
     app.include_router(build_v1_router())
+    document_problems(app)
     if not settings.is_production:
         install_api_docs(app)
     # Outermost last: the request id must wrap everything, including a 413 and a 429.

@@ -4,6 +4,9 @@ The hierarchy::
 
     ProblemError            a domain error with an HTTP status and a problem type
     ├── BadRequest          400  malformed or unacceptable request (not a failed validation)
+    │   ├── InvalidParameter 400 a path, query or header parameter failed validation
+    │   └── MalformedJson   400  the body is not JSON
+    ├── ValidationFailed    422  the body does not match the schema
     ├── NotFound            404  absent, or present but not visible to the caller (never 403)
     ├── Conflict            409
     ├── PreconditionFailed  412
@@ -35,6 +38,8 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "BadRequest",
     "Conflict",
+    "InvalidParameter",
+    "MalformedJson",
     "NotFound",
     "OpenAPIResponses",
     "PayloadTooLarge",
@@ -43,6 +48,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "ServiceUnavailable",
+    "ValidationFailed",
     "ValidationIssue",
     "install_error_handlers",
     "internal_error_response",
@@ -160,6 +166,22 @@ class BadRequest(ProblemError):
     title = "Bad request"
 
 
+class InvalidParameter(BadRequest):
+    slug = "invalid-parameter"
+    title = "Invalid parameter"
+
+
+class MalformedJson(BadRequest):
+    slug = "malformed-json"
+    title = "Malformed JSON"
+
+
+class ValidationFailed(ProblemError):
+    status = 422
+    slug = "validation-error"
+    title = "Validation failed"
+
+
 class NotFound(ProblemError):
     status = 404
     slug = "not-found"
@@ -236,24 +258,17 @@ async def _handle_validation(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(err.get("type") == "json_invalid" for err in errors):
-        return problem_response(
-            400, "malformed-json", "Malformed JSON", "The request body is not valid JSON."
-        )
+        return problem_error_response(MalformedJson("The request body is not valid JSON."))
+    issues = {"errors": _validation_errors(errors)}
     if any(err.get("loc", ("body",))[0] == "body" for err in errors):
-        return problem_response(
-            422,
-            "validation-error",
-            "Validation failed",
-            "The request body does not match the schema; see errors.",
-            extra={"errors": _validation_errors(errors)},
+        return problem_error_response(
+            ValidationFailed(
+                "The request body does not match the schema; see errors.", extra=issues
+            )
         )
     # 422 is for bodies; a bad path, query or header parameter is a bad request.
-    return problem_response(
-        400,
-        "invalid-parameter",
-        "Invalid parameter",
-        "A path, query or header parameter is invalid; see errors.",
-        extra={"errors": _validation_errors(errors)},
+    return problem_error_response(
+        InvalidParameter("A path, query or header parameter is invalid; see errors.", extra=issues)
     )
 
 

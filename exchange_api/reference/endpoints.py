@@ -52,6 +52,7 @@ async def list_substances(
     "/{cas}",
     response_model=Substance,
     dependencies=[Depends(forbid_unknown_query_params(()))],
+    responses=NotFound.response("A well-formed CAS number the catalogue does not list."),
 )
 async def get_substance(
     cas: Annotated[CasNumber, Path(description="CAS Registry Number, e.g. 103-79-7.")],
