@@ -29,7 +29,7 @@ from exchange_api.agencies.schemas import (
 from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import ClientsAdmin, NetworkAdmin
 from exchange_api.auth.server import OAuthServerDep
-from exchange_api.errors import responses
+from exchange_api.errors import Conflict, responses
 from exchange_api.kit.dependencies import SessionDep
 from exchange_api.kit.pagination import CursorQuery, LimitQuery
 from exchange_api.kit.query_params import forbid_unknown_query_params
@@ -39,7 +39,12 @@ __all__ = ["router"]
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.post("/agencies", status_code=201, response_model=AgencyRead)
+@router.post(
+    "/agencies",
+    status_code=201,
+    response_model=AgencyRead,
+    responses=Conflict.response("An agency with this name is already registered."),
+)
 def create_agency(
     body: AgencyCreate, _caller: NetworkAdmin, session: SessionDep, audit: AuditDep
 ) -> AgencyRead:
@@ -73,6 +78,7 @@ def list_agencies(
             "Another agency than the caller's without network:admin (agency-out-of-reach), or "
             "scopes the caller may not grant (scopes-not-grantable)."
         ),
+        Conflict.response("A client with this id is already registered."),
     ),
 )
 def create_client(

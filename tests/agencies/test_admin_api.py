@@ -77,6 +77,8 @@ async def test_agency_names_are_unique(client: httpx.AsyncClient, admin: dict[st
     created = await new_agency(client, admin)
     again = {"name": created["name"], "country": "BE", "kind": "industry"}
     assert_problem(await client.post(AGENCIES, json=again, headers=admin), 409, "conflict")
+    documented = (await client.get("/openapi.json")).json()["paths"][AGENCIES]["post"]
+    assert "409" in documented["responses"]
 
 
 @pytest.mark.parametrize(
