@@ -4,7 +4,8 @@ Every operation of ``openapi/openapi.json`` gets a bounded number of generated r
 ones and invalid ones, sent over HTTP to the app served by uvicorn on loopback, on the test
 database, with real tokens from ``POST /oauth/token`` for an agency of every kind. Each answer
 must not be a 5xx, and its status, content type and body must be what the document says.
-docs/architecture.md ("Testing") says what the run covers and what it bounds.
+docs/architecture.md ("The OpenAPI document against the server") says what the run covers and
+what it bounds.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ CHECKS = [
     response_schema_conformance,
 ]
 ALL_SCOPES = "alerts:read alerts:write audit:read clients:admin network:admin"
-#: Generated requests per operation and generation mode (valid, invalid).
+#: Generated requests per operation, valid and invalid ones mixed.
 EXAMPLES = 12
 
 
