@@ -146,6 +146,8 @@ def _start_secure(
         "EXCHANGE_KEYS_DIR": str(workdir / "keys"),
         "EXCHANGE_ISSUER": f"http://127.0.0.1:{port}",
         "PYTHONPATH": str(REPO_ROOT),
+        # The event runs' webhook receiver listens on loopback, in the benchmark's process.
+        "EXCHANGE_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",
         **(GENEROUS_LIMITS if limits else NO_LIMITS),
     }
     exchange_cli(env, "init")

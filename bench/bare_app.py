@@ -20,21 +20,38 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Column, Engine, ForeignKey, Index, create_engine, event, insert
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    ForeignKey,
+    Index,
+    create_engine,
+    distinct,
+    event,
+    func,
+    insert,
+)
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Field as SQLField
 from sqlmodel import Session, SQLModel, col, select
 from uuid_utils.compat import uuid7
 
+from exchange_api.alerts.vocabulary import KILOGRAMS_PER_UNIT, LITRES_PER_UNIT
+from exchange_api.reference.catalogue import catalogue_keys
+
 __all__ = ["create_app", "create_schema", "metadata"]
 
 PAGE_LIMIT_MAX = 200
 BATCH_MAX = 500
+STATS_MIN_CELL = 5
+"""The exchange's default: a network-scope cell needs this many alerts to be published."""
+EMERGING_MIN_ALERTS = 3
 _FACTS = (
     "incident_type",
     "status",
@@ -73,12 +90,15 @@ class BareAlert(_BareModel, table=True):
 
 
 class BareAlertSubstance(_BareModel, table=True):
-    """One row per (substance, alert): the primary key is the search index, newest first."""
+    """One row per (substance, alert): the primary key is the search index, newest first. The
+    quantities, added up in kilograms and litres, are what statistics sum."""
 
     __tablename__ = "bare_alert_substances"
 
     cas: str = SQLField(max_length=12, primary_key=True)
     alert_id: uuid.UUID = SQLField(sa_column=Column(ForeignKey("bare_alerts.id"), primary_key=True))
+    quantity_kg: float | None = None
+    quantity_l: float | None = None
 
 
 class BareAlertParty(_BareModel, table=True):
@@ -219,6 +239,22 @@ def create_schema(url: str) -> None:
     engine.dispose()
 
 
+def _substance_lines(alert: AlertIn) -> list[dict[str, Any]]:
+    """One row's values per distinct CAS number, its quantities added up by unit family."""
+    lines: dict[str, dict[str, Any]] = {}
+    for substance in alert.substances:
+        line = lines.setdefault(
+            substance.cas, {"cas": substance.cas, "quantity_kg": None, "quantity_l": None}
+        )
+        for column, factors in (
+            ("quantity_kg", KILOGRAMS_PER_UNIT),
+            ("quantity_l", LITRES_PER_UNIT),
+        ):
+            if substance.unit in factors:
+                line[column] = (line[column] or 0.0) + substance.quantity * factors[substance.unit]
+    return list(lines.values())
+
+
 def _store(session: Session, alert: AlertIn) -> BareAlert:
     row = BareAlert(
         origin=alert.route.origin,
@@ -227,10 +263,7 @@ def _store(session: Session, alert: AlertIn) -> BareAlert:
         body=alert.model_dump(mode="json", exclude_none=True),
     )
     session.add(row)
-    session.add_all(
-        BareAlertSubstance(cas=cas, alert_id=row.id)
-        for cas in dict.fromkeys(s.cas for s in alert.substances)
-    )
+    session.add_all(BareAlertSubstance(alert_id=row.id, **line) for line in _substance_lines(alert))
     session.add_all(
         BareAlertParty(name=name, alert_id=row.id)
         for name in dict.fromkeys(p.name for p in alert.parties)
@@ -258,10 +291,7 @@ class _BulkRows:
                 "body": alert.model_dump(mode="json", exclude_none=True),
             }
         )
-        self.substances.extend(
-            {"cas": cas, "alert_id": alert_id}
-            for cas in dict.fromkeys(s.cas for s in alert.substances)
-        )
+        self.substances.extend({"alert_id": alert_id, **line} for line in _substance_lines(alert))
         self.parties.extend(
             {"name": name, "alert_id": alert_id}
             for name in dict.fromkeys(p.name for p in alert.parties)
@@ -299,6 +329,13 @@ def _receipt(row: BareAlert) -> dict[str, Any]:
 
 
 # --- the app --------------------------------------------------------------------------------
+
+
+def _month(session: Session) -> Any:
+    """YYYY-MM of the detection date, in the database's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(col(BareAlert.detected_on), "YYYY-MM")
+    return func.strftime("%Y-%m", col(BareAlert.detected_on))
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -381,6 +418,74 @@ def create_app() -> FastAPI:
             for row in page
         ]
         return {"items": items, "next_cursor": str(page[-1].id) if len(rows) > limit else None}
+
+    @app.get("/v1/statistics/alerts")
+    def alert_statistics(
+        session: SessionDep,
+        group_by: Literal["substance", "month"],
+        scope: Literal["visible", "network"] = "visible",
+    ) -> dict[str, Any]:
+        """Alerts and quantities per cell; without agencies, both scopes count every alert,
+        and the network scope leaves out the small cells."""
+        line = BareAlertSubstance
+        key: Any = col(line.cas) if group_by == "substance" else _month(session)
+        query = (
+            select(
+                key,
+                func.count(distinct(col(BareAlert.id))),
+                func.sum(col(line.quantity_kg)),
+                func.sum(col(line.quantity_l)),
+            )
+            .select_from(BareAlert)
+            .join(line, col(line.alert_id) == col(BareAlert.id))
+            .group_by(key)
+        )
+        cells = [
+            {"key": str(k), "alerts": int(n), "quantity_kg": kg, "quantity_l": litres}
+            for k, n, kg, litres in session.execute(query)
+        ]
+        shown = [c for c in cells if scope == "visible" or c["alerts"] >= STATS_MIN_CELL]
+        shown.sort(key=lambda c: (-c["alerts"], c["key"]))
+        return {
+            "scope": scope,
+            "group_by": group_by,
+            "items": shown,
+            "suppressed": len(cells) - len(shown),
+        }
+
+    @app.get("/v1/statistics/emerging")
+    def emerging_substances(
+        session: SessionDep, days: Annotated[int, Query(ge=1, le=3660)] = 90
+    ) -> dict[str, Any]:
+        """Uncatalogued CAS numbers on enough alerts detected in the window."""
+        alerts = func.count(distinct(col(BareAlert.id)))
+        query = (
+            select(
+                col(BareAlertSubstance.cas),
+                alerts,
+                func.min(col(BareAlert.detected_on)),
+                func.max(col(BareAlert.detected_on)),
+            )
+            .join(BareAlert, col(BareAlert.id) == col(BareAlertSubstance.alert_id))
+            .where(
+                col(BareAlert.detected_on) >= date.today() - timedelta(days=days),
+                col(BareAlertSubstance.cas).not_in(sorted(catalogue_keys())),
+            )
+            .group_by(col(BareAlertSubstance.cas))
+            .having(alerts >= EMERGING_MIN_ALERTS)
+        )
+        items = [
+            {
+                "cas": cas,
+                "name": None,
+                "alerts": int(n),
+                "first_seen": first.isoformat(),
+                "last_seen": last.isoformat(),
+            }
+            for cas, n, first, last in session.execute(query)
+        ]
+        items.sort(key=lambda item: (-item["alerts"], item["cas"]))
+        return {"items": items}
 
     @app.get("/v1/alerts")
     def search_alerts(

@@ -19,6 +19,7 @@ __all__ = [
     "COUNTRIES",
     "SUBSTANCES",
     "AlertFactory",
+    "emerging_window_days",
     "party_name",
 ]
 
@@ -114,6 +115,17 @@ _FIRST_DETECTION = date(2024, 1, 1)
 _DETECTION_SPAN_DAYS = 600
 _FIRST = ("Jan", "Li", "Maria", "Ahmed", "Olga", "Carlos", "Wei", "Fatima", "Pieter", "Anil")
 _LAST = ("de Vries", "Zhang", "Garcia", "Khan", "Petrova", "Lopez", "Chen", "Ali", "Jansen")
+
+
+EMERGING_WINDOW_DAYS = 90
+"""The early warning's default window, placed at the end of the corpus's detection dates."""
+
+
+def emerging_window_days(today: date) -> int:
+    """``days`` for an early-warning query whose window holds the corpus's last 90 days of
+    detections, as a real query holds the last 90 days of a longer history."""
+    last = _FIRST_DETECTION + timedelta(days=_DETECTION_SPAN_DAYS - 1)
+    return (today - last).days + EMERGING_WINDOW_DAYS
 
 
 def party_name(index: int) -> str:

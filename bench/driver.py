@@ -25,13 +25,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psutil
 
-from bench.corpus import AlertFactory
+from bench.corpus import AlertFactory, emerging_window_days
 from bench.servers import tree_cpu_seconds, worker_processes
 from bench.tokens import ClientKey, TokenSource
 
@@ -293,6 +294,48 @@ async def followups_list(client: VirtualClient, work: Workload) -> int:
     return 1 if response.status_code == 200 else 0
 
 
+async def _statistics(client: VirtualClient, group_by: str, scope: str) -> int:
+    params = {"group_by": group_by, "scope": scope}
+    response = await client.call("GET", "/v1/statistics/alerts", params=params)
+    return 1 if response.status_code == 200 else 0
+
+
+async def stats_network_substance(client: VirtualClient, work: Workload) -> int:
+    return await _statistics(client, "substance", "network")
+
+
+async def stats_network_month(client: VirtualClient, work: Workload) -> int:
+    return await _statistics(client, "month", "network")
+
+
+async def stats_visible_substance(client: VirtualClient, work: Workload) -> int:
+    return await _statistics(client, "substance", "visible")
+
+
+async def stats_visible_month(client: VirtualClient, work: Workload) -> int:
+    return await _statistics(client, "month", "visible")
+
+
+async def emerging(client: VirtualClient, work: Workload) -> int:
+    """The early warning over the corpus's last 90 days of detections (its dates lie in the
+    past, so "the last 90 days" of today would hold nothing)."""
+    params = {"days": str(emerging_window_days(date.today()))}
+    response = await client.call("GET", "/v1/statistics/emerging", params=params)
+    return 1 if response.status_code == 200 else 0
+
+
+IDLE_WATCHED = ("60-79-7", "113-15-5", "82-58-6", "103-82-2", "4468-48-8", "120-57-0")
+"""Catalogued substances outside the corpus: watch lists on them match nothing posted."""
+
+
+async def watch_list_create(client: VirtualClient, work: Workload) -> int:
+    """A watch list (no webhook) on a substance no benchmark alert has."""
+    body = {"name": "bench idle list", "filter": {"substance": [client.rng.choice(IDLE_WATCHED)]}}
+    content = json.dumps(body).encode()
+    response = await client.call("POST", "/v1/subscriptions", content=content)
+    return 1 if response.status_code == 201 else 0
+
+
 async def mixed(client: VirtualClient, work: Workload) -> int:
     """Steady traffic for the memory check: writes, reads by id and searches."""
     roll = client.rng.random()
@@ -316,6 +359,12 @@ OPERATIONS: dict[str, Operation] = {
     "mixed": mixed,
     "followup_create": followup_create,
     "followups_list": followups_list,
+    "stats_network_substance": stats_network_substance,
+    "stats_network_month": stats_network_month,
+    "stats_visible_substance": stats_visible_substance,
+    "stats_visible_month": stats_visible_month,
+    "emerging": emerging,
+    "watch_list_create": watch_list_create,
 }
 
 

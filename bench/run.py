@@ -18,6 +18,7 @@ looked up in the database, ``audit verify``, and each worker's memory over the r
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
 import os
@@ -34,6 +35,7 @@ from typing import Any
 
 import psutil
 
+from bench import events
 from bench.apps import REPO_ROOT, AppUnderTest, start_app
 from bench.audit_fill import fill_audit_log
 from bench.driver import LoadSpec
@@ -50,6 +52,17 @@ READ_OPS = ("get_by_id", "search_substance", "search_route", "search_party")
 SEARCH_OPS = ("search_substance", "search_route", "search_party")
 WRITE_OPS = ("post_single", "batch")
 FOLLOWUP_OPS = ("followup_create", "followups_list")
+STATS_OPS = (
+    "stats_network_substance",
+    "stats_network_month",
+    "stats_visible_substance",
+    "stats_visible_month",
+    "emerging",
+)
+# The event feed: the secure app alone (the bare baseline has no events).
+EVENT_OPS = ("watch_lists", "event_latency", "webhook_fanout", "listeners")
+WATCH_LISTS = 10_000
+"""Stored watch lists (on substances no posted alert has) for ``watch_lists``."""
 FOLLOWUPS_LISTED = 50
 """How many follow-ups the alert of ``followups_list`` has: one full page."""
 # GET by id from many keep-alive clients that connect at once: how the workers share them
@@ -57,9 +70,11 @@ FOLLOWUPS_LISTED = 50
 CAPACITY_OPS = ("burst", "scaling")
 ALL_OPS = (
     *READ_OPS,
+    *STATS_OPS,
     *WRITE_OPS,
     "exchange_push",
     *FOLLOWUP_OPS,
+    *EVENT_OPS,
     *CAPACITY_OPS,
     "memory",
     "audit_verify",
@@ -154,7 +169,7 @@ class Session:
     def concurrency_of(self, op: str) -> int:
         """Clients for an operation: searches run at a latency-probing level, batches at a
         few in flight (each is 500 alerts), everything else at the main level."""
-        if op in SEARCH_OPS:
+        if op in SEARCH_OPS or op in STATS_OPS:
             return int(self.args.search_concurrency)
         if op == "batch":
             return int(self.args.batch_concurrency)
@@ -303,6 +318,62 @@ class Session:
         if result["errors"]:
             raise RuntimeError(f"adding follow-ups failed: {result['error_samples'][:2]}")
 
+    def watch_lists(self, size: int) -> None:
+        """Single POST with no watch list stored, then with ``--watch-lists`` of them on other
+        substances, back to back: what matching every new alert against them costs."""
+        self.measure("post_single_lists_0", size, driver_op="post_single")
+        count = self.args.watch_lists
+        say(f"{self.app.name}: storing {count:,} watch lists")
+        result = self.load(
+            "watch_list_create", duration_s=float(3600), max_requests=count, warmup_s=0.0
+        )
+        if result["errors"]:
+            raise RuntimeError(f"storing watch lists failed: {result['error_samples'][:2]}")
+        row = self.measure("post_single_lists_n", size, driver_op="post_single")
+        row["watch_lists"] = count
+
+    def event_latency(self, size: int) -> None:
+        rows = asyncio.run(
+            events.event_latency(
+                self.app.server.base_url, self._key(), size, self.args.duration, self.args.seed
+            )
+        )
+        self.rows += rows
+        for row in rows:
+            say(f"{row['op']}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms")
+
+    def webhook_fanout(self, size: int) -> None:
+        row = asyncio.run(
+            events.webhook_fanout(
+                self.app.server.base_url,
+                self._key(),
+                size,
+                self.args.seed,
+                self.args.fanout_lists,
+            )
+        )
+        self.rows.append(row)
+        done = row["all_delivered_s"]
+        say(f"webhook fan-out: {row['requests']:,} delivered, the last after {done} s")
+
+    def listeners(self, size: int) -> dict[str, Any]:
+        summary = asyncio.run(
+            events.listeners(
+                self.app.server.base_url,
+                self._key(),
+                self.app.server.pid,
+                self.args.duration,
+                self.args.seed,
+                self.args.listeners,
+            )
+        )
+        say(f"listeners: {summary}")
+        return summary
+
+    def _key(self) -> dict[str, Any]:
+        assert self.app.client_key is not None, "events are measured on the secure app only"
+        return self.app.client_key.to_json()
+
     def memory_run(self) -> dict[str, Any]:
         duration = self.args.memory_duration
         say(f"{self.app.name}: mixed load for {duration:.0f} s (worker memory over time)")
@@ -402,7 +473,7 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
     for size in args.sizes:
         for session in sessions:
             session.seed_to(size)
-        for op in READ_OPS:
+        for op in (*READ_OPS, *STATS_OPS):
             if op in args.only:
                 for session in sessions:
                     session.measure(op, size)
@@ -421,6 +492,13 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
         if op in args.only:
             for session in sessions:
                 session.measure(op, args.sizes[-1])
+    for session in sessions:
+        if session.app.name == "secure":
+            for op in EVENT_OPS:
+                if op in args.only:
+                    found = getattr(session, op)(args.sizes[-1])
+                    if op == "listeners":
+                        args.listener_results.append(found)
     for op in CAPACITY_OPS:
         if op in args.only:
             for session in sessions:
@@ -608,6 +686,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=["bare", "secure"],
         help="apps that get the memory run (the target concerns the secure one)",
     )
+    parser.add_argument(
+        "--watch-lists",
+        type=int,
+        default=WATCH_LISTS,
+        help="watch lists stored for the second single-POST run of watch_lists",
+    )
+    parser.add_argument(
+        "--fanout-lists",
+        type=int,
+        default=events.FANOUT_LISTS,
+        help="watch lists one alert matches",
+    )
+    parser.add_argument(
+        "--listeners",
+        type=int,
+        default=events.LISTENERS,
+        help="long-poll and SSE listeners at once",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--calibration", type=float, default=1.0, help="seconds of the CPU parallelism check"
@@ -628,6 +724,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.soak_results = []
+    args.listener_results = []
     if args.soak:
         args.apps, args.only = ["secure"], ["soak"]
     results: dict[str, Any] = {
@@ -662,6 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["rows"] += session.rows
         results["db_version"] = session.db_version
     results["soak"] = args.soak_results
+    results["listeners"] = args.listener_results
     results["machine"]["load_average_end"] = os.getloadavg()
     results["targets"] = evaluate_targets(results)
     args.out.mkdir(parents=True, exist_ok=True)
