@@ -91,8 +91,8 @@ class Receiver:
                 self.arrived.set()
                 writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the sender closed its connection, or the run is over
         finally:
             writer.close()
 
