@@ -12,7 +12,23 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, create_engine, insert, inspect, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Date,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Uuid,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    select,
+    table,
+    text,
+)
 from sqlmodel import SQLModel
 
 import exchange_api.models  # noqa: F401
@@ -95,5 +111,101 @@ def test_the_old_admin_scope_becomes_the_agency_local_clients_admin(
         command.downgrade(config, "0013")
         with engine.connect() as connection:
             assert _scopes_by_client(connection) == {"a": "admin alerts:read", "b": "alerts:read"}
+    finally:
+        engine.dispose()
+
+
+# The two tables as they are at revision 0012, typed so that ids bind on both backends.
+_ALERTS_0012 = table(
+    "alerts",
+    *(column(name, Uuid()) for name in ("id", "reporting_agency_id")),
+    *(column(name, Integer()) for name in ("version", "kek_version", "dek_version")),
+    *(column(name, String()) for name in ("incident_type", "status", "distribution_scope")),
+    *(column(name, Date()) for name in ("detected_on", "review_by")),
+    *(column(name, JSON()) for name in ("substances", "route", "handling", "distribution")),
+    column("wrapped_dek", LargeBinary()),
+    *(column(name, DateTime(timezone=True)) for name in ("created_at", "updated_at")),
+)
+_SUBSTANCES_0012 = table("alert_substances", column("cas", String()), column("alert_id", Uuid()))
+_SUBSTANCES = table(
+    "alert_substances",
+    column("substance_key", String()),
+    column("alert_id", Uuid()),
+    column("name", String()),
+    column("quantity_kg"),
+    column("quantity_l"),
+)
+
+
+def _substance_rows(connection: Connection) -> dict[tuple[str, uuid.UUID], tuple[object, ...]]:
+    rows = connection.execute(select(_SUBSTANCES))
+    return {(key, alert): (name, kg, litres) for key, alert, name, kg, litres in rows}
+
+
+def test_substance_rows_are_rekeyed_merged_and_given_their_quantities(
+    empty_database_url: str,
+) -> None:
+    """Rows stored by CAS number before 0013 keep it as key, 41232-97-7 becomes 77-83-8 (one row
+    where an alert listed both), and each row gets its alert's quantities in kg and litres."""
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0012")
+    engine = create_engine(empty_database_url)
+    renumbered, both, mixed = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    lines = {
+        renumbered: [
+            {"cas": "41232-97-7", "quantity": 2, "unit": "t"},
+            {"cas": "103-79-7", "quantity": 500, "unit": "ml"},
+        ],
+        both: [
+            {"cas": "41232-97-7", "quantity": 1, "unit": "kg"},
+            {"cas": "77-83-8", "quantity": 3, "unit": "l"},
+        ],
+        mixed: [
+            {"cas": "108-24-7", "quantity": 250, "unit": "g"},
+            {"cas": "108-24-7", "quantity": 1, "unit": "m3"},
+            {"cas": "4433-77-6", "quantity": 12, "unit": "pcs"},
+        ],
+    }
+    try:
+        with engine.begin() as connection:
+            now = datetime.now(UTC)
+            agency = uuid.uuid4()
+            connection.execute(
+                insert(Agency).values(
+                    id=agency, name="Customs", country="NL", kind="customs", created_at=now
+                )
+            )
+            for alert_id, substance_lines in lines.items():
+                values = {
+                    "id": alert_id,
+                    "version": 1,
+                    "reporting_agency_id": agency,
+                    "incident_type": "seizure",
+                    "status": "open",
+                    "detected_on": now.date(),
+                    "review_by": now.date(),
+                    "distribution_scope": "network",
+                    "substances": substance_lines,
+                    "route": {"origin": "CN", "transit": [], "destination": "NL"},
+                    "handling": {},
+                    "distribution": {"scope": "network"},
+                    "kek_version": 1,
+                    "wrapped_dek": b"dek",
+                    "dek_version": 1,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                connection.execute(insert(_ALERTS_0012).values(values))
+                for cas in dict.fromkeys(line["cas"] for line in substance_lines):
+                    connection.execute(insert(_SUBSTANCES_0012).values(cas=cas, alert_id=alert_id))
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            assert _substance_rows(connection) == {
+                ("77-83-8", renumbered): (None, 2000.0, None),
+                ("103-79-7", renumbered): (None, None, 0.5),
+                ("77-83-8", both): (None, 1.0, 3.0),
+                ("108-24-7", mixed): (None, 0.25, 1000.0),
+                ("4433-77-6", mixed): (None, None, None),
+            }
     finally:
         engine.dispose()
