@@ -60,6 +60,12 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),
+        # Statistics and the early warning read only these columns (migration 0016).
+        Index(
+            "ix_alerts_detected_on",
+            "detected_on",
+            postgresql_include=["id", "reporting_agency_id", "distribution_scope"],
+        ),
         # Alerts still to shred, in the order retention takes them (retention.py).
         Index(
             "ix_alerts_due",
