@@ -11,8 +11,8 @@ the index instead of the heap (the alerts scan from 60-85 ms to 7-8 ms of each q
 On PostgreSQL the other three columns are ``INCLUDE``d (index-only scans); SQLite gets the
 date alone.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = '0016'
-down_revision: str | None = '0015'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
