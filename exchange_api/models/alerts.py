@@ -60,7 +60,7 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
     __table_args__ = (
         Index("ix_alerts_reporting_agency_id_id", "reporting_agency_id", "id"),
-        # Statistics and the early warning read only these columns (migration 0016).
+        # Statistics and the early warning read only these columns (migration 0017).
         Index(
             "ix_alerts_detected_on",
             "detected_on",
