@@ -85,7 +85,9 @@ async def test_introspection_and_revocation_refuse_it(client: httpx.AsyncClient,
 async def test_the_api_refuses_it_in_bodies_queries_and_paths(
     client: httpx.AsyncClient, registry: Registry
 ) -> None:
-    desk = await open_desk(registry, client, scopes="alerts:read admin audit:read")
+    desk = await open_desk(
+        registry, client, scopes="alerts:read network:admin clients:admin audit:read"
+    )
     agency: dict[str, Any] = {"name": "a\x00b", "country": "NL", "kind": "customs"}
     refused = [
         await client.post("/v1/admin/agencies", json=agency, headers=desk.headers),

@@ -155,7 +155,9 @@ def require_scope(scope: Scope) -> Callable[..., Awaitable[Caller]]:
 
 
 async def any_scope(
-    caller: CallerDep, _documented: None = Security(oauth2_scheme, scopes=[])
+    caller: CallerDep,
+    _documented: None = Security(oauth2_scheme, scopes=[]),
+    _also_documented: None = Security(bearer_scheme),
 ) -> Caller:
     """The caller, whatever scopes its token holds: for what every member may read (the
     directory). The authentication itself is the ``/v1`` router's; this only documents it."""

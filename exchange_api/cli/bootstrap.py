@@ -106,10 +106,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             f"database schema is at {revision or 'nothing'}, not {head}: run `exchange-api init`"
         )
     with _checked_database(settings) as session_factory:
+        if settings.is_production:  # an unsafe deployment is named before anything else
+            _refuse_demo_clients(session_factory)
         with session_factory.begin() as session:
             check_keys_match(session, settings, keys)
-        if settings.is_production:
-            _refuse_demo_clients(session_factory)
     say(f"serving on http://{args.host}:{args.port} with {args.workers} worker(s)")
     # The supervisor's own lines (how workers listen, a worker died and was replaced) as JSON.
     configure_logging(settings.log_level)

@@ -709,10 +709,6 @@ class FollowUpReceipt(TypedDict):
     id: str
 
 
-class HTTPValidationError(TypedDict):
-    detail: NotRequired[list[ValidationError]]
-
-
 class Handling(TypedDict):
     """How the information may be used and passed on (Europol handling code, 4x4, TLP 2.0)."""
 
@@ -1046,14 +1042,6 @@ class TokenResponse(TypedDict):
     token_type: Literal["Bearer", "DPoP"]
 
 
-class ValidationError(TypedDict):
-    ctx: NotRequired[dict[str, Any]]
-    input: NotRequired[Any]
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
 class ValidationIssue(TypedDict):
     """One reason a request failed validation: where, and what was wrong (never the value)."""
 
@@ -1114,7 +1102,6 @@ __all__ = [
     "FollowUpList",
     "FollowUpRead",
     "FollowUpReceipt",
-    "HTTPValidationError",
     "Handling",
     "HandlingRead",
     "IntrospectionResponse",
@@ -1147,7 +1134,6 @@ __all__ = [
     "SubstanceList",
     "SubstanceRead",
     "TokenResponse",
-    "ValidationError",
     "ValidationIssue",
     "WebhookCreate",
 ]

@@ -243,7 +243,9 @@ async def test_other_document_numbers_are_kept_as_sent(
 async def test_agencies_take_typed_country_codes(
     client: httpx.AsyncClient, registry: Registry
 ) -> None:
-    admin = await registry.agency(scopes="admin")
+    admin = await registry.agency(
+        scopes="alerts:read alerts:write audit:read network:admin clients:admin"
+    )
     headers = await admin.headers(client)
     response = await client.post(
         "/v1/admin/agencies",

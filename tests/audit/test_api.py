@@ -245,7 +245,7 @@ async def test_the_keys_are_a_jwks_of_ed25519_public_keys(
 async def test_every_audit_endpoint_needs_the_audit_scope(
     client: httpx.AsyncClient, registry: Registry
 ) -> None:
-    agency = await registry.agency(scopes="alerts:read alerts:write admin")
+    agency = await registry.agency(scopes="alerts:read alerts:write network:admin clients:admin")
     headers = await agency.headers(client)
     calls = [
         ("GET", "/v1/audit/events"),

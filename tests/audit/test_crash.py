@@ -84,7 +84,9 @@ def test_killed_between_append_and_commit(app: FastAPI, database_url: str, keys_
 async def test_a_server_killed_under_load_loses_no_record_and_keeps_the_chain(
     app: FastAPI, registry: Registry, database_url: str, keys_dir: Path
 ) -> None:
-    operator = await registry.agency(kind="regulatory", scopes="admin")
+    operator = await registry.agency(
+        kind="regulatory", scopes="alerts:read alerts:write audit:read network:admin clients:admin"
+    )
     env = service_env(database_url, keys_dir)
     sent: set[str] = set()
     answered: set[str] = set()

@@ -151,7 +151,9 @@ async def test_refusal_answers_stay_problem_documents(client: httpx.AsyncClient)
 async def test_admin_actions_are_recorded_with_what_they_touched(
     app: FastAPI, client: httpx.AsyncClient, registry: Registry
 ) -> None:
-    operator = await registry.agency(kind="regulatory", scopes="admin")
+    operator = await registry.agency(
+        kind="regulatory", scopes="alerts:read alerts:write audit:read network:admin clients:admin"
+    )
     admin = await operator.headers(client, officer="EU-ADMIN-1")
     agency = await client.post(
         "/v1/admin/agencies",

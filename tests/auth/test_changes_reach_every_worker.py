@@ -73,7 +73,9 @@ async def test_changes_hold_on_the_next_request_on_every_worker(
 ) -> None:
     reporter = await registry.agency(kind="customs", scopes="alerts:read alerts:write")
     reader = await registry.agency(kind="law_enforcement", scopes="alerts:read")
-    operator = await registry.agency(kind="regulatory", scopes="admin")
+    operator = await registry.agency(
+        kind="regulatory", scopes="alerts:read alerts:write audit:read network:admin clients:admin"
+    )
     env = {**service_env(database_url, keys_dir), "EXCHANGE_LOG_LEVEL": "INFO"}
     log = tmp_path / "server.log"
 

@@ -73,8 +73,8 @@ LISTS = [
     ("/v1/alerts", "alerts:read"),
     ("/v1/substances", "alerts:read"),
     ("/v1/audit/events", "audit:read"),
-    ("/v1/admin/agencies", "admin"),
-    ("/v1/admin/clients", "admin"),
+    ("/v1/admin/agencies", "network:admin"),
+    ("/v1/admin/clients", "network:admin clients:admin"),
 ]
 BAD_CURSORS = [
     "%%%",
