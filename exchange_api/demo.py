@@ -37,6 +37,7 @@ from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.followups.demo import seed_demo_followups
 from exchange_api.kit.clock import Clock
 from exchange_api.models.agencies import Agency, AgencyKind, Client
+from exchange_api.statistics.emerging import EmergingThresholds
 
 __all__ = [
     "DEMO_AGENCIES",
@@ -185,6 +186,7 @@ def seed_demo(settings: Settings) -> dict[str, Any]:
                 reporters,
                 audit_log=audit_log,
                 review_years=settings.alert_review_years,
+                emerging=EmergingThresholds.of(settings),
             )
             followups = (
                 seed_demo_followups(session, keyring, reporters, audit_log=audit_log)

@@ -42,6 +42,7 @@ from exchange_api.crypto import Keyring
 from exchange_api.events.outbox import EventType, record_event
 from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
+from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
 
 __all__ = ["ChangeOutcome", "apply_merge_patch", "parse_if_match", "update_alert"]
 
@@ -110,6 +111,7 @@ def update_alert(
     *,
     if_match: str | None,
     review_years: int,
+    emerging: EmergingThresholds,
 ) -> ChangeOutcome:
     """Apply a merge patch to an alert of the caller's agency, as a new version.
 
@@ -174,6 +176,9 @@ def update_alert(
         )
     )
     record_event(session, EventType.ALERT_UPDATED, alert_id)
+    if any(change["field"] == "substances" for change in changes):
+        keys = {row["substance_key"] for row in records.substance_rows(alert_id, body)}
+        announce_emerging(session, keys, emerging, now.date())
     receipt = records.receipt(
         alert_id, row.version + 1, row.created_at, now, review_by, body.substances
     )

@@ -26,6 +26,7 @@ from exchange_api.auth.caller import Caller
 from exchange_api.crypto import Keyring
 from exchange_api.models.agencies import Agency, AgencyKind
 from exchange_api.models.alerts import Alert
+from exchange_api.statistics.emerging import EmergingThresholds
 
 __all__ = ["acting_for", "demo_alert_bodies", "seed_demo_alerts"]
 
@@ -301,6 +302,7 @@ def seed_demo_alerts(
     *,
     audit_log: AuditLog,
     review_years: int,
+    emerging: EmergingThresholds,
 ) -> list[str]:
     """Report the demo alerts of each demo agency (keyed by its client id), unless any of them
     already reported something, and record each batch in the audit log. Returns the ids."""
@@ -314,7 +316,13 @@ def seed_demo_alerts(
         caller, audit = acting_for(session, audit_log, client_id, agency)
         bodies = demo_alert_bodies(agency.kind, agency.country, next(offsets))
         outcome = service.create_alerts(
-            session, keyring, caller, BatchCreate(alerts=bodies), audit, review_years=review_years
+            session,
+            keyring,
+            caller,
+            BatchCreate(alerts=bodies),
+            audit,
+            review_years=review_years,
+            emerging=emerging,
         )
         if len(outcome.created) != len(bodies):
             raise ValueError("a demo alert failed validation")

@@ -50,6 +50,7 @@ from exchange_api.kit.dependencies import (
 from exchange_api.kit.pagination import next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
 from exchange_api.kit.rate_limits import limit_guesses
+from exchange_api.statistics.emerging import EmergingThresholds
 
 __all__ = ["router"]
 
@@ -96,6 +97,7 @@ def create_alert(
         body,
         audit,
         review_years=settings.alert_review_years,
+        emerging=EmergingThresholds.of(settings),
         idempotency_key=idempotency_key,
         idempotency_kept=timedelta(days=settings.idempotency_key_days),
     )
@@ -139,6 +141,7 @@ def create_alerts(
         body,
         audit,
         review_years=settings.alert_review_years,
+        emerging=EmergingThresholds.of(settings),
         idempotency_key=idempotency_key,
         idempotency_kept=timedelta(days=settings.idempotency_key_days),
     )
@@ -249,6 +252,7 @@ def update_alert(
         audit,
         if_match=if_match,
         review_years=settings.alert_review_years,
+        emerging=EmergingThresholds.of(settings),
     )
     response.headers["ETag"] = outcome.etag
     return outcome.receipt

@@ -56,6 +56,7 @@ from exchange_api.kit.dependencies import PurposeRequired
 from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.types import utc_now
 from exchange_api.reference.catalogue import substance_key
+from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
 
 __all__ = [
     "AlertView",
@@ -143,7 +144,13 @@ def _stage(
 
 
 def _insert_alert(
-    session: Session, keyring: Keyring, caller: Caller, body: AlertCreate, *, review_years: int
+    session: Session,
+    keyring: Keyring,
+    caller: Caller,
+    body: AlertCreate,
+    *,
+    review_years: int,
+    emerging: EmergingThresholds,
 ) -> AlertReceipt:
     repository = AlertRepository(session)
     issues = unknown_agency_issues(repository, [(["body"], body)])
@@ -155,6 +162,7 @@ def _insert_alert(
     alert_id = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
     record_event(session, EventType.ALERT_CREATED, alert_id)
+    announce_emerging(session, _keys_of(rows), emerging, now.date())
     return records.receipt(alert_id, 1, now, now, review_by, body.substances)
 
 
@@ -173,6 +181,7 @@ def create_alert(
     audit: AuditRecorder,
     *,
     review_years: int,
+    emerging: EmergingThresholds,
     idempotency_key: str | None = None,
     idempotency_kept: timedelta = timedelta(days=7),
 ) -> CreateOutcome:
@@ -185,7 +194,9 @@ def create_alert(
     """
 
     def create() -> AlertReceipt:
-        return _insert_alert(session, keyring, caller, body, review_years=review_years)
+        return _insert_alert(
+            session, keyring, caller, body, review_years=review_years, emerging=emerging
+        )
 
     if idempotency_key is None:
         outcome = CreateOutcome(create(), replayed=False)
@@ -221,6 +232,7 @@ def _insert_alerts(
     items: Sequence[object],
     *,
     review_years: int,
+    emerging: EmergingThresholds,
 ) -> BatchResult:
     repository = AlertRepository(session)
     problems: dict[int, list[dict[str, object]]] = {}
@@ -244,6 +256,7 @@ def _insert_alerts(
         created[index] = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
     record_events(session, EventType.ALERT_CREATED, list(created.values()))
+    announce_emerging(session, _keys_of(rows), emerging, now.date())
     results: list[BatchItemResult | BatchItemError] = []
     for index in range(len(items)):
         if index in created:
@@ -253,6 +266,11 @@ def _insert_alerts(
                 BatchItemError(index=index, error=BodyInvalid(problems[index]).document())
             )
     return BatchResult(results=results)
+
+
+def _keys_of(rows: NewAlertRows) -> set[str]:
+    """The substance keys of the alerts staged in ``rows``."""
+    return {row["substance_key"] for row in rows.substances}
 
 
 def _stored(result: BatchResult) -> list[uuid.UUID]:
@@ -267,6 +285,7 @@ def create_alerts(
     audit: AuditRecorder,
     *,
     review_years: int,
+    emerging: EmergingThresholds,
     idempotency_key: str | None = None,
     idempotency_kept: timedelta = timedelta(days=7),
 ) -> BatchOutcome:
@@ -278,7 +297,9 @@ def create_alerts(
     """
 
     def insert() -> BatchResult:
-        return _insert_alerts(session, keyring, caller, body.alerts, review_years=review_years)
+        return _insert_alerts(
+            session, keyring, caller, body.alerts, review_years=review_years, emerging=emerging
+        )
 
     if idempotency_key is None:
         result, replayed = insert(), False

@@ -12,7 +12,9 @@ the alert's facts (OR within a kind, AND across kinds, as in search)::
     facts(alert) JOIN subscription_criteria ON (kind, value)       -- the primary key's range
     GROUP BY subscription HAVING count(DISTINCT kind) = subscriptions.criteria_kinds
 
-plus every list with an empty filter. The join reads only the criteria rows equal to one of the
+plus every list with an empty filter. An event about no alert (``substance.emerging``) has one
+fact, its substance key, as ``substance`` and ``substance_name``: lists watching that substance
+(and nothing else) match it. The join reads only the criteria rows equal to one of the
 alert's few facts (an index range each), so its cost follows the number of lists that share a
 value with the alert, not the number of lists: 10,000 lists on other substances cost nothing.
 (docs/decisions/0016.)
@@ -93,6 +95,12 @@ def _facts(first: int, last: int) -> Any:
         select(events.seq, literal("incident_type").label("kind"), _ALERTS.c.incident_type)
         .join_from(_EVENTS, _ALERTS, _ALERTS.c.id == events.alert_id)
         .where(in_range),
+        select(events.seq, literal("substance").label("kind"), events.substance_key).where(
+            in_range, events.substance_key.is_not(None)
+        ),
+        select(events.seq, literal("substance_name").label("kind"), events.substance_key).where(
+            in_range, events.substance_key.is_not(None)
+        ),
     ]
     for kind, fields in _TAG_KINDS.items():
         parts.append(on(_TAGS, kind, _TAGS.c.field + ":" + _TAGS.c.tag, _TAGS.c.field.in_(fields)))

@@ -6,7 +6,8 @@ commits with the change or not at all, and nothing else happens in the request. 
 (:mod:`exchange_api.events.sequencer`) is woken by the commit and gives the event its ``seq``.
 
 An event holds ids and routing facts only (type, alert, follow-up, request, and for events only
-two agencies may read — requests — those two agencies). Who may read it is decided when it is
+two agencies may read — requests — those two agencies; an event about no alert,
+``substance.emerging``, names its substance key). Who may read it is decided when it is
 read or delivered, never here.
 
 This module imports nothing from the domains that call it.
@@ -44,22 +45,25 @@ class EventType(enum.StrEnum):
     REQUEST_CREATED = "request.created"
     REQUEST_ANSWERED = "request.answered"
     REQUEST_OVERDUE = "request.overdue"
+    SUBSTANCE_EMERGING = "substance.emerging"
 
 
 def record_event(
     session: Session,
     type: EventType,
-    alert_id: uuid.UUID,
+    alert_id: uuid.UUID | None,
     *,
     followup_id: uuid.UUID | None = None,
     request_id: uuid.UUID | None = None,
     only_agencies: tuple[uuid.UUID, uuid.UUID] | None = None,
+    substance_key: str | None = None,
 ) -> None:
     """Produce one event in ``session``'s transaction.
 
     ``only_agencies``: the two agencies that alone may read the event (a request's sender and
-    addressee), each only while it may also see the alert."""
-    row = _row(type, alert_id, followup_id, request_id, only_agencies)
+    addressee), each only while it may also see the alert. ``substance_key`` (with no alert):
+    the substance an event about no alert is about; every agency but industry reads it."""
+    row = _row(type, alert_id, followup_id, request_id, only_agencies, substance_key)
     session.connection().execute(_INSERT, row)
     session.info[PRODUCED] = True
 
@@ -68,17 +72,18 @@ def record_events(session: Session, type: EventType, alert_ids: Sequence[uuid.UU
     """Produce one event of ``type`` per alert, in one statement (batch creation, retention)."""
     if not alert_ids:
         return
-    rows = [_row(type, alert_id, None, None, None) for alert_id in alert_ids]
+    rows = [_row(type, alert_id, None, None, None, None) for alert_id in alert_ids]
     session.connection().execute(_INSERT, rows)
     session.info[PRODUCED] = True
 
 
 def _row(
     type: EventType,
-    alert_id: uuid.UUID,
+    alert_id: uuid.UUID | None,
     followup_id: uuid.UUID | None,
     request_id: uuid.UUID | None,
     only_agencies: tuple[uuid.UUID, uuid.UUID] | None,
+    substance_key: str | None,
 ) -> dict[str, Any]:
     first, second = only_agencies if only_agencies is not None else (None, None)
     return {
@@ -89,4 +94,5 @@ def _row(
         "request_id": request_id,
         "only_agency_a": first,
         "only_agency_b": second,
+        "substance_key": substance_key,
     }

@@ -1,7 +1,8 @@
 """Every query of the events domain that an endpoint reaches: the feed, watch lists, their
 deliveries. Each is scoped by the caller: the feed by the alerts visibility condition
-(:func:`exchange_api.alerts.visibility.visible_to`, the same as search), watch lists by the
-caller's client."""
+(:func:`exchange_api.alerts.visibility.visible_to`, the same as search) — or, for an event about
+no alert (``substance.emerging``), by the caller not being an industry agency — watch lists by
+the caller's client."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, update
+from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, true, update
 from sqlmodel import Session, col, select
 
 from exchange_api.alerts.visibility import followup_visible_to, visible_to
 from exchange_api.auth.caller import Caller
+from exchange_api.models.agencies import AgencyKind
 from exchange_api.models.alerts import Alert
 from exchange_api.models.events import (
+    EmergingSubstance,
     EventHead,
     EventMatch,
     EventRecord,
@@ -26,7 +29,10 @@ from exchange_api.models.events import (
 )
 from exchange_api.models.followups import FollowUp
 
-__all__ = ["EventRepository", "FeedWindow", "SubscriptionRepository"]
+__all__ = ["EventRepository", "FeedRow", "FeedWindow", "SubscriptionRepository"]
+
+FeedRow = tuple[EventRecord, Alert | None, EmergingSubstance | None]
+"""An event, its alert (none for an event about a substance), its announced substance (if any)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +47,17 @@ def readable_by(caller: Caller) -> ColumnElement[bool]:
     """The events ``caller`` may read now: about an alert it may see now (the search
     condition); for two-agency events, only by those two; for a follow-up's event, only by
     those who may see that follow-up now (the follow-ups' own condition, so a follow-up
-    distributed to named agencies reaches no one else)."""
+    distributed to named agencies reaches no one else). An event about no alert is network-wide,
+    like ``GET /v1/statistics/emerging``: every agency but industry reads it.
+
+    The condition reads the event's alert through an outer join (``Alert``'s columns are null
+    for an event about no alert)."""
     agency = caller.agency_id
     followup_visible = exists().where(
         col(FollowUp.id) == col(EventRecord.followup_id), followup_visible_to(caller)
     )
-    return and_(
+    about_alert = and_(
+        col(Alert.id).is_not(None),
         visible_to(caller),
         or_(
             col(EventRecord.only_agency_a).is_(None),
@@ -54,6 +65,20 @@ def readable_by(caller: Caller) -> ColumnElement[bool]:
             col(EventRecord.only_agency_b) == agency,
         ),
         or_(col(EventRecord.followup_id).is_(None), followup_visible),
+    )
+    network = false() if caller.agency_kind is AgencyKind.INDUSTRY else true()
+    return or_(about_alert, and_(col(EventRecord.alert_id).is_(None), network))
+
+
+def _feed() -> Any:
+    """Events with their alert and announced substance, either of which may be missing."""
+    return (
+        select(EventRecord, Alert, EmergingSubstance)
+        .outerjoin(Alert, col(Alert.id) == col(EventRecord.alert_id))
+        .outerjoin(
+            EmergingSubstance,
+            col(EmergingSubstance.substance_key) == col(EventRecord.substance_key),
+        )
     )
 
 
@@ -74,17 +99,13 @@ class EventRepository:
         limit: int,
         types: Sequence[str],
         subscription_id: uuid.UUID | None,
-    ) -> list[tuple[EventRecord, Alert]]:
+    ) -> list[FeedRow]:
         """Up to ``limit`` events after ``after`` and up to ``through`` that ``caller`` may
-        read now, oldest first, each with its alert."""
-        statement = (
-            select(EventRecord, Alert)
-            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
-            .where(
-                col(EventRecord.seq) > after,
-                col(EventRecord.seq) <= through,
-                readable_by(caller),
-            )
+        read now, oldest first, each with its alert or substance."""
+        statement = _feed().where(
+            col(EventRecord.seq) > after,
+            col(EventRecord.seq) <= through,
+            readable_by(caller),
         )
         if types:
             statement = statement.where(col(EventRecord.type).in_(types))
@@ -96,7 +117,9 @@ class EventRepository:
                 )
             )
         statement = statement.order_by(col(EventRecord.seq)).limit(limit)
-        return [(event, alert) for event, alert in self._session.exec(statement)]
+        return [
+            (event, alert, substance) for event, alert, substance in self._session.exec(statement)
+        ]
 
     def matches_of(self, client_id: str, seqs: Sequence[int]) -> dict[int, list[uuid.UUID]]:
         """The watch lists of ``client_id`` that each of ``seqs`` matched."""
@@ -113,20 +136,17 @@ class EventRepository:
             found.setdefault(seq, []).append(subscription_id)
         return found
 
-    def event(self, seq: int) -> tuple[EventRecord, Alert] | None:
-        """One event and its alert, whoever may read it (for delivery, which checks)."""
-        row = self._session.exec(
-            select(EventRecord, Alert)
-            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
-            .where(col(EventRecord.seq) == seq)
-        ).first()
-        return None if row is None else (row[0], row[1])
+    def event(self, seq: int) -> FeedRow | None:
+        """One event and its alert or substance, whoever may read it (for delivery, which
+        checks)."""
+        row = self._session.exec(_feed().where(col(EventRecord.seq) == seq)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     def readable(self, caller: Caller, seq: int) -> bool:
         """Whether ``caller`` may read event ``seq`` now."""
         found = self._session.exec(
             select(EventRecord.seq)
-            .join(Alert, col(Alert.id) == col(EventRecord.alert_id))
+            .outerjoin(Alert, col(Alert.id) == col(EventRecord.alert_id))
             .where(col(EventRecord.seq) == seq, readable_by(caller))
         ).first()
         return found is not None

@@ -20,6 +20,7 @@ __all__ = [
     "Event",
     "EventPage",
     "EventQuery",
+    "EventSubstance",
     "SubscriptionCreate",
     "SubscriptionCreated",
     "SubscriptionFilter",
@@ -29,6 +30,14 @@ __all__ = [
 ]
 
 _FORBID = ConfigDict(extra="forbid")
+
+
+class EventSubstance(BaseModel):
+    """The substance of a `substance.emerging` event: routing facts only."""
+
+    key: str = Field(description="The substance key: a CAS number, or `name:` and the name.")
+    cas: str | None = Field(description="The CAS number, if the key is one.")
+    name: str | None = Field(description="The normalised name as reported.")
 
 
 class Event(BaseModel):
@@ -44,7 +53,13 @@ class Event(BaseModel):
         description="The caller's watch lists that the alert matched when the event happened."
     )
     alert: AlertSummary | None = Field(
-        description="The alert's routing facts as they are when the event is read."
+        description="The alert's routing facts as they are when the event is read; null for an "
+        "event about no alert (`substance.emerging`)."
+    )
+    substance: EventSubstance | None = Field(
+        default=None,
+        description="For `substance.emerging`: the uncatalogued substance that crossed the "
+        "early-warning thresholds; null otherwise.",
     )
 
 

@@ -23,12 +23,13 @@ from exchange_api.auth.caller import Caller
 from exchange_api.events.errors import CursorExpired, SubscriptionNotFound
 from exchange_api.events.outbox import EventType
 from exchange_api.events.repository import EventRepository, SubscriptionRepository
-from exchange_api.events.schemas import Event, EventPage, EventQuery
+from exchange_api.events.schemas import Event, EventPage, EventQuery, EventSubstance
 from exchange_api.kit.pagination import INTEGER_KEYS, InvalidCursor
 from exchange_api.models.alerts import Alert
-from exchange_api.models.events import EventRecord
+from exchange_api.models.events import EmergingSubstance, EventRecord
+from exchange_api.reference.schemas import NAME_KEY_PREFIX
 
-__all__ = ["FeedOutcome", "event_id", "event_of", "read_events"]
+__all__ = ["FeedOutcome", "event_id", "event_of", "read_events", "substance_of"]
 
 
 def event_id(seq: int) -> str:
@@ -36,8 +37,14 @@ def event_id(seq: int) -> str:
     return INTEGER_KEYS.encode(seq)
 
 
-def event_of(record: EventRecord, alert: Alert, subscriptions: list[uuid.UUID]) -> Event:
-    """An event as delivered: its ids, the given watch lists, the alert's routing facts now."""
+def event_of(
+    record: EventRecord,
+    alert: Alert | None,
+    substance: EmergingSubstance | None,
+    subscriptions: list[uuid.UUID],
+) -> Event:
+    """An event as delivered: its ids, the given watch lists, the alert's routing facts now (or
+    the substance of an event about no alert)."""
     return Event(
         id=event_id(record.seq),
         type=EventType(record.type),
@@ -46,8 +53,17 @@ def event_of(record: EventRecord, alert: Alert, subscriptions: list[uuid.UUID]) 
         followup_id=record.followup_id,
         request_id=record.request_id,
         subscriptions=subscriptions,
-        alert=records.summary_of(alert),
+        alert=None if alert is None else records.summary_of(alert),
+        substance=None if substance is None else substance_of(substance),
     )
+
+
+def substance_of(announced: EmergingSubstance) -> EventSubstance:
+    """The routing facts of an announced substance: its key, the CAS number if the key is one,
+    the normalised name as reported."""
+    key = announced.substance_key
+    cas = None if key.startswith(NAME_KEY_PREFIX) else key
+    return EventSubstance(key=key, cas=cas, name=announced.name)
 
 
 @dataclass(frozen=True)
@@ -88,9 +104,14 @@ def read_events(
     )
     rows = found[: query.limit]
     next_seq = rows[-1][0].seq if len(found) > query.limit else window.head
-    matches = repository.matches_of(caller.client_id, [event.seq for event, _ in rows])
-    items = [event_of(event, alert, matches.get(event.seq, [])) for event, alert in rows]
+    matches = repository.matches_of(caller.client_id, [event.seq for event, _, _ in rows])
+    items = [
+        event_of(event, alert, substance, matches.get(event.seq, []))
+        for event, alert, substance in rows
+    ]
     if items or record_empty:
-        alert_ids = list(dict.fromkeys(str(event.alert_id) for event, _ in rows))
+        alert_ids = list(
+            dict.fromkeys(str(event.alert_id) for event, _, _ in rows if event.alert_id)
+        )
         audit.record(AuditAction.EVENT_READ, resource_ids=alert_ids, result_count=len(items))
     return FeedOutcome(EventPage(items=items, next_cursor=event_id(next_seq)), window.head)

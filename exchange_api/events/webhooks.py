@@ -75,8 +75,13 @@ class _Prepared:
     secret: bytes
     body: bytes
     message_id: str
-    alert_id: uuid.UUID
+    alert_id: uuid.UUID | None
     identity: AuditIdentity
+
+
+def _resources(alert_id: uuid.UUID | None, subscription_id: uuid.UUID) -> list[str]:
+    """A delivery's audited ids: the event's alert (if it has one) and the watch list."""
+    return [str(alert_id), str(subscription_id)] if alert_id else [str(subscription_id)]
 
 
 class WebhookDispatcher:
@@ -215,7 +220,7 @@ class WebhookDispatcher:
                 client_id=subscription.client_id,
                 agency=str(subscription.agency_id),
             )
-            record, alert = found
+            record, alert, substance = found
             repository = EventRepository(session)
             if not repository.readable(caller, item.seq):
                 now = utc_now()
@@ -232,12 +237,12 @@ class WebhookDispatcher:
                 audit.record(
                     AuditAction.EVENT_DELIVER,
                     outcome=Outcome.DENIED,
-                    resource_ids=[str(record.alert_id), str(subscription.id)],
+                    resource_ids=_resources(record.alert_id, subscription.id),
                 )
                 audit.flush()
                 return None
             matches = repository.matches_of(subscription.client_id, [item.seq])
-            body = event_of(record, alert, matches.get(item.seq, [])).model_dump_json()
+            body = event_of(record, alert, substance, matches.get(item.seq, [])).model_dump_json()
             assert subscription.secret_kek_version is not None
             assert subscription.sealed_secret is not None
             secret = open_webhook_secret(
@@ -250,7 +255,7 @@ class WebhookDispatcher:
                 secret=secret,
                 body=body.encode(),
                 message_id=event_id(item.seq),
-                alert_id=alert.id,
+                alert_id=record.alert_id,
                 identity=identity,
             )
 
@@ -282,7 +287,7 @@ class WebhookDispatcher:
             audit.record(
                 AuditAction.EVENT_DELIVER,
                 outcome=Outcome.ALLOWED if delivered else Outcome.ERROR,
-                resource_ids=[str(prepared.alert_id), str(item.subscription_id)],
+                resource_ids=_resources(prepared.alert_id, item.subscription_id),
                 result_count=status,
             )
             audit.flush()

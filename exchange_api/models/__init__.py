@@ -34,6 +34,7 @@ from exchange_api.models.audit import (  # noqa: E402
     AuditIntakeRecord,
 )
 from exchange_api.models.events import (  # noqa: E402
+    EmergingSubstance,
     EventHead,
     EventIntakeRecord,
     EventMatch,
@@ -62,6 +63,7 @@ __all__ = [
     "AuditEntryResource",
     "AuditIntakeRecord",
     "Client",
+    "EmergingSubstance",
     "EventHead",
     "EventIntakeRecord",
     "EventMatch",

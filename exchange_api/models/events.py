@@ -13,7 +13,9 @@ twice, in two steps (see :mod:`exchange_api.events.sequencer` and docs/decisions
 Watch lists (``subscriptions``) keep their filter as one ``subscription_criteria`` row per
 criterion value (party and document filters as blind-index tags only), so that matching an
 alert is a join on ``(kind, value)``, not one evaluation per list; the matches of each event are
-stored in ``event_matches`` when it is sequenced. ``webhook_deliveries`` is the delivery queue
+stored in ``event_matches`` when it is sequenced. An event about no alert (``substance.emerging``)
+names its substance key instead, and ``emerging_substances`` keeps each key announced, once.
+``webhook_deliveries`` is the delivery queue
 and log of a watch list with a webhook; its signing secret is stored sealed by the keyring.
 """
 
@@ -26,9 +28,11 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, Index, Integer, text
 from sqlmodel import Field, SQLModel
 
+from exchange_api.models.alerts import MAX_SUBSTANCE_KEY, MAX_SUBSTANCE_NAME
 from exchange_api.models.types import UTCDateTime
 
 __all__ = [
+    "EmergingSubstance",
     "EventHead",
     "EventIntakeRecord",
     "EventMatch",
@@ -48,6 +52,9 @@ class _EventFields(SQLModel):
     # When set, only these agencies (and only if they may see the alert) get the event.
     only_agency_a: uuid.UUID | None = Field(default=None, nullable=True)
     only_agency_b: uuid.UUID | None = Field(default=None, nullable=True)
+    # The substance of an event about no alert (substance.emerging); read by every agency but
+    # industry.
+    substance_key: str | None = Field(default=None, max_length=MAX_SUBSTANCE_KEY, nullable=True)
 
 
 class EventIntakeRecord(_EventFields, table=True):
@@ -80,6 +87,18 @@ class EventHead(SQLModel, table=True):
     id: int = Field(primary_key=True)
     seq: int = Field(sa_column=Column(BigInteger, nullable=False))
     purged_through: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class EmergingSubstance(SQLModel, table=True):
+    """An uncatalogued substance key already announced by a ``substance.emerging`` event: the
+    primary key makes the announcement happen once, whichever transaction crosses first."""
+
+    __tablename__ = "emerging_substances"
+
+    substance_key: str = Field(primary_key=True, max_length=MAX_SUBSTANCE_KEY)
+    name: str | None = Field(default=None, max_length=MAX_SUBSTANCE_NAME, nullable=True)
+    """The normalised name as reported (as ``GET /v1/statistics/emerging`` shows it)."""
+    announced_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
 
 
 class Subscription(SQLModel, table=True):

@@ -156,9 +156,11 @@ class StatisticsRepository:
         *,
         min_alerts: int,
         min_agencies: int,
+        keys: Sequence[str] | None = None,
     ) -> list[EmergingRow]:
-        """Substance keys outside ``catalogued`` detected since ``since`` on at least
-        ``min_alerts`` alerts from at least ``min_agencies`` agencies, every alert counted."""
+        """Substance keys outside ``catalogued`` (and among ``keys``, if given) detected since
+        ``since`` on at least ``min_alerts`` alerts from at least ``min_agencies`` agencies, every
+        alert counted."""
         alerts = func.count(distinct(col(Alert.id)))
         agencies = func.count(distinct(col(Alert.reporting_agency_id)))
         statement = (
@@ -174,6 +176,7 @@ class StatisticsRepository:
             .where(
                 col(Alert.detected_on) >= since,
                 col(AlertSubstance.substance_key).not_in(sorted(catalogued)),
+                *([] if keys is None else [col(AlertSubstance.substance_key).in_(keys)]),
             )
             .group_by(col(AlertSubstance.substance_key))
             .having(alerts >= min_alerts, agencies >= min_agencies)

@@ -11,6 +11,7 @@ from exchange_api.alerts.schemas import AlertFilterQuery
 from exchange_api.alerts.schemas.parts import StrictModel
 
 __all__ = [
+    "EMERGING_DAYS",
     "AlertCell",
     "AlertStatistics",
     "EmergingList",
@@ -35,6 +36,8 @@ GroupBy = Literal[
     "reporting_country",
 ]
 StatisticsScope = Literal["visible", "network"]
+EMERGING_DAYS = 90
+"""The early warning's default window, in days (also the window of ``substance.emerging``)."""
 
 
 class StatisticsQuery(AlertFilterQuery):
@@ -55,7 +58,9 @@ class EmergingQuery(StrictModel):
     """The window and thresholds of the early warning; thresholds may be raised, not lowered
     below the service's settings."""
 
-    days: int = Field(default=90, ge=1, le=3660, description="Window: detected in the last days.")
+    days: int = Field(
+        default=EMERGING_DAYS, ge=1, le=3660, description="Window: detected in the last days."
+    )
     min_alerts: int | None = Field(
         default=None, ge=1, le=100_000, description="Fewest alerts (default: the setting, 3)."
     )

@@ -28,6 +28,7 @@ from exchange_api.config import Settings
 from exchange_api.crypto import LocalKeyring, load_key_material
 from exchange_api.db import create_db_engine, make_session_factory
 from exchange_api.models.agencies import Agency, AgencyKind
+from exchange_api.statistics.emerging import EmergingThresholds
 
 T = TypeVar("T")
 
@@ -88,6 +89,7 @@ class Exchange:
                     model,
                     audit,
                     review_years=self.settings.alert_review_years,
+                    emerging=EmergingThresholds.of(self.settings),
                 ).receipt
             ),
         )
@@ -105,6 +107,7 @@ class Exchange:
                 body,
                 audit,
                 review_years=self.settings.alert_review_years,
+                emerging=EmergingThresholds.of(self.settings),
                 idempotency_key=key,
             ),
         )
@@ -153,6 +156,7 @@ class Exchange:
                 audit,
                 if_match=if_match,
                 review_years=self.settings.alert_review_years,
+                emerging=EmergingThresholds.of(self.settings),
             ),
         )
 

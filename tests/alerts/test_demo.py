@@ -12,6 +12,7 @@ from exchange_api.audit.appender import AuditLog
 from exchange_api.crypto import load_key_material
 from exchange_api.models.agencies import Agency
 from exchange_api.models.audit import AuditEntryRecord
+from exchange_api.statistics.emerging import EmergingThresholds
 from tests.alerts.conftest import Exchange
 
 
@@ -27,7 +28,12 @@ def test_demo_alerts_are_seeded_once_audited_and_link_up(
         }
         audit_log = AuditLog.from_settings(exchange.settings, load_key_material(keys_dir))
         return seed_demo_alerts(
-            session, exchange.keyring, agencies, audit_log=audit_log, review_years=3
+            session,
+            exchange.keyring,
+            agencies,
+            audit_log=audit_log,
+            review_years=3,
+            emerging=EmergingThresholds.of(exchange.settings),
         )
 
     assert len(exchange.run(seed)) == 24

@@ -16,6 +16,7 @@ from exchange_api.alerts.schemas import AlertCreate
 from exchange_api.alerts.service import CreateOutcome
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.auth.caller import Caller
+from exchange_api.statistics.emerging import EmergingThresholds
 from tests.alerts.builders import alert_body, minimal_body
 from tests.alerts.conftest import Exchange
 
@@ -35,6 +36,7 @@ def _create_once(
             model,
             audit,
             review_years=3,
+            emerging=EmergingThresholds.of(exchange.settings),
             idempotency_key=key,
             idempotency_kept=KEPT,
         ),
@@ -103,6 +105,7 @@ def test_two_requests_racing_with_one_key_create_one_alert(
                 exchange.audit_log, first_session, AuditIdentity.of_caller(police)
             ),
             review_years=3,
+            emerging=EmergingThresholds.of(exchange.settings),
             idempotency_key="push-0001",
             idempotency_kept=KEPT,
         )

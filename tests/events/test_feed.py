@@ -95,6 +95,7 @@ async def test_created_and_updated_alerts_are_events_in_order(
         "request_id",
         "subscriptions",
         "alert",
+        "substance",
     }
 
 
