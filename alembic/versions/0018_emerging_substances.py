@@ -4,8 +4,8 @@ An event about no alert names its substance key (``substance_key`` on both event
 ``emerging_substances`` holds each uncatalogued key announced, so that it is announced once
 (its primary key settles two transactions crossing the thresholds together).
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0017'
-down_revision: str | None = '0016'
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
