@@ -60,6 +60,7 @@ EventType = Literal[
     "request.created",
     "request.answered",
     "request.overdue",
+    "substance.emerging",
 ]
 
 Outcome = Literal["allowed", "denied", "error"]
@@ -580,6 +581,7 @@ class Event(TypedDict):
     id: str
     request_id: str | None
     subscriptions: list[str]
+    substance: NotRequired[EventSubstance | None]
     type: EventType
 
 
@@ -588,6 +590,14 @@ class EventPage(TypedDict):
 
     items: list[Event]
     next_cursor: str
+
+
+class EventSubstance(TypedDict):
+    """The substance of a `substance.emerging` event: routing facts only."""
+
+    cas: str | None
+    key: str
+    name: str | None
 
 
 class FieldChange(TypedDict):
@@ -1094,6 +1104,7 @@ __all__ = [
     "EmergingSubstance",
     "Event",
     "EventPage",
+    "EventSubstance",
     "EventType",
     "FieldChange",
     "FollowUpCreate",
