@@ -6,13 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
+from exchange_api.models.events import WebhookDelivery
 from tests.alerts.builders import EXPORTER_NAME, alert_body, minimal_body
 from tests.alerts.http import Desk, open_desk, push
 from tests.auth_helpers import Serving
@@ -203,3 +208,54 @@ async def test_nothing_sealed_in_events_deliveries_or_logs(
                 for plaintext in (NARRATIVE, PARTY, created["secret"]):
                     assert plaintext not in dumped
         engine.dispose()
+
+
+async def test_a_day_of_failures_makes_the_list_failing_until_it_is_resumed(
+    serving: Serving,
+) -> None:
+    """After 24 hours of failed attempts the delivery is `expired` and the watch list `failing`:
+    nothing more is sent to it, events meanwhile wait; `resume` makes it active and sends them.
+    (The day is passed by moving the delivery's creation back in the database.)"""
+    async with serving(webhook_allow_hosts="127.0.0.1", webhook_first_retry=0.2) as (
+        client,
+        registry,
+    ):
+        customs = await open_desk(registry, client, "customs", "BE")
+        down = True
+        receiver = Receiver(free_port(), answer=lambda _r: (503 if down else 204, {}))
+        with receiving(receiver):
+            created = await subscribe(client, customs, receiver.url)
+            first = await push(client, customs, minimal_body())
+            await wait_for(lambda: len(receiver.received) >= 1)
+            with registry.app.state.engine.begin() as connection:
+                connection.execute(
+                    update(WebhookDelivery)
+                    .where(col(WebhookDelivery.subscription_id) == uuid.UUID(created["id"]))
+                    .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+                )
+            path = f"/v1/subscriptions/{created['id']}"
+
+            async def state() -> str:
+                response = await client.get(path, headers=customs.headers)
+                assert response.status_code == 200, response.text
+                return str(response.json()["state"])
+
+            for _ in range(300):  # the next attempt fails once more, past the day
+                if await state() == "failing":
+                    break
+                await asyncio.sleep(0.05)
+            assert await state() == "failing"
+            [expired] = await deliveries(client, customs, created["id"])
+            assert expired["state"] == "expired"
+
+            down = False
+            second = await push(client, customs, minimal_body())
+            await asyncio.sleep(1.5)  # a failing list is sent nothing
+            assert {json.loads(got.body)["alert_id"] for got in receiver.received} == {first}
+
+            resumed = await client.post(f"{path}/resume", headers=customs.headers)
+            assert resumed.status_code == 200, resumed.text
+            assert resumed.json()["state"] == "active"
+            await wait_for(
+                lambda: second in {json.loads(got.body)["alert_id"] for got in receiver.received}
+            )
