@@ -259,3 +259,40 @@ async def test_a_day_of_failures_makes_the_list_failing_until_it_is_resumed(
             await wait_for(
                 lambda: second in {json.loads(got.body)["alert_id"] for got in receiver.received}
             )
+
+
+async def test_an_alert_narrowed_while_its_delivery_waits_is_not_sent(serving: Serving) -> None:
+    """Visibility is checked again at delivery: an alert whose distribution leaves the watch
+    list's agency out, between the event and the retry, is never sent to it."""
+    async with serving(webhook_allow_hosts="127.0.0.1", webhook_first_retry=0.2) as (
+        client,
+        registry,
+    ):
+        police = await open_desk(registry, client, "law_enforcement", "NL")
+        customs = await open_desk(registry, client, "customs", "BE")
+        down = True
+        receiver = Receiver(free_port(), answer=lambda _r: (503 if down else 204, {}))
+        with receiving(receiver):
+            created = await subscribe(client, customs, receiver.url)
+            alert = await push(client, police, minimal_body())
+            await wait_for(lambda: len(receiver.received) >= 1)
+            narrowed = await client.patch(
+                f"/v1/alerts/{alert}",
+                json={"distribution": {"scope": "agencies", "agencies": [str(police.agency.id)]}},
+                headers={
+                    **police.headers,
+                    "If-Match": '"v1"',
+                    "Content-Type": "application/merge-patch+json",
+                },
+            )
+            assert narrowed.status_code == 200, narrowed.text
+            sent_before = len(receiver.received)
+            down = False
+            for _ in range(300):
+                log = await deliveries(client, customs, created["id"])
+                if log[-1]["state"] != "pending":
+                    break
+                await asyncio.sleep(0.05)
+            states = {item["state"] for item in log}
+            assert states == {"refused"}, log
+            assert len(receiver.received) == sent_before
