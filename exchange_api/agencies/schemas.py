@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -35,7 +37,28 @@ __all__ = [
     "TokenEndpointAuthMethod",
 ]
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def _printable(value: str) -> str:
+    """Refuse control and bidirectional-override characters in a display name.
+
+    Agency and client names are shown to every member (the directory), printed by the command line
+    and written to logs: a newline or an escape sequence would forge a log line or repaint a
+    terminal, and a right-to-left override would make one agency's name read as another's.
+    """
+    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
+        raise ValueError("must not contain control or bidirectional-override characters")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_printable),
+]
 TokenEndpointAuthMethod = Literal["private_key_jwt", "client_secret_basic"]
 
 

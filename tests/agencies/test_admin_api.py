@@ -88,13 +88,40 @@ async def test_agency_names_are_unique(client: httpx.AsyncClient, admin: dict[st
         {"name": "X", "country": "NL", "kind": "police"},
         {"name": "", "country": "NL", "kind": "customs"},
         {"name": "X", "country": "NL", "kind": "customs", "id": str(uuid.uuid4())},
+        {"name": "Douane\nINFO forged log line", "country": "NL", "kind": "customs"},
+        {"name": "Douane \x1b[2J", "country": "NL", "kind": "customs"},
+        {"name": "Douane \u202eenaoD", "country": "NL", "kind": "customs"},
+        {"name": "Dou\x85ane", "country": "NL", "kind": "customs"},
     ],
-    ids=["unknown country", "unknown kind", "empty name", "extra field"],
+    ids=[
+        "unknown country",
+        "unknown kind",
+        "empty name",
+        "extra field",
+        "newline",
+        "escape sequence",
+        "right-to-left override",
+        "C1 control",
+    ],
 )
 async def test_invalid_agencies_are_422(
     client: httpx.AsyncClient, admin: dict[str, str], body: dict[str, str]
 ) -> None:
     assert_problem(await client.post(AGENCIES, json=body, headers=admin), 422, "validation-error")
+    listed = (await client.get(AGENCIES, headers=admin)).json()["items"]
+    assert body["name"].strip() not in [agency["name"] for agency in listed]
+
+
+async def test_a_client_name_with_a_control_character_is_422(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    agency = await new_agency(client, admin)
+    key = ECKey.generate_key("P-256")
+    body = client_body(agency["id"], key, name="case system\r\nforged")
+    problem = assert_problem(
+        await client.post(CLIENTS, json=body, headers=admin), 422, "validation-error"
+    )
+    assert "forged" not in str(problem)
 
 
 def client_body(agency_id: str, key: Any, **changes: Any) -> dict[str, Any]:
