@@ -12,8 +12,9 @@ given in the order events become visible, and readers read only ``seq <= head`` 
 The same pass matches the new events against the watch lists (:mod:`.matching`) and queues
 their webhook deliveries (:mod:`.deliveries`), so producers pay one INSERT and nothing more.
 
-Each worker runs one sequencer (:meth:`EventSequencer.running`). A commit that produced events
-wakes it at once (an ``after_commit`` listener: the feed's latency is this pass, a few ms); it
+Each worker runs one sequencer (:meth:`EventSequencer.running`, the loop of
+:class:`~exchange_api.kit.commit_woken.CommitWokenLoop`). A commit that produced events wakes it
+at once (an ``after_commit`` listener: the feed's latency is this pass, a few ms); it
 also looks every second in case another worker or machine stopped before sequencing its own.
 After each pass it tells the worker's :class:`~.hub.FeedHub` the new head, which wakes this
 worker's long-polls and streams; other workers' hubs see the head move by polling it. Every hour
@@ -24,21 +25,19 @@ that are then expired.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, event, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
-from starlette.concurrency import run_in_threadpool
 
 from exchange_api.bulk import insert_rows
 from exchange_api.events.deliveries import queue_deliveries
 from exchange_api.events.matching import insert_matches
 from exchange_api.events.outbox import PRODUCED
+from exchange_api.kit.commit_woken import CommitWokenLoop
 from exchange_api.models.events import (
     EventHead,
     EventIntakeRecord,
@@ -138,7 +137,7 @@ def purge_events(session: Session, before: datetime) -> int:
     return int(removed)
 
 
-class EventSequencer:
+class EventSequencer(CommitWokenLoop):
     """One worker's sequencer (see the module)."""
 
     def __init__(
@@ -149,86 +148,39 @@ class EventSequencer:
         idle: float = 1.0,
         purge_every: float = 3600.0,
     ) -> None:
-        self._session_factory = session_factory
+        super().__init__(session_factory, flag=PRODUCED, name="event-sequencer", idle=idle)
         self._on_head = on_head
-        self._idle = idle
         self._purge_every = purge_every
-        self._woken = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = False
-
-    def wake(self) -> None:
-        """Ask for a pass now; callable from any thread."""
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop closed: the last pass follows
-                loop.call_soon_threadsafe(self._woken.set)
-
-    def _after_commit(self, session: Session) -> None:
-        if session.info.pop(PRODUCED, False):
-            self.wake()
-
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Run for as long as the block lasts; a pass in progress is finished, not cancelled
-        (its thread holds a connection), and a last pass sequences what is left."""
-        self._loop = asyncio.get_running_loop()
-        self._stopping = False
-        event.listen(self._session_factory, "after_commit", self._after_commit)
-        task = asyncio.create_task(self._run(), name="event-sequencer")
-        try:
-            yield
-        finally:
-            event.remove(self._session_factory, "after_commit", self._after_commit)
-            self._loop = None
-            self._stopping = True
-            self._woken.set()
-            await task
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_purge = loop.time()
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), self._idle)
-            self._woken.clear()
-            await self._pass()
-            if loop.time() >= next_purge and not self._stopping:
-                next_purge = loop.time() + self._purge_every
-                await self._purge()
-        await self._pass()
+        self._next_purge = 0.0
 
     async def _pass(self) -> None:
-        try:
-            head = await run_in_threadpool(drain, self._session_factory)
-        except SQLAlchemyError as exc:
-            # The database away: events wait in the intake, durable, for the next pass.
-            logger.warning(
-                "event sequencing deferred",
-                extra={"event": {"action": "event.sequence", "error": type(exc).__name__}},
-            )
-            return
-        self._on_head(head)
+        head = await self.deferrable(
+            lambda: drain(self._session_factory),
+            logger,
+            deferred="event sequencing deferred",
+            action="event.sequence",
+        )
+        if head is not None:
+            self._on_head(head)
 
-    async def _purge(self) -> None:
-        def purge() -> int:
-            removed = 0
-            while True:
-                with self._session_factory.begin() as session:
-                    count = purge_events(session, utc_now() - EVENTS_KEPT)
-                removed += count
-                if count < _PURGE_BATCH:
-                    return removed
-
-        try:
-            removed = await run_in_threadpool(purge)
-        except SQLAlchemyError as exc:
-            logger.warning(
-                "event purge deferred",
-                extra={"event": {"action": "event.purge", "error": type(exc).__name__}},
-            )
+    async def _after_pass(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now < self._next_purge or self._stopping:
             return
+        self._next_purge = now + self._purge_every
+        removed = await self.deferrable(
+            self._purge, logger, deferred="event purge deferred", action="event.purge"
+        )
         if removed:
             logger.info(
                 "events forgotten", extra={"event": {"action": "event.purge", "count": removed}}
             )
+
+    def _purge(self) -> int:
+        removed = 0
+        while True:
+            with self._session_factory.begin() as session:
+                count = purge_events(session, utc_now() - EVENTS_KEPT)
+            removed += count
+            if count < _PURGE_BATCH:
+                return removed

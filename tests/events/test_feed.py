@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
+from exchange_api.models.events import EventRecord
 from tests.alerts.builders import minimal_body
 from tests.alerts.http import Desk, assert_problem, open_desk, push
-from tests.auth_helpers import Registry
+from tests.auth_helpers import Registry, Serving
 
 
 @pytest.fixture
@@ -170,3 +175,33 @@ async def test_no_token_and_wrong_scope(client: httpx.AsyncClient, registry: Reg
     assert_problem(
         await client.get("/v1/events", headers=writer.headers), 403, "insufficient-scope"
     )
+
+
+async def test_events_older_than_30_days_are_forgotten_and_older_cursors_are_410(
+    client: httpx.AsyncClient, customs: Desk, registry: Registry, serving: Serving
+) -> None:
+    for _ in range(3):
+        await push(client, customs, minimal_body())
+    first, second, third = await settle(client, customs, 3)
+    with registry.app.state.engine.begin() as connection:
+        connection.execute(
+            update(EventRecord)
+            .where(
+                col(EventRecord.alert_id).in_([uuid.UUID(e["alert_id"]) for e in (first, second)])
+            )
+            .values(at=datetime.now(UTC) - timedelta(days=31))
+        )
+
+    async with serving() as (restarted, _):  # a worker's sequencer purges on its first pass
+        for _ in range(100):
+            expired = await restarted.get(
+                "/v1/events", params={"after": first["id"]}, headers=customs.headers
+            )
+            if expired.status_code == 410:
+                break
+            await asyncio.sleep(0.05)
+        assert_problem(expired, 410, "cursor-expired")
+        kept = await feed(restarted, customs)
+        assert [event["id"] for event in kept["items"]] == [third["id"]]
+        resumed = await feed(restarted, customs, after=second["id"])
+        assert [event["id"] for event in resumed["items"]] == [third["id"]]
