@@ -8,6 +8,13 @@ lookup; only a key not yet announced is counted, by the early warning's own grou
 its default window (so the event and ``GET /v1/statistics/emerging`` agree). A key that meets
 both thresholds is inserted into ``emerging_substances`` in a savepoint: of two transactions
 crossing together, the one whose insert loses to the primary key produces no event.
+
+Counting is serialised per key. Two transactions that each bring the third report of a name
+would otherwise each count two (neither sees the other's uncommitted alert) and nobody would
+announce it. On PostgreSQL each takes a transaction-scoped advisory lock on the key before
+counting (in key order, so two transactions never wait on each other crosswise); the second
+counts once the first has committed, and under READ COMMITTED its count sees that alert. SQLite
+needs none: its writers hold the database's write lock from their alert's INSERT to their commit.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
 
@@ -62,6 +69,7 @@ def announce_emerging(
     fresh -= set(announced.scalars())
     if not fresh:
         return
+    _serialise_counting(session, sorted(fresh))
     rows = StatisticsRepository(session).emerging(
         today - timedelta(days=thresholds.days),
         frozenset(),
@@ -80,3 +88,10 @@ def announce_emerging(
         except IntegrityError:
             continue  # another transaction announced it first
         record_event(session, EventType.SUBSTANCE_EMERGING, None, substance_key=row.key)
+
+
+def _serialise_counting(session: Session, keys: list[str]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in keys:
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))

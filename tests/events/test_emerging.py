@@ -174,3 +174,23 @@ async def test_a_watch_list_on_the_substance_gets_it_by_webhook_unless_industry(
         ("refused", "not-visible")
     }  # the others' alerts and the announcement alike
     assert len(refused) == 4
+
+
+async def test_two_reports_crossing_at_once_announce_the_substance_once(
+    registry: Registry, client: httpx.AsyncClient
+) -> None:
+    """Two transactions that each bring the count to the thresholds at the same time: neither
+    may count without the other (nobody would announce), and only one may announce."""
+    reporters = await _reporters(registry, client)
+    names = [f"Concurrent precursor {n}" for n in range(8)]
+    for name in names:
+        await push(client, reporters[0], _body([{"name": name}]))
+    for name in names:
+        await asyncio.gather(
+            *(push(client, reporter, _body([{"name": name}])) for reporter in reporters[1:])
+        )
+    for _ in range(100):
+        announced = [event["substance"]["name"] for event in await _emerging(client, reporters[0])]
+        if len(announced) >= len(names):
+            break
+    assert sorted(announced) == sorted(name.lower() for name in names)
