@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ import psutil
 
 from bench.corpus import AlertFactory
 from bench.driver import PURPOSE, _percentile
+from bench.profile import Profiler
 from bench.servers import worker_processes
 from bench.tokens import ClientKey, TokenSource
 
@@ -273,10 +274,17 @@ async def event_latency(
 
 
 async def webhook_fanout(
-    base_url: str, client_key: dict[str, Any], size: int, seed: int, lists: int = FANOUT_LISTS
+    base_url: str,
+    client_key: dict[str, Any],
+    size: int,
+    seed: int,
+    lists: int = FANOUT_LISTS,
+    profile: Callable[[], Profiler] | None = None,
 ) -> dict[str, Any]:
     """One alert matching ``lists`` watch lists with webhooks: each delivery's latency after
-    the 201, and ``all_delivered_s`` when the last one came (None: not all in 60 s)."""
+    the 201, and ``all_delivered_s`` when the last one came (None: not all in 60 s), which is
+    also the row's ``elapsed_s`` (deliveries per second over it). ``profile`` starts sampling
+    the server just before the alert is posted; it stops when the deliveries are in."""
     api = Api(base_url, client_key, connections=16)
     receiver = Receiver()
     await receiver.start()
@@ -289,6 +297,7 @@ async def webhook_fanout(
                 await api.watch(f"bench fan-out {index}", FANOUT_SUBSTANCE, url)
 
         await asyncio.gather(*(watch(index) for index in range(lists)))
+        profiler = profile() if profile is not None else None
         _, posted_at = await api.post_alert(_alert(AlertFactory(seed), FANOUT_SUBSTANCE))
         deadline = posted_at + 60
         paths: dict[str, float] = {}
@@ -298,11 +307,14 @@ async def webhook_fanout(
                 paths.setdefault(path, arrived)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(receiver.arrived.wait(), 0.5)
-        row = latency_row("webhook_fanout", size, [t - posted_at for t in paths.values()], 1.0)
-        row["throughput"] = float("nan")
+        last = max(paths.values()) - posted_at if paths else 0.0
+        row = latency_row("webhook_fanout", size, [t - posted_at for t in paths.values()], last)
+        row["unit"] = "delivery"
         row["errors"] = lists - len(paths)
         row["lists"] = lists
-        row["all_delivered_s"] = max(paths.values()) - posted_at if len(paths) == lists else None
+        row["all_delivered_s"] = last if len(paths) == lists else None
+        if profiler is not None:
+            row["profile"] = profiler.stop()
         return row
     finally:
         await receiver.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -54,6 +55,12 @@ class Profiler:
         """Wait for py-spy to write its stacks; the hot functions, or {} if it could not run."""
         self._process.wait()
         return hot_functions(self.output) if self.output.exists() else {}
+
+    def stop(self) -> dict[str, Any]:
+        """Stop sampling now (py-spy writes what it has on SIGINT); as :meth:`finish`."""
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+        return self.finish()
 
 
 def hot_functions(path: Path, top: int = 12, package: str = "exchange_api") -> dict[str, Any]:

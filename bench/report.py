@@ -149,7 +149,7 @@ def _event_targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
             done is not None and done <= 5,
             f"all {fanout[-1]['requests']:,} in {done:.2f} s"
             if done is not None
-            else f"{fanout[-1]['requests']:,} of 1,000 in 60 s",
+            else f"{fanout[-1]['requests']:,} of {fanout[-1].get('lists', 1000):,} in 60 s",
         )
     else:
         verdicts["webhook_fanout"] = _verdict(None, "not measured")

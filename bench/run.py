@@ -30,6 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,8 @@ STATS_OPS = (
 EVENT_OPS = ("watch_lists", "event_latency", "webhook_fanout", "listeners")
 WATCH_LISTS = 10_000
 """Stored watch lists (on substances no posted alert has) for ``watch_lists``."""
+FANOUT_PROFILE_S = 70
+"""The longest a fan-out is sampled: its 60 s wait and some (sampling stops when it is over)."""
 FOLLOWUPS_LISTED = 50
 """How many follow-ups the alert of ``followups_list`` has: one full page."""
 # GET by id from many keep-alive clients that connect at once: how the workers share them
@@ -175,15 +178,17 @@ class Session:
             return int(self.args.batch_concurrency)
         return int(self.args.concurrency)
 
+    def profiler(self, op: str, size: int, seconds: float) -> Profiler:
+        """py-spy sampling the server for at most ``seconds`` (``--profile``)."""
+        folder = self.args.out / "profiles"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{self.app.name}-{op}-{size}.txt"
+        return Profiler(self.app.server.pid, seconds, path)
+
     def measure(self, op: str, size: int, **overrides: Any) -> dict[str, Any]:
         """Run ``op`` (or ``driver_op``, under the name ``op``) and add its row."""
-        profiler = None
-        if self.args.profile:
-            folder = self.args.out / "profiles"
-            folder.mkdir(parents=True, exist_ok=True)
-            seconds = self.args.warmup + self.args.duration + 2
-            path = folder / f"{self.app.name}-{op}-{size}.txt"
-            profiler = Profiler(self.app.server.pid, seconds, path)
+        seconds = self.args.warmup + self.args.duration + 2
+        profiler = self.profiler(op, size, seconds) if self.args.profile else None
         driver_op = overrides.pop("driver_op", op)
         result = self.load(driver_op, **{"concurrency": self.concurrency_of(op), **overrides})
         start, end = result["window"]
@@ -350,11 +355,16 @@ class Session:
                 size,
                 self.args.seed,
                 self.args.fanout_lists,
+                partial(self.profiler, "webhook_fanout", size, FANOUT_PROFILE_S)
+                if self.args.profile
+                else None,
             )
         )
         self.rows.append(row)
-        done = row["all_delivered_s"]
-        say(f"webhook fan-out: {row['requests']:,} delivered, the last after {done} s")
+        say(
+            f"webhook fan-out: {row['requests']:,} of {row['lists']:,} delivered, the last "
+            f"{row['elapsed_s']:.2f} s after the 201"
+        )
 
     def listeners(self, size: int) -> dict[str, Any]:
         summary = asyncio.run(
