@@ -13,20 +13,22 @@ leaves the lease to run out: the delivery is claimed again and sent (at least on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, insert, literal, select, update
+from sqlalchemy import and_, bindparam, insert, literal, select, update
 from sqlmodel import Session, SQLModel
 
 from exchange_api.models.events import EventMatch, Subscription, WebhookDelivery
 
 __all__ = [
+    "Attempt",
     "Claimed",
     "claim_due",
     "queue_deliveries",
-    "record_attempt",
+    "record_attempts",
 ]
 
 _DELIVERIES = SQLModel.metadata.tables[WebhookDelivery.__tablename__]
@@ -65,6 +67,32 @@ class Claimed:
     created_at: datetime
 
 
+_THIS_DELIVERY = and_(
+    _DELIVERIES.c.subscription_id == bindparam("delivery_subscription"),
+    _DELIVERIES.c.seq == bindparam("delivery_seq"),
+)
+_LEASE = (
+    update(_DELIVERIES)
+    .where(_THIS_DELIVERY)
+    .values(
+        attempts=bindparam("new_attempts"),
+        next_attempt_at=bindparam("lease_until", type_=_DELIVERIES.c.next_attempt_at.type),
+        last_attempt_at=bindparam("attempted_at", type_=_DELIVERIES.c.last_attempt_at.type),
+    )
+)
+_OUTCOME = (
+    update(_DELIVERIES)
+    .where(_THIS_DELIVERY)
+    .values(
+        state=bindparam("new_state"),
+        last_status=bindparam("status"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("next_at", type_=_DELIVERIES.c.next_attempt_at.type),
+        delivered_at=bindparam("delivered", type_=_DELIVERIES.c.delivered_at.type),
+    )
+)
+
+
 def claim_due(session: Session, now: datetime, *, lease: timedelta, limit: int) -> list[Claimed]:
     """Claim up to ``limit`` due deliveries of active watch lists until ``now + lease``."""
     d = _DELIVERIES.c
@@ -79,35 +107,50 @@ def claim_due(session: Session, now: datetime, *, lease: timedelta, limit: int) 
     connection = session.connection()
     rows = connection.execute(due).all()
     claimed = [Claimed(row[0], row[1], row[2] + 1, row[3]) for row in rows]
-    for item in claimed:
+    if claimed:
         connection.execute(
-            update(_DELIVERIES)
-            .where(and_(d.subscription_id == item.subscription_id, d.seq == item.seq))
-            .values(attempts=item.attempts, next_attempt_at=now + lease, last_attempt_at=now)
+            _LEASE,
+            [
+                {
+                    "delivery_subscription": item.subscription_id,
+                    "delivery_seq": item.seq,
+                    "new_attempts": item.attempts,
+                    "lease_until": now + lease,
+                    "attempted_at": now,
+                }
+                for item in claimed
+            ],
         )
     return claimed
 
 
-def record_attempt(
-    session: Session,
-    item: Claimed,
-    *,
-    state: str,
-    status: int | None,
-    error: str | None,
-    next_attempt_at: datetime,
-    now: datetime,
-) -> None:
-    """Write the outcome of one attempt (the log) and what happens next (the queue)."""
-    d = _DELIVERIES.c
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of one attempt (the log) and what happens next (the queue)."""
+
+    item: Claimed
+    state: str
+    status: int | None
+    error: str | None
+    next_attempt_at: datetime
+
+
+def record_attempts(session: Session, attempts: Sequence[Attempt], now: datetime) -> None:
+    """Write the outcomes of ``attempts`` (one statement, executed for each)."""
+    if not attempts:
+        return
     session.connection().execute(
-        update(_DELIVERIES)
-        .where(and_(d.subscription_id == item.subscription_id, d.seq == item.seq))
-        .values(
-            state=state,
-            last_status=status,
-            last_error=error,
-            next_attempt_at=next_attempt_at,
-            delivered_at=now if state == "delivered" else None,
-        )
+        _OUTCOME,
+        [
+            {
+                "delivery_subscription": attempt.item.subscription_id,
+                "delivery_seq": attempt.item.seq,
+                "new_state": attempt.state,
+                "status": attempt.status,
+                "error": attempt.error,
+                "next_at": attempt.next_attempt_at,
+                "delivered": now if attempt.state == "delivered" else None,
+            }
+            for attempt in attempts
+        ],
     )

@@ -7,16 +7,27 @@ the caller's client."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    exists,
+    false,
+    literal,
+    or_,
+    true,
+    union_all,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from exchange_api.alerts.visibility import followup_visible_to, visible_to
 from exchange_api.auth.caller import Caller
-from exchange_api.models.agencies import AgencyKind
+from exchange_api.models.agencies import Agency, AgencyKind
 from exchange_api.models.alerts import Alert
 from exchange_api.models.events import (
     EmergingSubstance,
@@ -121,35 +132,50 @@ class EventRepository:
             (event, alert, substance) for event, alert, substance in self._session.exec(statement)
         ]
 
-    def matches_of(self, client_id: str, seqs: Sequence[int]) -> dict[int, list[uuid.UUID]]:
-        """The watch lists of ``client_id`` that each of ``seqs`` matched."""
-        if not seqs:
+    def matches_of(
+        self, client_ids: Collection[str], seqs: Collection[int]
+    ) -> dict[tuple[str, int], list[uuid.UUID]]:
+        """The watch lists of each of ``client_ids`` that each of ``seqs`` matched, by
+        ``(client, seq)``."""
+        if not seqs or not client_ids:
             return {}
         rows = self._session.exec(
-            select(EventMatch.seq, EventMatch.subscription_id)
+            select(Subscription.client_id, EventMatch.seq, EventMatch.subscription_id)
             .join(Subscription, col(Subscription.id) == col(EventMatch.subscription_id))
-            .where(col(EventMatch.seq).in_(seqs), col(Subscription.client_id) == client_id)
+            .where(col(EventMatch.seq).in_(seqs), col(Subscription.client_id).in_(client_ids))
             .order_by(col(EventMatch.seq), col(EventMatch.subscription_id))
         )
-        found: dict[int, list[uuid.UUID]] = {}
-        for seq, subscription_id in rows:
-            found.setdefault(seq, []).append(subscription_id)
+        found: dict[tuple[str, int], list[uuid.UUID]] = {}
+        for client_id, seq, subscription_id in rows:
+            found.setdefault((client_id, seq), []).append(subscription_id)
         return found
 
-    def event(self, seq: int) -> FeedRow | None:
-        """One event and its alert or substance, whoever may read it (for delivery, which
-        checks)."""
-        row = self._session.exec(_feed().where(col(EventRecord.seq) == seq)).first()
-        return None if row is None else (row[0], row[1], row[2])
+    def events(self, seqs: Collection[int]) -> dict[int, FeedRow]:
+        """Events by seq, each with its alert or substance, whoever may read them (for
+        delivery, which checks)."""
+        if not seqs:
+            return {}
+        rows = self._session.exec(_feed().where(col(EventRecord.seq).in_(seqs)))
+        return {event.seq: (event, alert, substance) for event, alert, substance in rows}
 
-    def readable(self, caller: Caller, seq: int) -> bool:
-        """Whether ``caller`` may read event ``seq`` now."""
-        found = self._session.exec(
-            select(EventRecord.seq)
+    def readable_among(
+        self, asked: Sequence[tuple[Caller, Collection[int]]]
+    ) -> set[tuple[uuid.UUID, int]]:
+        """Of the events asked about for each viewer, the ``(viewer's agency, seq)`` pairs the
+        agency may read now: one statement, each viewer's part under the feed's own condition
+        (:func:`readable_by`)."""
+        parts = [
+            select(literal(index), col(EventRecord.seq))
             .outerjoin(Alert, col(Alert.id) == col(EventRecord.alert_id))
-            .where(col(EventRecord.seq) == seq, readable_by(caller))
-        ).first()
-        return found is not None
+            .where(col(EventRecord.seq).in_(seqs), readable_by(viewer))
+            for index, (viewer, seqs) in enumerate(asked)
+            if seqs
+        ]
+        if not parts:
+            return set()
+        statement = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows = self._session.connection().execute(statement)
+        return {(asked[index][0].agency_id, seq) for index, seq in rows}
 
 
 class SubscriptionRepository:
@@ -164,6 +190,19 @@ class SubscriptionRepository:
             for kind, value in dict.fromkeys(criteria)
         )
         self._session.flush()
+
+    def webhooks(
+        self, ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[Subscription, AgencyKind]]:
+        """The watch lists among ``ids`` that have a webhook, each with its agency's kind."""
+        if not ids:
+            return {}
+        rows = self._session.exec(
+            select(Subscription, Agency.kind)
+            .join(Agency, col(Agency.id) == col(Subscription.agency_id))
+            .where(col(Subscription.id).in_(ids), col(Subscription.webhook_url).is_not(None))
+        )
+        return {subscription.id: (subscription, AgencyKind(kind)) for subscription, kind in rows}
 
     def get_owned(self, caller: Caller, subscription_id: uuid.UUID) -> Subscription | None:
         return self._session.exec(

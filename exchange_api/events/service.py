@@ -104,9 +104,9 @@ def read_events(
     )
     rows = found[: query.limit]
     next_seq = rows[-1][0].seq if len(found) > query.limit else window.head
-    matches = repository.matches_of(caller.client_id, [event.seq for event, _, _ in rows])
+    matches = repository.matches_of([caller.client_id], [event.seq for event, _, _ in rows])
     items = [
-        event_of(event, alert, substance, matches.get(event.seq, []))
+        event_of(event, alert, substance, matches.get((caller.client_id, event.seq), []))
         for event, alert, substance in rows
     ]
     if items or record_empty:

@@ -16,7 +16,9 @@ metadata endpoint or an internal admin page. So (docs/decisions/0017):
 
 A host listed in ``EXCHANGE_WEBHOOK_ALLOW_HOSTS``, compared as written in the URL, skips the
 address checks and may use ``http`` (development and tests: a receiver on 127.0.0.1).
-The checks run when the watch list is created (422) and again before every delivery.
+The checks run when the watch list is created (422) and again before every delivery: a batch of
+deliveries looks each host up once (:func:`lookup`), and every address found is checked right
+before each request (:func:`checked_target`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,15 @@ from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["Target", "TargetRefused", "resolve_target"]
+__all__ = [
+    "Destination",
+    "Target",
+    "TargetRefused",
+    "checked_target",
+    "destination_of",
+    "lookup",
+    "resolve_target",
+]
 
 
 class TargetRefused(ValueError):
@@ -49,8 +59,19 @@ def _refused_address(address: str) -> bool:
     return not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified
 
 
-def resolve_target(url: str, allowed_hosts: frozenset[str]) -> Target:
-    """The address to send a webhook for ``url`` to, or :class:`TargetRefused`."""
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A webhook URL that passed the checks needing no resolution; its host still has to."""
+
+    url: httpx.URL
+    host: str
+    port: int
+    allowed: bool
+    """The host is in ``EXCHANGE_WEBHOOK_ALLOW_HOSTS``: no address check."""
+
+
+def destination_of(url: str, allowed_hosts: frozenset[str]) -> Destination:
+    """``url``'s scheme, user information and host checked, or :class:`TargetRefused`."""
     try:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, ValueError):
@@ -62,19 +83,36 @@ def resolve_target(url: str, allowed_hosts: frozenset[str]) -> Target:
     if not host or parsed.userinfo:
         raise TargetRefused("the URL needs a host and no user information")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return Destination(url=parsed, host=host, port=port, allowed=allowed)
+
+
+def lookup(host: str, port: int) -> tuple[str, ...]:
+    """The addresses ``host`` resolves to now (blocking), or :class:`TargetRefused`."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise TargetRefused("the host does not resolve") from None
-    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    return tuple(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def checked_target(destination: Destination, addresses: tuple[str, ...]) -> Target:
+    """Where to send for ``destination`` whose host resolved to ``addresses``: every one of them
+    checked (unless the host is allowed), the first one used; or :class:`TargetRefused`."""
     if not addresses:
         raise TargetRefused("the host does not resolve")
-    if not allowed and any(_refused_address(address) for address in addresses):
+    if not destination.allowed and any(_refused_address(address) for address in addresses):
         raise TargetRefused(
             "the host resolves to a loopback, private, link-local or reserved address"
         )
+    parsed, host, port = destination.url, destination.host, destination.port
     return Target(
         url=parsed.copy_with(host=addresses[0], port=port),
         host_header=host if parsed.port is None else f"{host}:{port}",
         server_name=host,
     )
+
+
+def resolve_target(url: str, allowed_hosts: frozenset[str]) -> Target:
+    """The address to send a webhook for ``url`` to, or :class:`TargetRefused` (blocking)."""
+    destination = destination_of(url, allowed_hosts)
+    return checked_target(destination, lookup(destination.host, destination.port))
