@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
+import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -71,11 +71,6 @@ RETRY_STEPS: tuple[float, ...] = (1, 3, 6, 30, 90, 180, 360)
 1, 5, 15, 30 min, then hourly); the last one repeats."""
 GIVE_UP_AFTER = timedelta(hours=24)
 TIMEOUT_SECONDS = 10.0
-CONNECTIONS_PER_CLIENT = 10
-"""The requests at once are shared out over clients of this many connections each: httpcore's
-pool looks at each of its connections on every request, so a request costs more CPU the larger
-the pool (1,000 POSTs to one loopback receiver, 50 at once: 2.5 s of CPU in one pool of 50,
-1.1 s in five pools of 10)."""
 LEASE = timedelta(seconds=TIMEOUT_SECONDS + 5)
 """Longer than an attempt can take (timeout included), so a live worker's claim never lapses."""
 
@@ -133,12 +128,13 @@ def _addresses(host: str, port: int) -> tuple[str, ...]:
 
 
 async def _post(
-    http: httpx.AsyncClient,
+    http: aiohttp.ClientSession,
     prepared: _Prepared,
     destination: Destination,
     addresses: dict[tuple[str, int], tuple[str, ...]],
 ) -> _Sent:
-    """The checks of every address found for the host, then the signed POST."""
+    """Every address found for the host checked, then the signed POST to the checked one (the
+    host in ``Host`` and as the TLS server name, which also keys the connection pool)."""
     try:
         target = checked_target(destination, addresses[destination.host, destination.port])
     except TargetRefused:
@@ -154,17 +150,19 @@ async def _post(
         ),
     }
     try:
-        response = await http.post(
-            target.url,
-            content=prepared.body,
+        async with http.post(
+            str(target.url),
+            data=prepared.body,
             headers=headers,
-            extensions={"sni_hostname": target.server_name},
-        )
-    except httpx.TimeoutException:
+            server_hostname=target.server_name,
+            allow_redirects=False,
+        ) as response:
+            # The answer's body is never read: an unread one closes its connection.
+            return prepared, response.status, None
+    except TimeoutError:
         return prepared, None, "timeout"
-    except httpx.HTTPError as exc:
+    except aiohttp.ClientError as exc:
         return prepared, None, type(exc).__name__
-    return prepared, response.status_code, None
 
 
 class WebhookDispatcher:
@@ -190,6 +188,7 @@ class WebhookDispatcher:
         self._idle = idle
         self._batch = batch
         self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
         self._woken = asyncio.Event()
         self._stopping = False
 
@@ -202,26 +201,12 @@ class WebhookDispatcher:
         """Deliver while the block lasts. At the end, attempts in flight finish; what is left
         stays queued for the next start (or another worker)."""
         self._stopping = False
-        async with contextlib.AsyncExitStack() as stack:
-            clients = [
-                await stack.enter_async_context(
-                    httpx.AsyncClient(
-                        follow_redirects=False,
-                        timeout=TIMEOUT_SECONDS,
-                        trust_env=False,
-                        limits=httpx.Limits(
-                            max_connections=CONNECTIONS_PER_CLIENT,
-                            max_keepalive_connections=CONNECTIONS_PER_CLIENT,
-                        ),
-                    )
-                )
-                for _ in range(-(-self._concurrency // CONNECTIONS_PER_CLIENT))
-            ]
-            # A sender takes a client with a free connection, and gives it back when done.
-            free: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-            for index in range(self._concurrency):
-                free.put_nowait(clients[index % len(clients)])
-            task = asyncio.create_task(self._run(free), name="webhook-dispatcher")
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._concurrency),
+            timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
+            trust_env=False,
+        ) as http:
+            task = asyncio.create_task(self._run(http), name="webhook-dispatcher")
             try:
                 yield
             finally:
@@ -229,7 +214,7 @@ class WebhookDispatcher:
                 self._woken.set()
                 await task
 
-    async def _run(self, free: asyncio.Queue[httpx.AsyncClient]) -> None:
+    async def _run(self, http: aiohttp.ClientSession) -> None:
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), self._idle)
@@ -239,7 +224,7 @@ class WebhookDispatcher:
                     claimed = await run_in_threadpool(self._claim)
                     if not claimed:
                         break
-                    await self._deliver(free, claimed)
+                    await self._deliver(http, claimed)
                 except (SQLAlchemyError, AuditUnavailable) as exc:
                     # What was claimed stays leased: another round sends it after the lease.
                     logger.warning(
@@ -252,9 +237,7 @@ class WebhookDispatcher:
         with self._session_factory.begin() as session:
             return claim_due(session, utc_now(), lease=LEASE, limit=self._batch)
 
-    async def _deliver(
-        self, free: asyncio.Queue[httpx.AsyncClient], claimed: list[Claimed]
-    ) -> None:
+    async def _deliver(self, http: aiohttp.ClientSession, claimed: list[Claimed]) -> None:
         """One claimed batch: prepared, its hosts looked up, sent, recorded (see the module)."""
         prepared = await run_in_threadpool(self._prepare, claimed)
         hosts = list(
@@ -268,23 +251,20 @@ class WebhookDispatcher:
             *(run_in_threadpool(_addresses, host, port) for host, port in hosts)
         )
         addresses = dict(zip(hosts, found, strict=True))
-        sent = await asyncio.gather(*(self._send(free, item, addresses) for item in prepared))
+        sent = await asyncio.gather(*(self._send(http, item, addresses) for item in prepared))
         await run_in_threadpool(self._record, sent)
 
     async def _send(
         self,
-        free: asyncio.Queue[httpx.AsyncClient],
+        http: aiohttp.ClientSession,
         prepared: _Prepared,
         addresses: dict[tuple[str, int], tuple[str, ...]],
     ) -> _Sent:
-        destination = prepared.destination
-        if destination is None:
+        if prepared.destination is None:
             return prepared, None, "target-refused"
-        http = await free.get()
-        try:
-            return await _post(http, prepared, destination, addresses)
-        finally:
-            free.put_nowait(http)
+        # Waiting here, not for a pooled connection: the timeout is the request's alone.
+        async with self._slots:
+            return await _post(http, prepared, prepared.destination, addresses)
 
     def _prepare(self, claimed: list[Claimed]) -> list[_Prepared]:
         """What to send for each of ``claimed`` that may be sent; the others are closed: a
