@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.keyring,
             audit_log,
             allowed_hosts=settings.webhook_allowed_hosts,
+            tls=settings.webhook_tls(),
             first_retry=settings.webhook_first_retry,
         )
 

@@ -8,6 +8,7 @@ The README's settings table lists every field here.
 from __future__ import annotations
 
 import re
+import ssl
 import stat
 from pathlib import Path
 from typing import Literal, Self
@@ -23,6 +24,18 @@ _SUPPORTED_DRIVERS = {"sqlite", "postgresql+psycopg"}
 #: ``N/second``, ``N/minute`` or ``N/hour`` (what the ``limits`` library parses, narrowed).
 _LIMIT = re.compile(r"[1-9][0-9]{0,8}/(second|minute|hour)")
 _LIMIT_STORES = ("memory://", "redis://", "rediss://")
+
+
+def _webhook_trust(ca_file: Path | None) -> ssl.SSLContext:
+    context = ssl.create_default_context()  # the system's authorities, names checked
+    if ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except OSError:  # ssl.SSLError included: no certificate in it
+            raise ValueError(
+                "EXCHANGE_WEBHOOK_CA_FILE must be a readable PEM file of certificates"
+            ) from None
+    return context
 
 
 class Settings(BaseSettings):
@@ -127,6 +140,11 @@ class Settings(BaseSettings):
         le=60,
         description="Seconds before a failed webhook delivery's first retry; later ones grow "
         "from it (x3, x6, x30, x90, x180, then x360 every time) for 24 hours.",
+    )
+    webhook_ca_file: Path | None = Field(
+        default=None,
+        description="A PEM file of certificate authorities trusted for webhook receivers besides "
+        "the system's (a government or private CA).",
     )
     stats_min_cell: int = Field(
         default=5,
@@ -240,6 +258,12 @@ class Settings(BaseSettings):
             raise ValueError("EXCHANGE_ISSUER must be an http(s) URL without a trailing slash")
         return value
 
+    @field_validator("webhook_ca_file")
+    @classmethod
+    def _loadable_ca_file(cls, value: Path | None) -> Path | None:
+        _webhook_trust(value)
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -295,6 +319,11 @@ class Settings(BaseSettings):
         return frozenset(
             host.strip().lower() for host in self.webhook_allow_hosts.split(",") if host.strip()
         )
+
+    def webhook_tls(self) -> ssl.SSLContext:
+        """How webhook receivers' certificates are checked: the system's certificate
+        authorities, plus ``webhook_ca_file``'s."""
+        return _webhook_trust(self.webhook_ca_file)
 
     @property
     def is_sqlite(self) -> bool:

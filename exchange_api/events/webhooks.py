@@ -20,6 +20,11 @@ PostgreSQL, so workers share the queue), then, outside any transaction, for the 
    passed: then the delivery is ``expired`` and the watch list ``failing`` until resumed) and an
    ``event.deliver`` audit entry for each delivery (ids, status and outcome only).
 
+Receivers' certificates are checked against the system's certificate authorities and those of
+``EXCHANGE_WEBHOOK_CA_FILE``, for the URL's host name; a certificate that fails is a failed
+attempt (``certificate-wrong-name`` or ``certificate-untrusted``), retried like any other, and
+nothing is sent.
+
 At least once: a worker killed after step 2 and before step 3 leaves the leases to expire, and
 the deliveries are sent again. Receivers deduplicate on ``webhook-id``. Nothing sealed is ever
 in a payload (events hold ids and routing facts), and log lines name ids only — never the URL,
@@ -31,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -73,6 +79,10 @@ GIVE_UP_AFTER = timedelta(hours=24)
 TIMEOUT_SECONDS = 10.0
 LEASE = timedelta(seconds=TIMEOUT_SECONDS + 5)
 """Longer than an attempt can take (timeout included), so a live worker's claim never lapses."""
+
+
+_WRONG_NAME = {62, 64}
+"""OpenSSL's ``X509_V_ERR_HOSTNAME_MISMATCH`` and ``X509_V_ERR_IP_ADDRESS_MISMATCH``."""
 
 
 def retry_delay(attempts: int, first: float) -> timedelta:
@@ -119,6 +129,15 @@ def _viewer(subscription: Subscription, kind: AgencyKind) -> Caller:
     )
 
 
+def _unanswered(exc: aiohttp.ClientError) -> str:
+    """``last_error`` of a request that got no answer: why the receiver's certificate was
+    refused, or the client's exception name (never its text, which holds the address)."""
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        code = getattr(exc.certificate_error, "verify_code", None)
+        return "certificate-wrong-name" if code in _WRONG_NAME else "certificate-untrusted"
+    return type(exc).__name__
+
+
 def _addresses(host: str, port: int) -> tuple[str, ...]:
     """``host``'s addresses, none if it does not resolve (blocking)."""
     try:
@@ -162,7 +181,7 @@ async def _post(
     except TimeoutError:
         return prepared, None, "timeout"
     except aiohttp.ClientError as exc:
-        return prepared, None, type(exc).__name__
+        return prepared, None, _unanswered(exc)
 
 
 class WebhookDispatcher:
@@ -175,6 +194,7 @@ class WebhookDispatcher:
         audit_log: AuditLog,
         *,
         allowed_hosts: frozenset[str],
+        tls: ssl.SSLContext,
         idle: float = 1.0,
         batch: int = 200,
         concurrency: int = 50,
@@ -185,6 +205,7 @@ class WebhookDispatcher:
         self._keyring = keyring
         self._audit_log = audit_log
         self._allowed_hosts = allowed_hosts
+        self._tls = tls
         self._idle = idle
         self._batch = batch
         self._concurrency = concurrency
@@ -202,7 +223,7 @@ class WebhookDispatcher:
         stays queued for the next start (or another worker)."""
         self._stopping = False
         async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._concurrency),
+            connector=aiohttp.TCPConnector(limit=self._concurrency, ssl=self._tls),
             timeout=aiohttp.ClientTimeout(total=TIMEOUT_SECONDS),
             trust_env=False,
         ) as http:

@@ -1,5 +1,6 @@
-"""A tiny webhook receiver on 127.0.0.1 for the tests (the standard library's http.server),
-and the Standard Webhooks verification written out independently of the service's code."""
+"""A tiny webhook receiver on 127.0.0.1 for the tests (the standard library's http.server), over
+http or https, and the Standard Webhooks verification written out independently of the
+service's code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import base64
 import hashlib
 import hmac
 import socket
+import ssl
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,10 +29,17 @@ class Receiver:
     port: int
     received: list[Received] = field(default_factory=list)
     answer: Callable[[Received], tuple[int, dict[str, str]]] = lambda _r: (204, {})
+    tls: ssl.SSLContext | None = None
+    """Serve https with this server context (its certificate and key)."""
+    host: str = "127.0.0.1"
+    """The host the URL names (it must resolve to 127.0.0.1)."""
+    openings: list[bytes] = field(default_factory=list)
+    """With ``tls``: the first byte each connection sent (0x16 opens a TLS handshake)."""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        scheme = "http" if self.tls is None else "https"
+        return f"{scheme}://{self.host}:{self.port}/hook"
 
 
 def free_port() -> int:
@@ -43,6 +53,17 @@ def receiving(receiver: Receiver) -> Iterator[Receiver]:
     """Serve ``receiver`` on its port until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            if receiver.tls is not None:  # the handshake in this connection's own thread
+                receiver.openings.append(self.request.recv(1, socket.MSG_PEEK))
+                self.request = receiver.tls.wrap_socket(self.request, server_side=True)
+            super().setup()
+
+        def finish(self) -> None:
+            super().finish()
+            if receiver.tls is not None:  # the server closes only the socket it accepted
+                self.request.close()
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", "0"))
             got = Received(
@@ -59,7 +80,12 @@ def receiving(receiver: Receiver) -> Iterator[Receiver]:
         def log_message(self, *_args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            if not isinstance(sys.exc_info()[1], ssl.SSLError):  # a refused handshake is quiet
+                super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+    server = Server(("127.0.0.1", receiver.port), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
