@@ -25,6 +25,12 @@ Receivers' certificates are checked against the system's certificate authorities
 attempt (``certificate-wrong-name`` or ``certificate-untrusted``), retried like any other, and
 nothing is sent.
 
+A failure of the database or the audit log ends the round: what it claimed stays leased. Any
+other failure (a secret that does not unseal, a bug) is logged at error level, by its type only,
+and the sender goes on: a batch that cannot be prepared is prepared again one delivery at a
+time, so that one delivery holds up no other; the one that fails, or a whole batch that fails
+later, stays leased.
+
 At least once: a worker killed after step 2 and before step 3 leaves the leases to expire, and
 the deliveries are sent again. Receivers deduplicate on ``webhook-id``. Nothing sealed is ever
 in a payload (events hold ids and routing facts), and log lines name ids only — never the URL,
@@ -81,6 +87,8 @@ LEASE = timedelta(seconds=TIMEOUT_SECONDS + 5)
 """Longer than an attempt can take (timeout included), so a live worker's claim never lapses."""
 
 
+_DEFERRED = (SQLAlchemyError, AuditUnavailable)
+"""Failures of what the sender depends on: the round ends, its claims wait for their leases."""
 _WRONG_NAME = {62, 64}
 """OpenSSL's ``X509_V_ERR_HOSTNAME_MISMATCH`` and ``X509_V_ERR_IP_ADDRESS_MISMATCH``."""
 
@@ -136,6 +144,15 @@ def _unanswered(exc: aiohttp.ClientError) -> str:
         code = getattr(exc.certificate_error, "verify_code", None)
         return "certificate-wrong-name" if code in _WRONG_NAME else "certificate-untrusted"
     return type(exc).__name__
+
+
+def _log_failure(message: str, exc: Exception, item: Claimed | None = None) -> None:
+    """An unexpected failure of the sender, at error level: its type and ids only (an
+    exception's text may hold what must not be logged)."""
+    event = {"action": "event.deliver", "error": type(exc).__name__}
+    if item is not None:
+        event |= {"subscription": str(item.subscription_id), "event_id": event_id(item.seq)}
+    logger.error(message, extra={"event": event})
 
 
 def _addresses(host: str, port: int) -> tuple[str, ...]:
@@ -246,12 +263,15 @@ class WebhookDispatcher:
                     if not claimed:
                         break
                     await self._deliver(http, claimed)
-                except (SQLAlchemyError, AuditUnavailable) as exc:
+                except _DEFERRED as exc:
                     # What was claimed stays leased: another round sends it after the lease.
                     logger.warning(
                         "webhook delivery deferred",
                         extra={"event": {"action": "event.deliver", "error": type(exc).__name__}},
                     )
+                    break
+                except Exception as exc:  # a bug must not end the sender: as after a crash
+                    _log_failure("webhook batch failed; retried after its leases", exc)
                     break
 
     def _claim(self) -> list[Claimed]:
@@ -260,7 +280,7 @@ class WebhookDispatcher:
 
     async def _deliver(self, http: aiohttp.ClientSession, claimed: list[Claimed]) -> None:
         """One claimed batch: prepared, its hosts looked up, sent, recorded (see the module)."""
-        prepared = await run_in_threadpool(self._prepare, claimed)
+        prepared = await self._prepared(claimed)
         hosts = list(
             dict.fromkeys(
                 (item.destination.host, item.destination.port)
@@ -274,6 +294,26 @@ class WebhookDispatcher:
         addresses = dict(zip(hosts, found, strict=True))
         sent = await asyncio.gather(*(self._send(http, item, addresses) for item in prepared))
         await run_in_threadpool(self._record, sent)
+
+    async def _prepared(self, claimed: list[Claimed]) -> list[_Prepared]:
+        """:meth:`_prepare` for the batch or, if that fails unexpectedly, for each delivery
+        alone: one that cannot be prepared (a secret that does not unseal, a bug) then holds
+        up no other, and stays leased."""
+        try:
+            return await run_in_threadpool(self._prepare, claimed)
+        except _DEFERRED:
+            raise
+        except Exception as exc:
+            _log_failure("webhook batch not prepared; preparing each delivery alone", exc)
+        prepared: list[_Prepared] = []
+        for item in claimed:
+            try:
+                prepared += await run_in_threadpool(self._prepare, [item])
+            except _DEFERRED:
+                raise
+            except Exception as exc:
+                _log_failure("webhook delivery not prepared; retried after its lease", exc, item)
+        return prepared
 
     async def _send(
         self,

@@ -1,5 +1,6 @@
 """Webhooks against a real receiver on 127.0.0.1: signatures, retries, a receiver down for a
-while, redirects never followed, visibility checked at delivery, nothing sealed sent."""
+while, redirects never followed, visibility checked at delivery, nothing sealed sent, and a
+watch list whose secret no longer unseals holding up no other."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlmodel import col
 
-from exchange_api.models.events import WebhookDelivery
+from exchange_api.models.events import Subscription, WebhookDelivery
 from tests.alerts.builders import EXPORTER_NAME, alert_body, minimal_body
 from tests.alerts.http import Desk, open_desk, push
 from tests.auth_helpers import Serving
@@ -296,3 +297,77 @@ async def test_an_alert_narrowed_while_its_delivery_waits_is_not_sent(serving: S
             states = {item["state"] for item in log}
             assert states == {"refused"}, log
             assert len(receiver.received) == sent_before
+
+
+async def test_a_list_whose_secret_does_not_unseal_holds_up_no_other(
+    serving: Serving, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A watch list whose sealed secret is damaged in the database fails at every delivery:
+    that is logged (error level, the error's type and ids only), its deliveries stay leased, and
+    the other list's deliveries, claimed in the same batches, go out. Once the secret is mended
+    and the lease is over (moved back in the database), what waited is sent."""
+    async with serving(webhook_allow_hosts="127.0.0.1", webhook_first_retry=0.2) as (
+        client,
+        registry,
+    ):
+        customs = await open_desk(registry, client, "customs", "BE")
+        engine = registry.app.state.engine
+        receiver = Receiver(free_port())
+        with receiving(receiver):
+            broken = await subscribe(client, customs, receiver.url + "?list=broken")
+            sound = await subscribe(client, customs, receiver.url + "?list=sound")
+            broken_id = uuid.UUID(broken["id"])
+            with engine.begin() as connection:
+                sealed = connection.execute(
+                    select(Subscription.sealed_secret).where(col(Subscription.id) == broken_id)
+                ).scalar_one()
+                assert sealed is not None
+                damaged = sealed[:-1] + bytes([sealed[-1] ^ 1])
+                connection.execute(
+                    update(Subscription)
+                    .where(col(Subscription.id) == broken_id)
+                    .values(sealed_secret=damaged)
+                )
+
+            def paths() -> list[str]:
+                return [got.path for got in receiver.received]
+
+            alerts = [await push(client, customs, minimal_body())]
+            await wait_for(lambda: paths().count("/hook?list=sound") == 1)
+            alerts.append(await push(client, customs, minimal_body()))  # the sender still runs
+            await wait_for(lambda: paths().count("/hook?list=sound") == 2)
+            assert "/hook?list=broken" not in paths()
+            waiting = await deliveries(client, customs, broken["id"])
+            # Claimed (each claim counts an attempt), leased, never sent: no outcome recorded.
+            assert [(item["state"], item["last_error"]) for item in waiting] == [
+                ("pending", None)
+            ] * 2
+            assert all(item["attempts"] >= 1 for item in waiting)
+            logged = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+            failures = [line for line in logged if line["level"] == "error"]
+            assert failures
+            assert {line["event"]["error"] for line in failures} == {"IntegrityError"}
+            assert {
+                line["event"]["subscription"]
+                for line in failures
+                if "subscription" in line["event"]
+            } == {broken["id"]}
+            assert all("exception" not in line for line in failures)
+
+            with engine.begin() as connection:  # mended, and the lease is over
+                connection.execute(
+                    update(Subscription)
+                    .where(col(Subscription.id) == broken_id)
+                    .values(sealed_secret=sealed)
+                )
+                connection.execute(
+                    update(WebhookDelivery)
+                    .where(col(WebhookDelivery.subscription_id) == broken_id)
+                    .values(next_attempt_at=datetime.now(UTC))
+                )
+            await wait_for(lambda: paths().count("/hook?list=broken") == 2)
+    for name, created in (("broken", broken), ("sound", sound)):
+        sent = [got for got in receiver.received if got.path == f"/hook?list={name}"]
+        assert sorted(json.loads(got.body)["alert_id"] for got in sent) == sorted(alerts)
+        for got in sent:
+            assert verify_standard_webhook(created["secret"], got.headers, got.body)
