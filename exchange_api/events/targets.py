@@ -12,7 +12,7 @@ metadata endpoint or an internal admin page. So (docs/decisions/0017):
 - the request then goes to the address that was checked (the URL's host stays in the ``Host``
   header and the TLS server name), so a DNS answer that changes between the check and the
   connection (DNS rebinding) is never used;
-- redirects are not followed (the client is built with ``follow_redirects=False``).
+- redirects are not followed (each request is sent with ``allow_redirects=False``).
 
 A host listed in ``EXCHANGE_WEBHOOK_ALLOW_HOSTS``, compared as written in the URL, skips the
 address checks and may use ``http`` (development and tests: a receiver on 127.0.0.1).
