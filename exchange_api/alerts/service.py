@@ -345,13 +345,12 @@ def read_alert(
     purpose: str,
 ) -> AlertView:
     """The alert as the caller may see it; groups it may not see are never decrypted."""
-    repository = AlertRepository(session)
-    row = repository.get_visible(caller, alert_id)
-    if row is None:
+    found = AlertRepository(session).read_visible(caller, alert_id)
+    if found is None:
         raise AlertNotFound(alert_id)
+    row, followups, rank = found
     groups = visible_groups(caller, row.reporting_agency_id)
     opened = records.decode_groups(open_groups(keyring, row, groups))
-    followups, rank = repository.followup_tally(caller, alert_id)
     alert = records.read_of(
         row, opened, withheld_groups(groups), followups=followups, stage=stage_named(rank)
     )

@@ -35,6 +35,7 @@ from exchange_api.models.followups import FollowUp, FollowUpAudience
 __all__ = [
     "DEFAULT_FIELD_POLICY",
     "audience_keys",
+    "followup_addressed_bound",
     "followup_texts",
     "followup_visible_to",
     "viewer_params",
@@ -131,14 +132,31 @@ def followup_visible_to(caller: Caller) -> ColumnElement[bool]:
     holds exactly for the follow-ups ``caller`` may see: the alert is visible to it, and the
     follow-up is distributed to whoever sees the alert, or the caller's agency is the alert's
     reporting agency, the follower, or one the follow-up names."""
-    agency = caller.agency_id
+    audiences = _audiences_of(caller)
+    industry = caller.agency_kind is AgencyKind.INDUSTRY
+    return _followup_visibility(caller.agency_id, audiences, industry=industry)
+
+
+def followup_addressed_bound() -> ColumnElement[bool]:
+    """:func:`followup_visible_to` less its first half, for statements built once that check
+    the alert's visibility themselves (with :func:`visible_to_bound`) and correlate this on
+    it: the follow-ups of that alert addressed to the viewer, ``viewer_agency`` bound."""
+    return _followup_addressed(bindparam("viewer_agency"))
+
+
+def _followup_visibility(
+    agency: object, audiences: object, *, industry: bool
+) -> ColumnElement[bool]:
+    return and_(_visibility(agency, audiences, industry=industry), _followup_addressed(agency))
+
+
+def _followup_addressed(agency: object) -> ColumnElement[bool]:
     named = exists().where(
         col(FollowUpAudience.followup_id) == col(FollowUp.id),
         col(FollowUpAudience.agency_id) == agency,
     )
     return and_(
         col(FollowUp.alert_id) == col(Alert.id),
-        visible_to(caller),
         or_(
             col(FollowUp.distribution_scope) == "alert",
             col(Alert.reporting_agency_id) == agency,
