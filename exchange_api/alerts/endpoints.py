@@ -1,6 +1,9 @@
 """HTTP endpoints of the alerts domain (docs/contract.md, "Alerts"): thin, each calls one service,
 which also records the call in the audit log.
 
+The reads taken most often (one alert, a search) are ``async`` and run their service call and
+the commit in one trip to a worker thread (:func:`~exchange_api.kit.dependencies.run_then_commit`).
+
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
 """
@@ -46,6 +49,7 @@ from exchange_api.kit.dependencies import (
     SessionDep,
     SettingsDep,
     require_purpose,
+    run_then_commit,
 )
 from exchange_api.kit.pagination import next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
@@ -155,7 +159,7 @@ def create_alerts(
     response_model=AlertList,
     dependencies=[Depends(forbid_unknown_query_params(AlertQuery.model_fields))],
 )
-def search_alerts(
+async def search_alerts(
     query: Annotated[AlertQuery, Query()],
     caller: AlertsRead,
     session: SessionDep,
@@ -173,15 +177,18 @@ def search_alerts(
     shift later pages. Unknown parameters are refused (400). Searches by `party` or `document`
     have a tighter rate limit of their own (`EXCHANGE_RATE_LIMIT_GUESS`, 429 past it).
     """
-    if query.party is not None or query.document is not None:
-        limit_guesses(request, caller.client_id)
-    outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
+
+    def search() -> tuple[str, str | None]:
+        if query.party is not None or query.document is not None:
+            limit_guesses(request, caller.client_id)  # the store may be Redis: off the loop
+        outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
+        return outcome.page.model_dump_json(by_alias=True), outcome.page.next_cursor
+
     # Serialized here, once, from the model the route declares: returned as a model, the page
     # would be validated again, in one more trip to a worker thread (fastapi.routing).
+    page, next_cursor = await run_then_commit(session, search)
     return Response(
-        outcome.page.model_dump_json(by_alias=True),
-        media_type="application/json",
-        headers=next_link(request.url, outcome.page.next_cursor),
+        page, media_type="application/json", headers=next_link(request.url, next_cursor)
     )
 
 
@@ -191,7 +198,7 @@ def search_alerts(
     dependencies=_NO_PARAMS,
     responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
-def read_alert(
+async def read_alert(
     alert_id: AlertId,
     caller: AlertsRead,
     session: SessionDep,
@@ -205,10 +212,14 @@ def read_alert(
     (they are not even decrypted). `ETag` names the version, for `If-Match` on a change.
     An alert past its review date is 410 `alert-shredded`: its content no longer exists.
     """
-    view = service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
-    withheld: set[str] = set(view.alert.withheld)
-    content = view.alert.model_dump(mode="json", exclude=withheld)
-    return JSONResponse(content, headers={"ETag": view.etag})
+
+    def read() -> tuple[dict[str, Any], str]:
+        view = service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
+        withheld: set[str] = set(view.alert.withheld)
+        return view.alert.model_dump(mode="json", exclude=withheld), view.etag
+
+    content, etag = await run_then_commit(session, read)
+    return JSONResponse(content, headers={"ETag": etag})
 
 
 @router.patch(

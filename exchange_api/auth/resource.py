@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from exchange_api.auth import repository
 from exchange_api.auth.caller import Caller
@@ -38,7 +39,7 @@ from exchange_api.auth.server import OAuthServer, get_oauth_server
 from exchange_api.auth.token_states import TokenStates
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
 from exchange_api.kit.dependencies import SessionDep
-from exchange_api.kit.rate_limits import limit_client
+from exchange_api.kit.rate_limits import limit_client, limit_without_io
 
 __all__ = ["REALM", "CallerDep", "challenge", "current_caller"]
 
@@ -148,8 +149,12 @@ def _check_binding(
         raise _invalid_proof(server, "The DPoP proof was used before.")
 
 
-def current_caller(request: Request, session: SessionDep) -> Caller:
-    """Authenticate the request (see the module docstring) and say who is calling."""
+async def current_caller(request: Request, session: SessionDep) -> Caller:
+    """Authenticate the request (see the module docstring) and say who is calling.
+
+    ``async``: the checks that wait on nothing (the token's signature and claims, the rate
+    limit in process, an unbound token's scheme) run on the event loop; what waits on a store
+    or the database goes to a worker thread, only when it is needed."""
     server = get_oauth_server(request)
     scheme, token = _credentials(request, server)
     try:
@@ -158,14 +163,20 @@ def current_caller(request: Request, session: SessionDep) -> Caller:
         raise _invalid_token(server, str(exc), on_dpop=scheme == "dpop") from None
     request.state.client_id = claims.client_id
     # Counted once the client is known for sure, before the replay cache and the database.
-    limit_client(request, claims.client_id)
-    _check_binding(request, server, scheme, token, claims)
+    if limit_without_io(request):
+        limit_client(request, claims.client_id)
+    else:
+        await run_in_threadpool(limit_client, request, claims.client_id)
+    if claims.bound_to is None:
+        _check_binding(request, server, scheme, token, claims)  # refuses or passes: no I/O
+    else:
+        await run_in_threadpool(_check_binding, request, server, scheme, token, claims)
     # After the replay cache's own transaction: on SQLite, the request's transaction holds the
     # write lock from its first statement on. On PostgreSQL the worker's token states answer
-    # without a round trip, and forget what any change to clients, agencies or revocations
+    # without a query, and forget what any change to clients, agencies or revocations
     # touched before the next request looks (auth/token_states.py).
     states: TokenStates = request.app.state.token_states
-    state = states.lookup(session, client_id=claims.client_id, token_id=claims.token_id)
+    state = await states.lookup(session, client_id=claims.client_id, token_id=claims.token_id)
     bound = claims.bound_to is not None
     if state is None:
         raise _invalid_token(server, "The client of this access token is gone.", on_dpop=bound)

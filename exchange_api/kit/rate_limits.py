@@ -49,6 +49,7 @@ __all__ = [
     "RateLimiter",
     "limit_client",
     "limit_guesses",
+    "limit_without_io",
     "rate_limit_headers",
 ]
 
@@ -164,6 +165,13 @@ def _enforce(state: dict[str, Any], quota: Quota | None) -> None:
     state.setdefault(_STATE_KEY, []).append(quota)
     if not quota.allowed:
         raise RateLimited(quota)
+
+
+def limit_without_io(request: Request) -> bool:
+    """Whether counting against the limits does no I/O (no limits, or counters in process), so
+    an ``async`` caller may count on the event loop; with Redis, count in a worker thread."""
+    limiter = _limiter(request.app)
+    return limiter is None or limiter.in_process
 
 
 def limit_client(request: Request, client_id: str) -> None:

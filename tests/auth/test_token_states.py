@@ -36,9 +36,9 @@ def statements(app: FastAPI) -> list[str]:
     return seen
 
 
-def look_up(app: FastAPI, states: TokenStates, agency: TestAgency, token_id: str) -> Any:
+async def look_up(app: FastAPI, states: TokenStates, agency: TestAgency, token_id: str) -> Any:
     with app.state.session_factory.begin() as session:
-        return states.lookup(session, client_id=agency.client_id, token_id=token_id)
+        return await states.lookup(session, client_id=agency.client_id, token_id=token_id)
 
 
 def change(app: FastAPI, sql: str, **params: Any) -> None:
@@ -52,14 +52,14 @@ async def test_a_state_is_kept_until_something_changes(
 ) -> None:
     agency = await registry.agency()
     token_id = str(uuid.uuid4())
-    first = look_up(app, states, agency, token_id)
+    first = await look_up(app, states, agency, token_id)
     asked = len(statements)
     assert asked >= 1
-    assert look_up(app, states, agency, token_id) == first
+    assert await look_up(app, states, agency, token_id) == first
     assert len(statements) == asked, "the second lookup went to the database"
 
     change(app, "update agencies set name = name where id = :id", id=agency.id)
-    assert look_up(app, states, agency, token_id) == first
+    assert await look_up(app, states, agency, token_id) == first
     assert len(statements) > asked + 1, "a change did not make the worker ask again"
 
 
@@ -68,13 +68,13 @@ async def test_a_revocation_is_seen_by_the_next_lookup(
 ) -> None:
     agency = await registry.agency()
     token_id = str(uuid.uuid4())
-    assert not look_up(app, states, agency, token_id).revoked
+    assert not (await look_up(app, states, agency, token_id)).revoked
     with app.state.session_factory.begin() as session:
         expires = datetime.now(UTC) + timedelta(minutes=5)
         repository.revoke_token(
             session, token_id=token_id, client_id=agency.client_id, expires_at=expires
         )
-    assert look_up(app, states, agency, token_id).revoked
+    assert (await look_up(app, states, agency, token_id)).revoked
 
 
 async def test_disabling_by_hand_is_seen_by_the_next_lookup(
@@ -82,11 +82,11 @@ async def test_disabling_by_hand_is_seen_by_the_next_lookup(
 ) -> None:
     agency = await registry.agency()
     token_id = str(uuid.uuid4())
-    assert not look_up(app, states, agency, token_id).client_disabled
+    assert not (await look_up(app, states, agency, token_id)).client_disabled
     change(app, "update clients set disabled_at = now() where client_id = :id", id=agency.client_id)
-    assert look_up(app, states, agency, token_id).client_disabled
+    assert (await look_up(app, states, agency, token_id)).client_disabled
     change(app, "delete from clients where client_id = :id", id=agency.client_id)
-    assert look_up(app, states, agency, token_id) is None
+    assert await look_up(app, states, agency, token_id) is None
 
 
 async def test_without_its_listening_connection_the_worker_asks_every_time(
@@ -94,10 +94,10 @@ async def test_without_its_listening_connection_the_worker_asks_every_time(
 ) -> None:
     agency = await registry.agency()
     token_id = str(uuid.uuid4())
-    look_up(app, states, agency, token_id)
+    await look_up(app, states, agency, token_id)
     states._listener.close()  # the connection is lost (a database restart, a network cut)
     asked = len(statements)
     change(app, "update clients set disabled_at = now() where client_id = :id", id=agency.client_id)
-    assert look_up(app, states, agency, token_id).client_disabled
-    assert look_up(app, states, agency, token_id).client_disabled
+    assert (await look_up(app, states, agency, token_id)).client_disabled
+    assert (await look_up(app, states, agency, token_id)).client_disabled
     assert len(statements) >= asked + 3
