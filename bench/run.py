@@ -168,6 +168,7 @@ class Session:
         self.sample_ids = (result["sample_ids"] + self.sample_ids)[:SAMPLES_KEPT]
         self.sample_parties = (result["sample_parties"] + self.sample_parties)[:SAMPLES_KEPT]
         self.stored = self.app.stored_alerts()
+        self.app.analyze()  # both apps alike
 
     def concurrency_of(self, op: str) -> int:
         """Clients for an operation: searches run at a latency-probing level, batches at a
