@@ -3,6 +3,7 @@ client, an agency or a revocation changes — however the change is made."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -101,3 +102,25 @@ async def test_without_its_listening_connection_the_worker_asks_every_time(
     assert (await look_up(app, states, agency, token_id)).client_disabled
     assert (await look_up(app, states, agency, token_id)).client_disabled
     assert len(statements) >= asked + 3
+
+
+async def test_lookups_at_once_each_see_a_change_made_before_they_began(
+    app: FastAPI, registry: Registry, states: TokenStates
+) -> None:
+    """Lookups waiting together share fences; none answers from one sent before it began."""
+    agency = await registry.agency()
+    token_id = str(uuid.uuid4())
+    assert not (await look_up(app, states, agency, token_id)).revoked  # kept by the worker
+    for _round in range(3):
+        change(app, "update agencies set name = name where id = :id", id=agency.id)
+        states_seen = await asyncio.gather(
+            *(look_up(app, states, agency, token_id) for _ in range(20))
+        )
+        assert {state.revoked for state in states_seen} == {False}
+    with app.state.session_factory.begin() as session:
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        repository.revoke_token(
+            session, token_id=token_id, client_id=agency.client_id, expires_at=expires
+        )
+    states_seen = await asyncio.gather(*(look_up(app, states, agency, token_id) for _ in range(20)))
+    assert all(state.revoked for state in states_seen)
