@@ -102,7 +102,7 @@ class AccessTokenAuthority:
 
     def __init__(self, keys: TokenSigningKeys, *, issuer: str, lifetime: int) -> None:
         self._keys = keys
-        self._jwks_by_version: dict[int, tuple[ECKey, ECKey]] = {}
+        self._jwks_by_version: dict[int, tuple[ECKey, ECKey, str]] = {}
         self.issuer = issuer
         self.lifetime = lifetime
         self._claims = jwt.JWTClaimsRegistry(
@@ -122,26 +122,28 @@ class AccessTokenAuthority:
             self._check_signature
         )
 
-    def _jose_keys(self, version: int, key: ec.EllipticCurvePrivateKey) -> tuple[ECKey, ECKey]:
-        """The (private, public) joserfc keys of a version, imported once."""
-        pair = self._jwks_by_version.get(version)
-        if pair is None:
+    def _jose_keys(self, version: int, key: ec.EllipticCurvePrivateKey) -> tuple[ECKey, ECKey, str]:
+        """The (private, public) joserfc keys of a version and its ``kid`` (the public key's
+        RFC 7638 thumbprint), made once: every verification looks the ``kid`` up."""
+        keys = self._jwks_by_version.get(version)
+        if keys is None:
             pem = key.private_bytes(
                 serialization.Encoding.PEM,
                 serialization.PrivateFormat.PKCS8,
                 serialization.NoEncryption(),
             )
             private = ECKey.import_key(pem)
-            pair = (private, ECKey.import_key(private.as_dict(private=False)))
-            self._jwks_by_version[version] = pair
-        return pair
+            public = ECKey.import_key(private.as_dict(private=False))
+            keys = (private, public, public.thumbprint())
+            self._jwks_by_version[version] = keys
+        return keys
 
     def _published(self) -> dict[str, ECKey]:
-        """The public keys that verify tokens now, by ``kid`` (their RFC 7638 thumbprint)."""
+        """The public keys that verify tokens now, by ``kid``."""
         published = {}
         for version in self._keys.published():
-            public = self._jose_keys(version.version, version.key)[1]
-            published[public.thumbprint()] = public
+            _private, public, kid = self._jose_keys(version.version, version.key)
+            published[kid] = public
         return published
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
@@ -186,11 +188,11 @@ class AccessTokenAuthority:
         if bound_to is not None:
             claims["cnf"] = {"jkt": bound_to}
         signing = self._keys.signing
-        private, public = self._jose_keys(signing.version, signing.key)
+        private, _public, kid = self._jose_keys(signing.version, signing.key)
         header = {
             "typ": ACCESS_TOKEN_TYPE,
             "alg": ACCESS_TOKEN_ALGORITHM,
-            "kid": public.thumbprint(),
+            "kid": kid,
         }
         token = jwt.encode(header, claims, private, registry=ACCESS_TOKEN_REGISTRY)
         return IssuedAccessToken(
