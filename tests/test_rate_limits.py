@@ -16,7 +16,6 @@ from asgi_lifespan import LifespanManager
 
 from exchange_api.app import create_app
 from exchange_api.config import Settings
-from exchange_api.kit.rate_limits import InProcessWindows
 from tests.alerts.http import PURPOSE, assert_problem
 from tests.auth_helpers import TOKEN_PATH, Serving
 
@@ -184,14 +183,3 @@ async def test_limits_off_means_no_headers_and_no_refusals(serving: Serving) -> 
 def test_limit_settings_are_checked_at_start(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"EXCHANGE_{name.upper()}"):
         Settings(**{name: value})
-
-
-def test_in_process_windows_count_per_key_until_the_window_ends() -> None:
-    windows = InProcessWindows()
-    first, ends_at = windows.hit("a", 60, 1)
-    assert first == 1
-    assert windows.hit("a", 60, 2) == (3, ends_at)  # same window, the cost added
-    assert windows.hit("b", 60, 1)[0] == 1  # keys count alone
-    # A window of no length has ended by the next hit: a new one opens, counting from zero.
-    assert windows.hit("c", 0, 5)[0] == 5
-    assert windows.hit("c", 0, 1)[0] == 1

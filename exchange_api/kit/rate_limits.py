@@ -10,11 +10,10 @@ Three limits, each a fixed window of ``N/second|minute|hour`` (docs/operations.m
 - ``guess``: blind-index searches (``party=``, ``document=``) of one client, and anything else that
   tests whether a value is in the exchange: :func:`limit_guesses` is the one function to call.
 
-Counters live in the process (``memory://``, one machine: :class:`InProcessWindows`) or in Redis
-(``redis://…``, shared by every worker and machine). Every answer that counted against a limit
-carries ``RateLimit-Policy`` and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-08, structured
-fields: ``"client";q=600; w=60`` and ``"client";r=599;t=42``); a refusal is 429 ``rate-limited``
-with ``Retry-After``.
+Counters live in the process (``memory://``, one machine) or in Redis (``redis://…``, shared by
+every worker and machine). Every answer that counted against a limit carries ``RateLimit-Policy``
+and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-08, structured fields: ``"client";q=600;
+w=60`` and ``"client";r=599;t=42``); a refusal is 429 ``rate-limited`` with ``Retry-After``.
 
 If the store fails (Redis down), the ``client`` and ``address`` limits let the request through —
 they protect capacity, and an outage of the store should not become an outage of the exchange —
@@ -26,14 +25,13 @@ from __future__ import annotations
 
 import enum
 import math
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -45,7 +43,6 @@ from exchange_api.kit.failures import FailureLog
 
 __all__ = [
     "AddressRateLimitMiddleware",
-    "InProcessWindows",
     "LimitKind",
     "Quota",
     "RateLimited",
@@ -104,102 +101,55 @@ class RateLimitStoreUnavailable(ServiceUnavailable):
     title = "Rate-limit store unavailable"
 
 
-class InProcessWindows:
-    """Fixed windows counted in this process: a key's window opens at its first hit and lasts
-    the limit's period, as the ``limits`` library's fixed window over its ``memory://`` store.
-
-    That store starts a clean-up thread whenever none is alive, which under load is about once
-    per request (measured: 7 % of a read's CPU, on the event loop); here an expired window is
-    replaced when its key is next hit, and all expired windows are dropped once a second."""
-
-    _SWEEP_EVERY_S = 1.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[str, tuple[float, int]] = {}  # key: (ends at, count)
-        self._next_sweep = 0.0
-
-    def hit(self, key: str, period_s: int, cost: int) -> tuple[int, float]:
-        """Count ``cost`` against ``key``: its count in the current window, and when that
-        window ends (epoch seconds)."""
-        now = time.time()
-        with self._lock:
-            if now >= self._next_sweep:
-                self._windows = {k: w for k, w in self._windows.items() if w[0] > now}
-                self._next_sweep = now + self._SWEEP_EVERY_S
-            ends_at, count = self._windows.get(key, (0.0, 0))
-            if ends_at <= now:
-                ends_at, count = now + period_s, 0
-            count += cost
-            self._windows[key] = (ends_at, count)
-        return count, ends_at
-
-
 class RateLimiter:
-    """The app's limits over one store (built once; shared by every request): counted in this
-    process (:class:`InProcessWindows`), or in a ``limits`` storage (Redis)."""
+    """The app's limits over one store (built once; shared by every request)."""
 
     def __init__(
         self,
-        store: Storage | InProcessWindows,
+        storage: Storage,
         items: dict[LimitKind, RateLimitItem],
         *,
         namespace: str,
         failures: FailureLog,
     ) -> None:
-        self._windows = store if isinstance(store, InProcessWindows) else None
-        self._strategy = (
-            None if isinstance(store, InProcessWindows) else FixedWindowRateLimiter(store)
-        )
+        self._strategy = FixedWindowRateLimiter(storage)
         self._items = items
         self._namespace = namespace
         self._failures = failures
         #: An in-process store does no I/O: it can be asked on the event loop.
-        self.in_process = self._windows is not None
+        self.in_process = isinstance(storage, MemoryStorage)
 
     @classmethod
     def from_settings(cls, settings: Settings, failures: FailureLog) -> RateLimiter | None:
         """The configured limiter, or ``None`` when ``EXCHANGE_RATE_LIMITS=false``."""
         if not settings.rate_limits:
             return None
-        store: Storage | InProcessWindows
-        if settings.rate_limit_storage.startswith("memory://"):
-            store = InProcessWindows()
-        else:
-            storage = storage_from_string(settings.rate_limit_storage, wrap_exceptions=True)
-            assert isinstance(storage, Storage)  # a sync scheme: the settings allow no other
-            store = storage
+        storage = storage_from_string(settings.rate_limit_storage, wrap_exceptions=True)
+        assert isinstance(storage, Storage)  # a sync scheme: the settings allow no other
         items = {
             LimitKind.CLIENT: parse(settings.rate_limit_client),
             LimitKind.ADDRESS: parse(settings.rate_limit_address),
             LimitKind.GUESS: parse(settings.rate_limit_guess),
         }
         # Several deployments may share one Redis: their counters must not meet.
-        return cls(store, items, namespace=settings.issuer, failures=failures)
+        return cls(storage, items, namespace=settings.issuer, failures=failures)
 
     def hit(self, kind: LimitKind, identifier: str, cost: int = 1) -> Quota | None:
         """Count ``cost`` requests of ``identifier`` against ``kind``; ``None`` if the store
         failed (logged, throttled)."""
         item = self._items[kind]
-        if self._windows is not None:
-            key = item.key_for(self._namespace, identifier)
-            count, reset_time = self._windows.hit(key, item.get_expiry(), cost)
-            allowed, remaining = count <= item.amount, max(0, item.amount - count)
-        else:
-            assert self._strategy is not None
-            try:
-                allowed = self._strategy.hit(item, self._namespace, identifier, cost=cost)
-                stats = self._strategy.get_window_stats(item, self._namespace, identifier)
-            except StorageError as exc:
-                self._failures.failed(f"rate-limit store ({kind.value})", exc.storage_error)
-                return None
-            remaining, reset_time = stats.remaining, stats.reset_time
+        try:
+            allowed = self._strategy.hit(item, self._namespace, identifier, cost=cost)
+            stats = self._strategy.get_window_stats(item, self._namespace, identifier)
+        except StorageError as exc:
+            self._failures.failed(f"rate-limit store ({kind.value})", exc.storage_error)
+            return None
         return Quota(
             kind=kind,
             limit=item.amount,
             window=item.get_expiry(),
-            remaining=remaining,
-            reset_after=max(1, math.ceil(reset_time - time.time())),
+            remaining=stats.remaining,
+            reset_after=max(1, math.ceil(stats.reset_time - time.time())),
             allowed=allowed,
         )
 
