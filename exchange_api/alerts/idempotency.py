@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Generic, TypeVar
@@ -36,6 +36,7 @@ from sqlmodel import Session
 
 from exchange_api.alerts.errors import BodyInvalid, IdempotencyKeyReused
 from exchange_api.alerts.repository import AlertRepository
+from exchange_api.audit.chain import CanonicalizationError, canonical_json
 from exchange_api.auth.caller import Caller
 from exchange_api.models.types import utc_now
 
@@ -44,16 +45,24 @@ __all__ = ["IdempotentResult", "request_hash", "run_once"]
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
-def request_hash(body: object) -> str:
-    """SHA-256 (hex) of the canonical JSON of a body (a JSON value): equal for equal bodies,
+def request_hash(body: Mapping[str, object]) -> str:
+    """SHA-256 (hex) of the canonical JSON of a body (a JSON object): equal for equal bodies,
     however formatted.
 
-    A number JSON can carry but RFC 8785 cannot (NaN, or an integer past 2**53 in a raw batch
-    item) is refused as the body's fault (422), not hashed some other way."""
+    Every keyed batch is hashed, so the common body takes the audit chain's fast canonicaliser
+    (byte for byte the RFC 8785 form, at a fraction of the cost); what it will not take (a tiny
+    or huge float, an astral key, deep nesting) goes through the ``rfc8785`` package. A number
+    JSON can carry but RFC 8785 cannot (NaN, or an integer past 2**53 in a raw batch item) is
+    refused as the body's fault (422), not hashed some other way."""
     try:
-        canonical = rfc8785.dumps(body)  # type: ignore[arg-type]
-    except rfc8785.CanonicalizationError:
-        raise BodyInvalid([{"loc": ["body"], "msg": "holds a number JSON cannot carry"}]) from None
+        canonical = canonical_json(body, floats=True)
+    except CanonicalizationError:
+        try:
+            canonical = rfc8785.dumps(body)  # type: ignore[arg-type]
+        except rfc8785.CanonicalizationError:
+            raise BodyInvalid(
+                [{"loc": ["body"], "msg": "holds a number JSON cannot carry"}]
+            ) from None
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -88,7 +97,7 @@ def run_once(
     session: Session,
     caller: Caller,
     key: str,
-    body: object,
+    body: Mapping[str, object],
     run: Callable[[], AnswerT],
     *,
     answer_type: type[AnswerT],

@@ -16,7 +16,8 @@ RFC 8785 form (the tests prove it against the ``rfc8785`` package) and is severa
 which the verifier needs. :func:`canonical_json` therefore refuses everything where the two could
 differ: floats (RFC 8785 prints them the ECMAScript way), integers outside ±(2**53 - 1), object
 keys outside the Basic Multilingual Plane (RFC 8785 sorts keys by UTF-16 code units, Python by
-code points; they agree inside the BMP), lone surrogates, and any other type.
+code points; they agree inside the BMP), lone surrogates, and any other type. Asked to
+(``floats=True``), it takes floats too where their two forms can be made to agree.
 
 A hash chain has no secret: whoever can write the table can rewrite a suffix and recompute every
 hash after it. The chain makes edits, deletions and reordering *visible*; the signed checkpoints
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final, TypedDict
@@ -150,6 +151,7 @@ _TEXT_LIST_FIELDS: Final = ("resource_ids", "fields")
 _ACTION_VALUES: Final = frozenset(action.value for action in AuditAction)
 _OUTCOME_VALUES: Final = frozenset(outcome.value for outcome in Outcome)
 _MAX_SAFE_INT: Final = 2**53 - 1
+_MIN_POSITIONAL_FLOAT: Final = 1e-4
 # Exactly these types (not subclasses) need no further look: ints need their range checked.
 _PLAIN_SCALARS: Final = frozenset({str, bool, type(None)})
 _MAX_DEPTH: Final = 16
@@ -195,16 +197,31 @@ def parse_audit_time(text: str) -> datetime:
     return moment
 
 
-def _refuse_non_canonical(value: object, depth: int) -> None:
-    """Raise unless ``value`` is in the subset where json.dumps is exactly RFC 8785.
+def _float_value(value: float) -> int | float:
+    """A float as json.dumps must meet it to write its RFC 8785 form, or a refusal.
+
+    RFC 8785 writes numbers the ECMAScript way: an integral one without ``.0`` (as the int
+    writes it, up to ±(2**53 - 1)), another in the shortest digits that read back as the same
+    float — as Python's ``repr`` does, and in positional notation from 1e-4 on, where Python
+    switches to it too. Smaller and unsafe ones (and NaN, infinities) are left to the caller.
+    """
+    if value.is_integer() and -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
+        return int(value)
+    if _MIN_POSITIONAL_FLOAT <= abs(value) < _MAX_SAFE_INT:
+        return value
+    raise CanonicalizationError("a float whose RFC 8785 form json.dumps does not write")
+
+
+def _canonical_value(value: object, depth: int, floats: bool) -> object:
+    """``value``, or a copy with floats as json.dumps must meet them (``floats``); raises unless
+    it is in the subset where json.dumps is exactly RFC 8785.
 
     This runs on every entry when a chain is verified, so the common cases (exactly str, None,
     bool or int; a list of those) are decided by exact type first; subclasses such as a
-    StrEnum take the slower isinstance route.
+    StrEnum take the slower isinstance route. A container is copied only if a float in it is.
     """
     if type(value) in _PLAIN_SCALARS:
-        return
-    children: Iterable[Any]
+        return value
     if isinstance(value, dict):
         try:
             ascii_keys = "".join(value).isascii()
@@ -212,36 +229,60 @@ def _refuse_non_canonical(value: object, depth: int) -> None:
             raise CanonicalizationError("object keys must be strings") from None
         if not ascii_keys and any(ord(char) > 0xFFFF for key in value for char in key):
             raise CanonicalizationError("object keys outside the BMP are not allowed")
-        children = value.values()
-    elif isinstance(value, list):
+        _check_depth(depth)
+        copied: dict[Any, Any] | None = None
+        for key, item in value.items():
+            kind = type(item)
+            if kind in _PLAIN_SCALARS or (kind is int and -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT):
+                continue
+            canonical = _canonical_value(item, depth + 1, floats)
+            if canonical is not item:
+                copied = dict(value) if copied is None else copied
+                copied[key] = canonical
+        return value if copied is None else copied
+    if isinstance(value, list):
         if _PLAIN_SCALARS.issuperset(map(type, value)):
-            return
-        children = value
-    elif isinstance(value, float):
+            return value
+        _check_depth(depth)
+        listed: list[Any] | None = None
+        for index, item in enumerate(value):
+            kind = type(item)
+            if kind in _PLAIN_SCALARS or (kind is int and -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT):
+                continue
+            canonical = _canonical_value(item, depth + 1, floats)
+            if canonical is not item:
+                listed = list(value) if listed is None else listed
+                listed[index] = canonical
+        return value if listed is None else listed
+    if isinstance(value, float):
+        if floats:
+            return _float_value(float(value))
         raise CanonicalizationError("floats are not allowed in canonical audit JSON")
-    elif isinstance(value, int):
+    if isinstance(value, int):
         if -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT:
-            return
+            return value
         raise CanonicalizationError("integer outside the I-JSON range ±(2**53 - 1)")
-    elif isinstance(value, str):
-        return
-    else:
-        raise CanonicalizationError(f"{type(value).__name__} is not a canonical JSON value")
+    if isinstance(value, str):
+        return value
+    raise CanonicalizationError(f"{type(value).__name__} is not a canonical JSON value")
+
+
+def _check_depth(depth: int) -> None:
     if depth >= _MAX_DEPTH:
         raise CanonicalizationError("JSON nested too deeply")
-    for item in children:
-        kind = type(item)
-        if kind in _PLAIN_SCALARS or (kind is int and -_MAX_SAFE_INT <= item <= _MAX_SAFE_INT):
-            continue
-        _refuse_non_canonical(item, depth + 1)
 
 
-def canonical_json(value: Mapping[str, object]) -> bytes:
-    """The UTF-8 RFC 8785 canonical JSON of a JSON object (the only canonicaliser we have)."""
+def canonical_json(value: Mapping[str, object], *, floats: bool = False) -> bytes:
+    """The UTF-8 RFC 8785 canonical JSON of a JSON object (the only canonicaliser we have).
+
+    Audit entries hold no floats, and one there is refused. ``floats=True`` (a request body's
+    ``Idempotency-Key`` hash) takes those whose RFC 8785 form json.dumps can be made to write
+    (see :func:`_float_value`); the others are refused too.
+    """
     document = value if type(value) is dict else dict(value)
-    _refuse_non_canonical(document, 0)
+    canonical = _canonical_value(document, 0, floats)
     try:
-        return _ENCODER.encode(document).encode("utf-8")
+        return _ENCODER.encode(canonical).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise CanonicalizationError("string is not valid Unicode (lone surrogate)") from exc
 

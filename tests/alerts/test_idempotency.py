@@ -3,10 +3,12 @@ per client, and two requests racing with one key create one alert."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from datetime import timedelta
 
 import pytest
+import rfc8785
 from sqlalchemy import Engine, text
 
 from exchange_api.alerts import service
@@ -56,6 +58,26 @@ def test_equal_bodies_hash_alike_however_written() -> None:
     assert request_hash(validated(body)) == request_hash(validated(reordered))
     assert request_hash(validated(body)) != request_hash(
         validated(alert_body(status="backtracking"))
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"alerts": [alert_body(), {"quantity": 61.0, "concentration_pct": 37.5, "n": -0.0}]},
+        {"alerts": [{"quantity": 1e-7}, {"quantity": 1e21}, {"quantity": 2.0**60}]},
+        {"alerts": [{"\U0001f52c": "a key outside the BMP"}, {"narrative": "🔬 \u2028"}]},
+    ],
+    ids=["common", "floats-written-otherwise", "astral-key"],
+)
+def test_every_body_hashes_as_its_rfc8785_form(body: dict[str, object]) -> None:
+    # Rows stored before the fast canonicaliser keep matching their retries.
+    assert request_hash(body) == hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+
+
+def test_a_number_hashes_alike_with_or_without_a_fraction_of_zero() -> None:
+    assert request_hash({"alerts": [{"quantity": 1200}]}) == request_hash(
+        {"alerts": [{"quantity": 1200.0}]}
     )
 
 

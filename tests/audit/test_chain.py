@@ -238,6 +238,32 @@ def test_canonical_json_writes_a_strenum_as_its_value() -> None:
     assert canonical_json({"action": AuditAction.TOKEN_ISSUE}) == b'{"action":"token.issue"}'
 
 
+_TRICKY_FLOATS = [0.0, -0.0, 1.0, -61.0, 0.5, 0.1, 1 / 3, 1e-4, -1.0001e-4, 37.5, 1e15 + 0.5]
+_TRICKY_FLOATS += [2.0**52 + 0.5, 2.0**53 - 1, -(2.0**53 - 1), 123456789.125]
+
+
+def test_canonical_json_with_floats_matches_rfc8785() -> None:
+    rng = random.Random(8786)
+    floats = _TRICKY_FLOATS + [
+        rng.choice((1, -1)) * rng.uniform(1, 10) * 10.0 ** rng.randint(-4, 14) for _ in range(3000)
+    ]
+    documents = [{"x": value, "y": [value, {"z": [1, value]}]} for value in floats]
+    documents += [{"f": rng.choice(floats), **_random_object(rng, 0)} for _ in range(500)]
+
+    for document in documents:
+        assert canonical_json(document, floats=True) == rfc8785.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "value", [9.99e-5, 5e-324, 2.0**53, 1e16, 1e21, float("nan"), float("inf")], ids=repr
+)
+def test_canonical_json_with_floats_refuses_those_json_dumps_writes_otherwise(
+    value: float,
+) -> None:
+    with pytest.raises(CanonicalizationError):
+        canonical_json({"x": [value]}, floats=True)
+
+
 @pytest.mark.parametrize(
     "document",
     [
