@@ -2,7 +2,11 @@
 
 The secure app only (the command line signs in with ``private_key_jwt`` and DPoP, which the bare
 baseline does not have). Its alerts/s sits beside the raw batch endpoint's of the same run: the
-ratio is what the SDK costs (start-up, tokens, proofs, the journal) over batches sent by hand.
+ratio is what the SDK costs (start-up, reading the file, tokens, proofs, the journal) over
+batches sent by hand. The raw batches are sent as a careful integrator sends them, each with an
+``Idempotency-Key`` of its own, and as many in flight (``--batch-concurrency``) as the push
+keeps: a key makes the server store a row (the body's hash and the answer), and without one
+the baseline would be spared work that the ratio would then charge to the SDK.
 The command runs as its own process, like the load driver, and its whole run is timed.
 """
 
