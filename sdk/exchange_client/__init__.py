@@ -8,7 +8,7 @@ iterate over every page of a list, and raise each API problem as its own excepti
 :mod:`exchange_client.cli`.
 """
 
-from exchange_client._core import RetryPolicy
+from exchange_client._core import JsonText, RetryPolicy
 from exchange_client.audit_verify import AuditVerdict, verify_export
 from exchange_client.client import AsyncClient, Client, settings_from_env
 from exchange_client.errors import (
@@ -27,6 +27,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ExchangeError",
+    "JsonText",
     "ProblemError",
     "RetryPolicy",
     "SigningKey",

@@ -34,10 +34,12 @@ from exchange_client.errors import UncertainOutcome, Unreachable, raise_problem
 __all__ = [
     "AsyncRunner",
     "Call",
+    "JsonText",
     "Page",
     "RetryPolicy",
     "SyncRunner",
     "as_json",
+    "encode_json",
     "new_idempotency_key",
     "no_result",
     "query",
@@ -56,6 +58,24 @@ class Page(TypedDict, Generic[Item]):
 
     items: list[Item]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class JsonText:
+    """A JSON value already encoded (a line of an NDJSON file as read): sent as it is.
+
+    Re-encoding a parsed body only spends the client's CPU: the server hashes a body's value, not
+    its spelling, for its ``Idempotency-Key`` check, so the same value is the same request.
+    """
+
+    text: str
+
+
+def encode_json(value: Any) -> str:
+    """A body's JSON text: compact, UTF-8 left as it is; a :class:`JsonText` unchanged."""
+    if isinstance(value, JsonText):
+        return value.text
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def new_idempotency_key() -> str:
@@ -113,7 +133,7 @@ class Call(Generic[T]):
         content = None
         all_headers = {**dict(self.headers), **headers}
         if self.body is not None:
-            content = json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+            content = encode_json(self.body).encode()
             all_headers.setdefault("Content-Type", "application/json")
         return httpx.Request(
             self.method,

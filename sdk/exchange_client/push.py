@@ -6,7 +6,9 @@
 - **A journal** beside the file (``<file>.journal.ndjson``) records, for this file's digest, each
   batch's answer once received (the alert id or the problem of every record). A re-run skips
   every batch it holds, so what went in is not even sent again; a changed file has another
-  digest and starts afresh.
+  digest and starts afresh. It is written out as each answer arrives but never ``fsync``-ed:
+  what a killed run wrote survives it, and an entry a machine crash loses only means that
+  batch is sent again under its key and answered as the first time (below).
 - **A batch whose answer was lost** (the connection dropped after sending, or the run was killed
   while it was in flight) is sent again with the same key: by the client at once, or by the
   next run. The server stores a batch once per key and answers a repeat with its first answer
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import threading
 import time
@@ -31,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from exchange_client.api.alerts import BATCH_LIMIT
+from exchange_client._core import JsonText
+from exchange_client.api.alerts import BATCH_LIMIT, BatchItem
 from exchange_client.client import Client
 from exchange_client.rows import Row, read_rows
 
@@ -81,35 +83,56 @@ def _batches(rows: Iterator[Row]) -> Iterator[list[Row]]:
         yield batch
 
 
+def _entries(path: Path) -> list[dict[str, Any]]:
+    """A journal's entries; a line cut short (the run was killed as it wrote) is left out."""
+    entries = []
+    with path.open(encoding="utf-8") as stream:
+        for text in stream:
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+    return entries
+
+
 class _Journal:
     """The append-only record of what this file's batches became (see the module docstring)."""
 
     def __init__(self, path: Path, digest: str) -> None:
         self.path = path
         self.done: dict[int, dict[str, Any]] = {}
-        if path.exists():
-            with path.open(encoding="utf-8") as stream:
-                lines = [json.loads(text) for text in stream if text.strip()]
-            if lines and lines[0].get("file_sha256") == digest:
-                self.done = {entry["batch"]: entry["results"] for entry in lines[1:]}
-                self._stream = path.open("a", encoding="utf-8")
-                self._lock = threading.Lock()
-                return
-        self._stream = path.open("w", encoding="utf-8")
         self._lock = threading.Lock()
+        entries = _entries(path) if path.exists() else []
+        if entries and entries[0].get("file_sha256") == digest:
+            self.done = {
+                entry["batch"]: entry["results"] for entry in entries[1:] if "batch" in entry
+            }
+            self._stream = path.open("a", encoding="utf-8")
+            self._stream.write("\n")  # ends a line a killed run may have cut short
+            return
+        self._stream = path.open("w", encoding="utf-8")
         self._write({"file_sha256": digest, "batch_size": BATCH_LIMIT})
 
     def _write(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self._stream.write(json.dumps(entry, separators=(",", ":")) + "\n")
             self._stream.flush()
-            os.fsync(self._stream.fileno())
 
     def mark_done(self, batch: int, results: dict[str, Any]) -> None:
         self._write({"batch": batch, "results": results})
 
     def close(self) -> None:
         self._stream.close()
+
+
+def _item(row: Row) -> BatchItem:
+    """What a readable row sends: its JSON text as read if it has one, else its alert."""
+    if row.text is not None:
+        return JsonText(row.text)
+    assert row.alert is not None
+    return row.alert
 
 
 def _problem(kind: str, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -160,7 +183,7 @@ def push_file(
         if readable:
             key = f"push-{digest[:32]}-{index}"
             answer = client.alerts.create_batch(
-                [row.alert for row in readable if row.alert], idempotency_key=key
+                [_item(row) for row in readable], idempotency_key=key
             )
             for item in answer["results"]:
                 line = str(readable[item["index"]].line)

@@ -164,11 +164,15 @@ class RowError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One record of an alert file: its first line number, and the alert or why it is unusable."""
+    """One record of an alert file: its first line number, and the alert or why it is unusable.
+
+    ``text``: an NDJSON record's JSON text as read, which is sent as it is (its value is
+    ``alert``); a CSV record has none, its ``alert`` is encoded to be sent."""
 
     line: int
     alert: dict[str, Any] | None
     error: RowError | None = None
+    text: str | None = None
 
 
 def _number(column: str, text: str) -> int | float:
@@ -285,11 +289,10 @@ def _ndjson_rows(path: Path) -> Iterator[Row]:
             except ValueError:
                 yield Row(line, None, RowError("line", "not JSON"))
                 continue
-            yield Row(
-                line,
-                alert if isinstance(alert, dict) else None,
-                None if isinstance(alert, dict) else RowError("line", "not a JSON object"),
-            )
+            if isinstance(alert, dict):
+                yield Row(line, alert, text=text.strip())
+            else:
+                yield Row(line, None, RowError("line", "not a JSON object"))
 
 
 def read_rows(path: Path) -> Iterator[Row]:

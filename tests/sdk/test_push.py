@@ -92,6 +92,26 @@ def test_push_reports_bad_rows_by_line_and_never_duplicates(
     assert len(stored(live, agency)) == 997
 
 
+def test_a_journal_entry_cut_short_is_sent_again_and_stores_nothing_twice(
+    exchange_server: ServerFactory, tmp_path: Path
+) -> None:
+    # The journal is not fsync-ed: a crash may leave its last entry half written.
+    live = exchange_server()
+    agency = live.register("customs")
+    path = tmp_path / "alerts.ndjson"
+    write_ndjson(path, 1000)
+    assert exchange(live, agency, "push", str(path), "--in-flight", "1").returncode == 1
+    journal = journal_path(path)
+    written = journal.read_text()
+    journal.write_text(written[: len(written) - 100])  # batch 1's entry, cut short
+
+    again = exchange(live, agency, "push", str(path))
+    assert again.returncode == 1, again.stderr
+    assert "1000 rows: 498 created, 499 sent before, 3 failed" in again.stderr
+    assert len(stored(live, agency)) == 997
+    assert "0 created, 997 sent before" in exchange(live, agency, "push", str(path)).stderr
+
+
 def test_template_pushed_back_creates_its_alert(
     exchange_server: ServerFactory, tmp_path: Path
 ) -> None:

@@ -6,7 +6,16 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from exchange_client._core import AsyncRunner, Call, Page, SyncRunner, as_json, query
+from exchange_client._core import (
+    AsyncRunner,
+    Call,
+    JsonText,
+    Page,
+    SyncRunner,
+    as_json,
+    encode_json,
+    query,
+)
 from exchange_client.models import (
     AlertCreate,
     AlertLinks,
@@ -17,11 +26,13 @@ from exchange_client.models import (
     BatchResult,
 )
 
-__all__ = ["BATCH_LIMIT", "Alerts", "AsyncAlerts", "calls"]
+__all__ = ["BATCH_LIMIT", "Alerts", "AsyncAlerts", "BatchItem", "calls"]
 
 BATCH_LIMIT = 500
 
 Filter = str | Sequence[str] | None
+BatchItem = AlertCreate | Mapping[str, Any] | JsonText
+"""An alert of a batch: a body, or its JSON text as read from a file (sent as it is)."""
 
 
 class calls:  # noqa: N801 -- a namespace of call builders
@@ -38,13 +49,12 @@ class calls:  # noqa: N801 -- a namespace of call builders
         )
 
     @staticmethod
-    def create_batch(
-        bodies: Sequence[AlertCreate | Mapping[str, Any]], idempotency_key: str | None
-    ) -> Call[BatchResult]:
+    def create_batch(bodies: Sequence[BatchItem], idempotency_key: str | None) -> Call[BatchResult]:
+        items = ",".join(encode_json(body) for body in bodies)
         return Call.post(
             "/v1/alerts/batch",
             as_json,
-            {"alerts": list(bodies)},
+            JsonText(f'{{"alerts":[{items}]}}'),
             idempotency_key=idempotency_key,
             replays_idempotency_key=True,
         )
@@ -96,7 +106,7 @@ class Alerts:
 
     def create_batch(
         self,
-        bodies: Sequence[AlertCreate | Mapping[str, Any]],
+        bodies: Sequence[BatchItem],
         *,
         idempotency_key: str | None = None,
     ) -> BatchResult:
@@ -154,7 +164,7 @@ class AsyncAlerts:
 
     async def create_batch(
         self,
-        bodies: Sequence[AlertCreate | Mapping[str, Any]],
+        bodies: Sequence[BatchItem],
         *,
         idempotency_key: str | None = None,
     ) -> BatchResult:
