@@ -191,10 +191,12 @@ class Session:
         seconds = self.args.warmup + self.args.duration + 2
         profiler = self.profiler(op, size, seconds) if self.args.profile else None
         driver_op = overrides.pop("driver_op", op)
-        result = self.load(driver_op, **{"concurrency": self.concurrency_of(op), **overrides})
+        concurrency = self.concurrency_of(driver_op)
+        result = self.load(driver_op, **{"concurrency": concurrency, **overrides})
         start, end = result["window"]
-        unit = "alert" if op == "batch" else "req"
-        units = result["units"] if op == "batch" else result["requests"] - result["errors"]
+        in_alerts = driver_op == "batch"
+        unit = "alert" if in_alerts else "req"
+        units = result["units"] if in_alerts else result["requests"] - result["errors"]
         elapsed = result["elapsed_s"]
         row = {
             "app": self.app.name,
@@ -222,7 +224,7 @@ class Session:
         if profiler is not None:
             row["profile"] = profiler.finish()
         self.rows.append(row)
-        if op in WRITE_OPS:
+        if driver_op in WRITE_OPS:
             self.stored = self.app.stored_alerts()
         say(
             f"{self.app.name} {op} @{size:,}: {row['throughput']:,.0f} {unit}/s, "
@@ -300,8 +302,11 @@ class Session:
         )
         return summary
 
-    def push(self) -> None:
-        """``exchange push`` of ``--push-rows`` new alerts (see :mod:`bench.push`)."""
+    def push(self, size: int) -> None:
+        """``exchange push`` of ``--push-rows`` new alerts (see :mod:`bench.push`); with
+        ``batch`` in the run, the batch endpoint is measured again right after it
+        (``batch_after_push``), so that the push is compared with the batch endpoint on both
+        sides of it: a long push outlasts a change in what else loads the machine."""
         args = self.args
         row = measure_push(
             self.app, self.workdir, args.push_rows, args.batch_concurrency, args.seed + self.stored
@@ -309,6 +314,8 @@ class Session:
         self.rows.append(row)
         self.stored = row["stored"]
         say(f"{self.app.name} exchange_push: {row['throughput']:,.0f} alert/s")
+        if "batch" in args.only:
+            self.measure("batch_after_push", size, driver_op="batch")
 
     def give_followups(self) -> None:
         """Give the first sample alert the follow-ups ``followups_list`` reads, one by one as an
@@ -495,7 +502,7 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
     if "exchange_push" in args.only:
         for session in sessions:
             if session.app.name == "secure":
-                session.push()
+                session.push(args.sizes[-1])
     if "followups_list" in args.only:
         for session in sessions:
             session.give_followups()

@@ -80,6 +80,17 @@ def test_search_latency_is_judged_only_at_a_million_alerts() -> None:
     assert large["targets"]["search_route_p95"]["passed"] is False
 
 
+def test_the_push_is_judged_against_the_batch_endpoint_before_and_after_it() -> None:
+    before = _row("secure", "batch", 10_000, 1_000.0)
+    push = _row("secure", "exchange_push", 10_000, 720.0)
+    after = _row("secure", "batch_after_push", 10_000, 600.0)
+    alone = _results([before, push])["targets"]["exchange_push_ratio"]
+    assert (alone["passed"], alone["measured"].split()[0]) == (False, "0.72")
+    bracketed = _results([before, push, after])["targets"]["exchange_push_ratio"]
+    assert (bracketed["passed"], bracketed["measured"].split()[0]) == (True, "0.90")
+    assert "mean of 1,000 and 600" in bracketed["measured"]
+
+
 def test_memory_is_judged_only_over_ten_minutes() -> None:
     memory = {"secure": {"duration_s": 600.0, "max_abs_drift_pct": 4.0, "workers": {}}}
     assert _results([], memory)["targets"]["memory_flat"]["passed"] is True

@@ -46,6 +46,8 @@ def test_a_tiny_run_of_both_apps_writes_the_table(tmp_path: Path) -> None:
     audit = rows.pop(("secure", "audit_verify"))
     push = rows.pop(("secure", "exchange_push"))
     assert (push["units"], push["errors"]) == (30, 0)
+    after_push = rows.pop(("secure", "batch_after_push"))
+    assert (after_push["units"], after_push["errors"], after_push["unit"]) == (4 * 20, 0, "alert")
     assert results["targets"]["exchange_push_ratio"]["passed"] is not None
     assert audit["verify_output"]["ok"] is True
     assert audit["units"] >= 300
