@@ -35,9 +35,15 @@ def _write_file(path: Path, rows: int, seed: int) -> None:
 
 
 def measure_push(
-    app: AppUnderTest, workdir: Path, rows: int, in_flight: int, seed: int
+    app: AppUnderTest,
+    workdir: Path,
+    rows: int,
+    in_flight: int,
+    seed: int,
+    postmaster: int | None = None,
 ) -> dict[str, Any]:
-    """Push ``rows`` new alerts with ``exchange push``; the benchmark row of the run."""
+    """Push ``rows`` new alerts with ``exchange push``; the benchmark row of the run.
+    ``postmaster``: the PostgreSQL server's process, whose CPU is read as for the other rows."""
     assert app.client_key is not None, "exchange push needs the secure app"
     data = workdir / f"push-{seed}.ndjson"
     _write_file(data, rows, seed)
@@ -53,6 +59,7 @@ def measure_push(
     }
     command = [sys.executable, "-m", "exchange_client.cli", "push", str(data)]
     before, cpu_before = app.stored_alerts(), tree_cpu_seconds(app.server.pid)
+    db_before = tree_cpu_seconds(postmaster) if postmaster is not None else 0.0
     started = time.perf_counter()
     done = subprocess.run(
         [*command, "--in-flight", str(in_flight)],
@@ -63,6 +70,7 @@ def measure_push(
     )
     elapsed = time.perf_counter() - started
     cpu = tree_cpu_seconds(app.server.pid) - cpu_before
+    db_cpu = tree_cpu_seconds(postmaster) - db_before if postmaster is not None else None
     created = app.stored_alerts() - before
     if done.returncode != 0:
         raise RuntimeError(f"exchange push failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -85,7 +93,7 @@ def measure_push(
         "p99_ms": millis,
         "max_ms": millis,
         "cpu_s_per_1k": cpu / created * 1000 if created else None,
-        "db_cpu_s_per_1k": None,
+        "db_cpu_s_per_1k": db_cpu / created * 1000 if created and db_cpu is not None else None,
         "driver_cpu_pct": None,
         "peak_rss_mib": None,
     }

@@ -309,7 +309,12 @@ class Session:
         sides of it: a long push outlasts a change in what else loads the machine."""
         args = self.args
         row = measure_push(
-            self.app, self.workdir, args.push_rows, args.batch_concurrency, args.seed + self.stored
+            self.app,
+            self.workdir,
+            args.push_rows,
+            args.batch_concurrency,
+            args.seed + self.stored,
+            self.postmaster,
         )
         self.rows.append(row)
         self.stored = row["stored"]
