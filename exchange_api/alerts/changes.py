@@ -15,7 +15,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -43,6 +43,7 @@ from exchange_api.events.outbox import EventType, record_event
 from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
 from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
+from exchange_api.statistics.rollup import RolledAlert, roll
 
 __all__ = ["ChangeOutcome", "apply_merge_patch", "parse_if_match", "update_alert"]
 
@@ -158,6 +159,7 @@ def update_alert(
         session.refresh(row)
         require_content(row)
         raise StaleVersion(etag_of(row.version))
+    _reroll(repository, row, body, {c["field"] for c in changes})
     _reindex(repository, keyring, row, body, {c["field"] for c in changes}, changed_groups)
     repository.insert(
         NewAlertRows(
@@ -185,6 +187,36 @@ def update_alert(
     changed = [c["field"] for c in changes]
     audit.record(AuditAction.ALERT_UPDATE, resource_ids=[alert_id], fields=changed)
     return ChangeOutcome(receipt=receipt, changed=changed)
+
+
+_ROLLED_FIELDS: Final = frozenset({"substances", "detected_on", "distribution"})
+
+
+def _reroll(
+    repository: AlertRepository, before: Alert, body: AlertCreate, changed: set[str]
+) -> None:
+    """Move the alert's counts in the statistics rollup if a fact it counts by changed (called
+    before :func:`_reindex` replaces its substance rows, which are what it counted)."""
+    if not changed & _ROLLED_FIELDS:
+        return
+    stored = repository.substance_lines(before.id)
+    lines = records.substance_rows(before.id, body) if "substances" in changed else stored
+    roll(
+        repository.session,
+        [RolledAlert(body.detected_on, before.reporting_agency_id, _network(body), lines)],
+        [
+            RolledAlert(
+                before.detected_on,
+                before.reporting_agency_id,
+                before.distribution_scope == "network",
+                stored,
+            )
+        ],
+    )
+
+
+def _network(body: AlertCreate) -> bool:
+    return body.distribution.scope == "network"
 
 
 def _reindex(

@@ -157,6 +157,18 @@ class AlertRepository:
         self.session.exec(delete(AlertSubstance).where(col(AlertSubstance.alert_id) == alert_id))
         self._insert("alert_substances", rows)
 
+    def substance_lines(self, alert_id: uuid.UUID) -> list[dict[str, Any]]:
+        """An alert's substance rows as stored: key and quantities."""
+        statement = select(
+            col(AlertSubstance.substance_key),
+            col(AlertSubstance.quantity_kg),
+            col(AlertSubstance.quantity_l),
+        ).where(col(AlertSubstance.alert_id) == alert_id)
+        return [
+            {"substance_key": key, "quantity_kg": kg, "quantity_l": litres}
+            for key, kg, litres in self.session.exec(statement)
+        ]
+
     def replace_countries(
         self, alert_id: uuid.UUID, old: Sequence[str], rows: list[dict[str, Any]]
     ) -> None:

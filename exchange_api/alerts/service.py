@@ -57,6 +57,7 @@ from exchange_api.kit.pagination import UUID_KEYS, page_of
 from exchange_api.models.types import utc_now
 from exchange_api.reference.catalogue import substance_key
 from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
+from exchange_api.statistics.rollup import roll, rolled_alerts
 
 __all__ = [
     "AlertView",
@@ -161,6 +162,7 @@ def _insert_alert(
     review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
     alert_id = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
+    roll(session, rolled_alerts(rows.alerts, rows.substances))
     record_event(session, EventType.ALERT_CREATED, alert_id)
     announce_emerging(session, _keys_of(rows), emerging, now.date())
     return records.receipt(alert_id, 1, now, now, review_by, body.substances)
@@ -255,6 +257,7 @@ def _insert_alerts(
         review_by = body.review_by or records.default_review_by(body.detected_on, review_years)
         created[index] = _stage(rows, keyring, caller, body, review_by=review_by, now=now)
     repository.insert(rows)
+    roll(session, rolled_alerts(rows.alerts, rows.substances))
     record_events(session, EventType.ALERT_CREATED, list(created.values()))
     announce_emerging(session, _keys_of(rows), emerging, now.date())
     results: list[BatchItemResult | BatchItemError] = []

@@ -31,6 +31,7 @@ from exchange_api.auth.caller import Caller
 from exchange_api.models.agencies import AgencyKind
 from exchange_api.models.alerts import Alert, AlertAudience
 from exchange_api.models.followups import FollowUp, FollowUpAudience
+from exchange_api.models.statistics import AlertRollup
 
 __all__ = [
     "DEFAULT_FIELD_POLICY",
@@ -40,6 +41,7 @@ __all__ = [
     "followup_visible_to",
     "viewer_params",
     "visible_groups",
+    "visible_in_rollup",
     "visible_to",
     "visible_to_agency",
     "visible_to_bound",
@@ -107,11 +109,32 @@ def _visibility(agency: object, audiences: object, *, industry: bool) -> ColumnE
     own = col(Alert.reporting_agency_id) == agency
     if industry:
         return own
-    addressed = exists().where(
+    return or_(own, col(Alert.distribution_scope) == "network", _addressed(audiences))
+
+
+def _addressed(audiences: object) -> ColumnElement[bool]:
+    return exists().where(
         col(AlertAudience.alert_id) == col(Alert.id),
         col(AlertAudience.audience).in_(audiences),  # type: ignore[arg-type]
     )
-    return or_(own, col(Alert.distribution_scope) == "network", addressed)
+
+
+def visible_in_rollup(caller: Caller) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
+    """:func:`visible_to` split for the statistics rollup (``alert_rollup``), whose rows know
+    an alert's reporting agency and whether it is distributed to the whole network, but not
+    to whom else: the condition on rollup rows for the caller's own alerts and the network's,
+    and the condition on ``alerts`` for the rest of what it sees (those distributed to its
+    kind or to it by id, neither its own nor the network's; None for ``industry``, which sees
+    only its own). The two count disjoint sets whose union is what :func:`visible_to` holds."""
+    own = col(AlertRollup.reporting_agency_id) == caller.agency_id
+    if caller.agency_kind is AgencyKind.INDUSTRY:
+        return own, None
+    rest = and_(
+        col(Alert.distribution_scope) != "network",
+        col(Alert.reporting_agency_id) != caller.agency_id,
+        _addressed(_audiences_of(caller)),
+    )
+    return or_(own, col(AlertRollup.network)), rest
 
 
 def visible_groups(caller: Caller, reporting_agency_id: uuid.UUID) -> tuple[FieldGroup, ...]:

@@ -46,6 +46,7 @@ from exchange_api.models.events import (  # noqa: E402
 from exchange_api.models.followups import FollowUp, FollowUpAudience  # noqa: E402
 from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
+from exchange_api.models.statistics import AlertRollup  # noqa: E402
 
 __all__ = [
     "Agency",
@@ -53,6 +54,7 @@ __all__ = [
     "Alert",
     "AlertAudience",
     "AlertCountry",
+    "AlertRollup",
     "AlertSubstance",
     "AlertTag",
     "AlertVersionRecord",

@@ -18,13 +18,25 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Select, distinct, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Select,
+    case,
+    distinct,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from exchange_api.alerts.search_query import AlertFilters, filter_conditions
 from exchange_api.models.agencies import Agency
 from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance
+from exchange_api.models.statistics import AlertRollup
+from exchange_api.statistics.rollup import RollupFilter
 
 __all__ = ["Cell", "EmergingRow", "StatisticsRepository"]
 
@@ -74,6 +86,40 @@ def _substance_rows(filters: AlertFilters) -> list[ColumnElement[bool]]:
     return kept
 
 
+def _rolled_per_agency(group_by: str, kept: RollupFilter, rows: ColumnElement[bool]) -> Select[Any]:
+    """:meth:`StatisticsRepository._per_agency` from the rollup: by substance each row's
+    ``alerts``, by month its ``lead_alerts`` (each alert counted at one of its substances)."""
+    key = col(AlertRollup.substance_key) if group_by == "substance" else col(AlertRollup.month)
+    alerts = AlertRollup.alerts if group_by == "substance" else AlertRollup.lead_alerts
+    agency = col(AlertRollup.reporting_agency_id)
+    where = [rows]
+    if kept.first_month is not None:
+        where.append(col(AlertRollup.month) >= kept.first_month)
+    if kept.last_month is not None:
+        where.append(col(AlertRollup.month) <= kept.last_month)
+    if kept.reporting_agency is not None:
+        where.append(agency == kept.reporting_agency)
+    if kept.substances:
+        where.append(col(AlertRollup.substance_key).in_(kept.substances))
+    statement: Select[Any] = (
+        select()
+        .add_columns(
+            key.label("key"),
+            agency.label("agency"),
+            func.sum(col(alerts)).label("alerts"),
+            func.sum(case((col(AlertRollup.kg_lines) > 0, col(AlertRollup.quantity_kg)))).label(
+                "quantity_kg"
+            ),
+            func.sum(case((col(AlertRollup.l_lines) > 0, col(AlertRollup.quantity_l)))).label(
+                "quantity_l"
+            ),
+        )
+        .where(*where)
+        .group_by(key, agency)
+    )
+    return statement
+
+
 class StatisticsRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -103,20 +149,75 @@ class StatisticsRepository:
         self, group_by: str, filters: AlertFilters, scope: Sequence[ColumnElement[bool]]
     ) -> list[Cell]:
         """Every cell of ``group_by`` over the alerts matching ``filters`` and ``scope`` (the
-        caller's visibility, or nothing for the whole network)."""
+        caller's visibility, or nothing for the whole network), counted from the alerts."""
+        return self._summed([self._per_agency(group_by, filters, scope)])
+
+    def rolled_cells(
+        self,
+        group_by: str,
+        kept: RollupFilter,
+        rows: ColumnElement[bool],
+        rest: tuple[AlertFilters, Sequence[ColumnElement[bool]]] | None = None,
+    ) -> list[Cell]:
+        """The cells of ``group_by`` (substance or month) from the rollup's ``rows`` matching
+        ``kept``, plus, if ``rest`` is given, those counted from the alerts matching its filters
+        and scope (which must be alerts outside ``rows``)."""
+        parts = [_rolled_per_agency(group_by, kept, rows)]
+        if rest is not None:
+            parts.append(self._per_agency(group_by, *rest))
+        return self._summed(parts)
+
+    def _per_agency(
+        self, group_by: str, filters: AlertFilters, scope: Sequence[ColumnElement[bool]]
+    ) -> Select[Any]:
+        """Per (cell key, reporting agency): alerts and quantities. An alert has one row per
+        substance key, so grouped by substance a row is an alert; otherwise the alert's rows
+        are first summed into one (a hashed ``GROUP BY``, not a sorted ``COUNT(DISTINCT)``)."""
         base = select().select_from(Alert).join(_LINE, _LINE.alert_id == col(Alert.id))
         statement, key = self._keyed(group_by, base)
-        statement = (
+        agency = col(Alert.reporting_agency_id)
+        where = (*scope, *filter_conditions(filters), *_substance_rows(filters))
+        if group_by == "substance":
+            return (
+                statement.add_columns(
+                    key.label("key"),
+                    agency.label("agency"),
+                    func.count().label("alerts"),
+                    func.sum(_LINE.quantity_kg).label("quantity_kg"),
+                    func.sum(_LINE.quantity_l).label("quantity_l"),
+                )
+                .where(*where)
+                .group_by(key, agency)
+            )
+        per_alert = (
             statement.add_columns(
                 key.label("key"),
-                func.count(distinct(col(Alert.id))).label("alerts"),
-                func.count(distinct(col(Alert.reporting_agency_id))).label("agencies"),
+                agency.label("agency"),
                 func.sum(_LINE.quantity_kg).label("quantity_kg"),
                 func.sum(_LINE.quantity_l).label("quantity_l"),
             )
-            .where(*scope, *filter_conditions(filters), *_substance_rows(filters))
-            .group_by(key)
+            .where(*where)
+            .group_by(key, agency, col(Alert.id))
+            .subquery("per_alert")
         )
+        return select(
+            per_alert.c.key,
+            per_alert.c.agency,
+            func.count().label("alerts"),
+            func.sum(per_alert.c.quantity_kg).label("quantity_kg"),
+            func.sum(per_alert.c.quantity_l).label("quantity_l"),
+        ).group_by(per_alert.c.key, per_alert.c.agency)
+
+    def _summed(self, parts: Sequence[Select[Any]]) -> list[Cell]:
+        """Cells from per-agency parts counting disjoint sets of alerts."""
+        rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("part")
+        statement = select(
+            rows.c.key,
+            func.sum(rows.c.alerts).label("alerts"),
+            func.count(distinct(rows.c.agency)).label("agencies"),
+            func.sum(rows.c.quantity_kg).label("quantity_kg"),
+            func.sum(rows.c.quantity_l).label("quantity_l"),
+        ).group_by(rows.c.key)
         return [
             Cell(
                 key=str(row.key),
@@ -160,25 +261,40 @@ class StatisticsRepository:
     ) -> list[EmergingRow]:
         """Substance keys outside ``catalogued`` (and among ``keys``, if given) detected since
         ``since`` on at least ``min_alerts`` alerts from at least ``min_agencies`` agencies, every
-        alert counted."""
-        alerts = func.count(distinct(col(Alert.id)))
-        agencies = func.count(distinct(col(Alert.reporting_agency_id)))
-        statement = (
+        alert counted.
+
+        An alert has one row per substance key, so rows are alerts: counted per (key, agency)
+        first, then per key, both hashed (no sorted ``COUNT(DISTINCT)``)."""
+        line = col(AlertSubstance.substance_key)
+        per_agency = (
             select(
-                col(AlertSubstance.substance_key),
-                func.min(col(AlertSubstance.name)),
-                alerts,
-                agencies,
-                func.min(col(Alert.detected_on)),
-                func.max(col(Alert.detected_on)),
+                line.label("key"),
+                func.min(col(AlertSubstance.name)).label("name"),
+                func.count().label("alerts"),
+                func.min(col(Alert.detected_on)).label("first_seen"),
+                func.max(col(Alert.detected_on)).label("last_seen"),
             )
             .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
             .where(
                 col(Alert.detected_on) >= since,
-                col(AlertSubstance.substance_key).not_in(sorted(catalogued)),
-                *([] if keys is None else [col(AlertSubstance.substance_key).in_(keys)]),
+                line.not_in(sorted(catalogued)),
+                *([] if keys is None else [line.in_(keys)]),
             )
-            .group_by(col(AlertSubstance.substance_key))
+            .group_by(line, col(Alert.reporting_agency_id))
+            .subquery("per_agency")
+        )
+        alerts = func.sum(per_agency.c.alerts)
+        agencies = func.count()
+        statement = (
+            select(
+                per_agency.c.key,
+                func.min(per_agency.c.name),
+                alerts,
+                agencies,
+                func.min(per_agency.c.first_seen),
+                func.max(per_agency.c.last_seen),
+            )
+            .group_by(per_agency.c.key)
             .having(alerts >= min_alerts, agencies >= min_agencies)
         )
         return [

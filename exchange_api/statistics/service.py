@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, true
 from sqlmodel import Session
 
 from exchange_api.alerts.search_query import AlertFilters
 from exchange_api.alerts.service import routing_filters
-from exchange_api.alerts.visibility import visible_to
+from exchange_api.alerts.visibility import visible_in_rollup, visible_to
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.recorder import AuditRecorder
 from exchange_api.auth.caller import Caller
@@ -41,6 +41,7 @@ from exchange_api.statistics.errors import (
     WindowNotWholeMonths,
 )
 from exchange_api.statistics.repository import Cell, StatisticsRepository
+from exchange_api.statistics.rollup import rollup_filter
 from exchange_api.statistics.schemas import (
     AlertCell,
     AlertStatistics,
@@ -87,13 +88,34 @@ def _query_terms(report: str, query: StatisticsQuery | EmergingQuery) -> list[st
     return terms
 
 
+def _cells(
+    repository: StatisticsRepository,
+    caller: Caller,
+    query: StatisticsQuery,
+    filters: AlertFilters,
+    scope: list[ColumnElement[bool]],
+) -> list[Cell]:
+    """The query's cells: from the rollup when it can answer (:func:`rollup_filter`), in scope
+    ``visible`` completed from the alerts it cannot attribute (:func:`visible_in_rollup`);
+    otherwise counted from the alerts."""
+    kept = rollup_filter(query.group_by, filters)
+    if kept is None:
+        return repository.cells(query.group_by, filters, scope)
+    if query.scope == "network":
+        return repository.rolled_cells(query.group_by, kept, true())
+    rows, rest = visible_in_rollup(caller)
+    return repository.rolled_cells(
+        query.group_by, kept, rows, None if rest is None else (filters, [rest])
+    )
+
+
 def _counted(
     session: Session, caller: Caller, query: StatisticsQuery, settings: Settings
 ) -> tuple[StatisticsRepository, AlertFilters, list[ColumnElement[bool]], list[Cell], int]:
     scope = _scope_conditions(caller, query)
     filters = routing_filters(query)
     repository = StatisticsRepository(session)
-    cells = repository.cells(query.group_by, filters, scope)
+    cells = _cells(repository, caller, query, filters, scope)
     shown = _ordered(_publishable(cells, query, settings.stats_min_cell))
     return repository, filters, scope, shown, len(cells) - len(shown)
 
