@@ -229,7 +229,7 @@ class Session:
         say(
             f"{self.app.name} {op} @{size:,}: {row['throughput']:,.0f} {unit}/s, "
             f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, "
-            f"server CPU {row['cpu_s_per_1k']:.2f} s/1k; workers' shares "
+            f"server CPU {_two_places(row['cpu_s_per_1k'])} s/1k; workers' shares "
             f"{_shares(row['workers'])}"
         )
         return row
@@ -472,6 +472,12 @@ def _entries_checked(output: dict[str, Any]) -> int:
         if isinstance(output.get(key), int):
             return int(output[key])
     raise RuntimeError(f"cannot tell how many entries `audit verify` checked: {output}")
+
+
+def _two_places(value: float | None) -> str:
+    """A figure for the progress line; none when nothing completed in the window (a request
+    slower than the window)."""
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _per_1k(cpu_s: float, units: int) -> float | None:

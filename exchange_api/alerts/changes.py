@@ -43,7 +43,7 @@ from exchange_api.events.outbox import EventType, record_event
 from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
 from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
-from exchange_api.statistics.rollup import RolledAlert, roll
+from exchange_api.statistics.rollup import RolledAlert, audience_of, roll
 
 __all__ = ["ChangeOutcome", "apply_merge_patch", "parse_if_match", "update_alert"]
 
@@ -203,20 +203,23 @@ def _reroll(
     lines = records.substance_rows(before.id, body) if "substances" in changed else stored
     roll(
         repository.session,
-        [RolledAlert(body.detected_on, before.reporting_agency_id, _network(body), lines)],
+        [
+            RolledAlert(
+                body.detected_on,
+                before.reporting_agency_id,
+                audience_of(body.distribution.model_dump(mode="json")),
+                lines,
+            )
+        ],
         [
             RolledAlert(
                 before.detected_on,
                 before.reporting_agency_id,
-                before.distribution_scope == "network",
+                audience_of(before.distribution),
                 stored,
             )
         ],
     )
-
-
-def _network(body: AlertCreate) -> bool:
-    return body.distribution.scope == "network"
 
 
 def _reindex(

@@ -121,20 +121,23 @@ def _addressed(audiences: object) -> ColumnElement[bool]:
 
 def visible_in_rollup(caller: Caller) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
     """:func:`visible_to` split for the statistics rollup (``alert_rollup``), whose rows know
-    an alert's reporting agency and whether it is distributed to the whole network, but not
-    to whom else: the condition on rollup rows for the caller's own alerts and the network's,
-    and the condition on ``alerts`` for the rest of what it sees (those distributed to its
-    kind or to it by id, neither its own nor the network's; None for ``industry``, which sees
-    only its own). The two count disjoint sets whose union is what :func:`visible_to` holds."""
+    an alert's reporting agency and audience (its distribution without agency ids): the
+    condition on rollup rows for the caller's own alerts, the network's and those distributed
+    to its kind; and the condition on ``alerts`` for the rest of what it sees, those of other
+    agencies distributed to it by id (None for ``industry``, which sees only its own). The two
+    count disjoint sets whose union is what :func:`visible_to` holds: an alert's audience rows
+    and its distribution are written together from the same distribution."""
     own = col(AlertRollup.reporting_agency_id) == caller.agency_id
     if caller.agency_kind is AgencyKind.INDUSTRY:
         return own, None
+    audience = col(AlertRollup.audience)
+    kind = audience.contains(f",{caller.agency_kind.value},", autoescape=True)
     rest = and_(
-        col(Alert.distribution_scope) != "network",
+        col(Alert.distribution_scope) == "agencies",
         col(Alert.reporting_agency_id) != caller.agency_id,
-        _addressed(_audiences_of(caller)),
+        _addressed(audience_keys(agencies=[caller.agency_id])),
     )
-    return or_(own, col(AlertRollup.network)), rest
+    return or_(own, audience == "network", kind), rest
 
 
 def visible_groups(caller: Caller, reporting_agency_id: uuid.UUID) -> tuple[FieldGroup, ...]:

@@ -139,6 +139,8 @@ class AlertCountry(SQLModel, table=True):
 
 class AlertAudience(SQLModel, table=True):
     __tablename__ = "alert_audience"
+    # The alerts addressed to one agency, for the statistics' visible scope (migration 0019).
+    __table_args__ = (Index("ix_alert_audience_audience", "audience", "alert_id"),)
 
     alert_id: uuid.UUID = Field(primary_key=True, foreign_key="alerts.id")
     audience: str = Field(primary_key=True, max_length=64)

@@ -1,17 +1,19 @@
 """The statistics rollup: per-cell counts kept current in each alert write's transaction.
 
-``alert_rollup`` has one row per (month of detection, substance key, reporting agency, whether
-the alert is distributed to the whole network) with the alerts counted there: ``alerts`` (those
+``alert_rollup`` has one row per (month of detection, substance key, reporting agency, audience)
+with the alerts counted there: ``alerts`` (those
 with that substance, each once: an alert's substance keys are distinct), ``lead_alerts`` (those
 whose smallest substance key this is, so summing it over the keys of a month counts each alert
 once), and their substance lines' quantities in kilograms and litres with the number of lines
 that had one (a sum over no lines is "no quantity", not zero).
 
 It answers the statistics grouped by substance or month whose filters it can express
-(:mod:`exchange_api.statistics.rollup`); ``network`` is what lets the ``visible`` scope use it
-exactly: an alert distributed to the network, or of the caller's agency, is visible to the
-caller, and the rest of what it sees is read from ``alerts`` itself. Rows whose ``alerts``
-fall to zero are deleted. Shredding leaves routing facts, so it leaves the rollup too.
+(:mod:`exchange_api.statistics.rollup`). ``audience`` is the alert's distribution without its
+agency ids: ``network``, ``agencies``, or ``kinds:,<kind>,<kind>,`` (the kinds in alphabetical
+order between commas), which is what lets the ``visible`` scope use it exactly: an alert of the
+caller's agency, distributed to the network or to the caller's kind is visible to it, and the
+rest of what it sees (alerts distributed to it by id) is read from ``alerts`` itself. Rows whose
+``alerts`` fall to zero are deleted. Shredding leaves routing facts, so it leaves the rollup too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from sqlmodel import Field, SQLModel
 
 from exchange_api.models.alerts import MAX_SUBSTANCE_KEY
 
-__all__ = ["AlertRollup"]
+__all__ = ["MAX_AUDIENCE", "AlertRollup"]
+
+MAX_AUDIENCE = 80
+"""``kinds:`` and the four kinds an alert may be distributed to, between commas."""
 
 
 class AlertRollup(SQLModel, table=True):
@@ -32,7 +37,7 @@ class AlertRollup(SQLModel, table=True):
     month: str = Field(primary_key=True, max_length=7)
     substance_key: str = Field(primary_key=True, max_length=MAX_SUBSTANCE_KEY)
     reporting_agency_id: uuid.UUID = Field(primary_key=True)
-    network: bool = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=MAX_AUDIENCE)
     alerts: int = Field(nullable=False)
     lead_alerts: int = Field(nullable=False)
     quantity_kg: float = Field(sa_type=Double, nullable=False)

@@ -30,10 +30,18 @@ from sqlmodel import Session, SQLModel
 from exchange_api.alerts.search_query import AlertFilters
 from exchange_api.models.statistics import AlertRollup
 
-__all__ = ["RolledAlert", "RollupFilter", "month_of", "roll", "rolled_alerts", "rollup_filter"]
+__all__ = [
+    "RolledAlert",
+    "RollupFilter",
+    "audience_of",
+    "month_of",
+    "roll",
+    "rolled_alerts",
+    "rollup_filter",
+]
 
 _TABLE: Table = SQLModel.metadata.tables[AlertRollup.__tablename__]
-_KEY = ("month", "substance_key", "reporting_agency_id", "network")
+_KEY = ("month", "substance_key", "reporting_agency_id", "audience")
 _COUNTED = ("alerts", "lead_alerts", "quantity_kg", "kg_lines", "quantity_l", "l_lines")
 ROLLED_GROUPINGS = frozenset({"substance", "month"})
 
@@ -50,8 +58,17 @@ class RolledAlert:
 
     detected_on: date
     reporting_agency_id: uuid.UUID
-    network: bool
+    audience: str
     lines: Sequence[Mapping[str, Any]]
+
+
+def audience_of(distribution: Mapping[str, Any]) -> str:
+    """The rollup's audience of a distribution (JSON form): its scope, and for ``kinds`` the
+    kinds in alphabetical order between commas (so a kind is found as ``,kind,``)."""
+    scope = str(distribution["scope"])
+    if scope != "kinds":
+        return scope
+    return "kinds:," + "".join(f"{kind}," for kind in sorted(distribution["kinds"]))
 
 
 def rolled_alerts(
@@ -65,7 +82,7 @@ def rolled_alerts(
         RolledAlert(
             detected_on=alert["detected_on"],
             reporting_agency_id=alert["reporting_agency_id"],
-            network=alert["distribution_scope"] == "network",
+            audience=audience_of(alert["distribution"]),
             lines=by_alert[alert["id"]],
         )
         for alert in alerts
@@ -78,7 +95,7 @@ def _add(totals: dict[tuple[Any, ...], list[float]], alert: RolledAlert, sign: i
     lead = min(line["substance_key"] for line in alert.lines)
     month = month_of(alert.detected_on)
     for line in alert.lines:
-        key = (month, line["substance_key"], alert.reporting_agency_id, alert.network)
+        key = (month, line["substance_key"], alert.reporting_agency_id, alert.audience)
         kg, litres = line["quantity_kg"], line["quantity_l"]
         counted = totals.setdefault(key, [0, 0, 0.0, 0, 0.0, 0])
         for index, value in enumerate(
@@ -120,8 +137,8 @@ def roll(session: Session, now: Iterable[RolledAlert], before: Iterable[RolledAl
 
 
 def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    month, substance, agency, network = key
-    return (month, substance, str(agency), network)
+    month, substance, agency, audience = key
+    return (month, substance, str(agency), audience)
 
 
 def _upsert(session: Session) -> Any:
