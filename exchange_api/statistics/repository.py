@@ -2,13 +2,15 @@
 
 A cell is one value of the grouping dimension. Its rows are the alerts matching the filters
 (:func:`exchange_api.alerts.search_query.filter_conditions`, plus the caller's visibility in scope
-``visible``), joined to their substance rows for the quantities; so an alert counts once per
-cell (``COUNT(DISTINCT)``) and its quantities once per substance. When the filters name
-substances, only those substances' rows are joined: the cells and quantities are of the
-substances asked about.
+``visible``), joined to their substance rows for the quantities; an alert counts once per
+cell and its quantities once per substance. When the filters name substances, only those
+substances' rows are joined: the cells and quantities are of the substances asked about.
 
 Each cell also carries its number of distinct reporting agencies, which the service needs to
-decide what the network scope may publish.
+decide what the network scope may publish. So every count is made per (cell, reporting agency)
+first and the cells summed from those: from the alerts in hashed ``GROUP BY`` levels (at 1M
+alerts a ``COUNT(DISTINCT)`` sorted a million rows on disk), or from the rollup
+(:mod:`exchange_api.statistics.rollup`), or from both for disjoint sets of alerts.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Reading: :func:`rollup_filter` says whether a query can be answered from the rol
 substance or by month, with no filter but a window of whole months, a reporting agency and (when
 grouped by substance) substances. Any other filter (substance name, incident type, status,
 country or leg, party or document tags, stage), a window not of whole months, or another grouping
-is counted from the alerts themselves (docs/statistics.md).
+is counted from the alerts themselves (docs/decisions/0030-statistics-rollup.md).
 """
 
 from __future__ import annotations
