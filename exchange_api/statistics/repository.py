@@ -38,7 +38,7 @@ from exchange_api.alerts.search_query import AlertFilters, filter_conditions
 from exchange_api.models.agencies import Agency
 from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance
 from exchange_api.models.statistics import AlertRollup
-from exchange_api.statistics.rollup import RollupFilter
+from exchange_api.statistics.rollup import RollupFilter, month_of
 
 __all__ = ["Cell", "EmergingRow", "StatisticsRepository"]
 
@@ -265,8 +265,16 @@ class StatisticsRepository:
         ``since`` on at least ``min_alerts`` alerts from at least ``min_agencies`` agencies, every
         alert counted.
 
-        An alert has one row per substance key, so rows are alerts: counted per (key, agency)
-        first, then per key, both hashed (no sorted ``COUNT(DISTINCT)``)."""
+        The rollup first names the candidates: keys meeting both thresholds over the whole
+        months holding the window, a superset of those meeting them within it (counts only grow
+        with the window). Only their rows are then read, through the primary key, instead of
+        every substance row of the window; an alert has one row per key, so rows are alerts,
+        counted per (key, agency) then per key, both hashed (no sorted ``COUNT(DISTINCT)``)."""
+        candidates = self._emerging_candidates(
+            since, catalogued, min_alerts=min_alerts, min_agencies=min_agencies, keys=keys
+        )
+        if not candidates:
+            return []
         line = col(AlertSubstance.substance_key)
         per_agency = (
             select(
@@ -277,11 +285,7 @@ class StatisticsRepository:
                 func.max(col(Alert.detected_on)).label("last_seen"),
             )
             .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
-            .where(
-                col(Alert.detected_on) >= since,
-                line.not_in(sorted(catalogued)),
-                *([] if keys is None else [line.in_(keys)]),
-            )
+            .where(col(Alert.detected_on) >= since, line.in_(candidates))
             .group_by(line, col(Alert.reporting_agency_id))
             .subquery("per_agency")
         )
@@ -310,6 +314,31 @@ class StatisticsRepository:
             )
             for row in self.session.execute(statement)
         ]
+
+    def _emerging_candidates(
+        self,
+        since: date,
+        catalogued: frozenset[str],
+        *,
+        min_alerts: int,
+        min_agencies: int,
+        keys: Sequence[str] | None,
+    ) -> list[str]:
+        key = col(AlertRollup.substance_key)
+        statement = (
+            select(key)
+            .where(
+                col(AlertRollup.month) >= month_of(since),
+                key.not_in(sorted(catalogued)),
+                *([] if keys is None else [key.in_(keys)]),
+            )
+            .group_by(key)
+            .having(
+                func.sum(col(AlertRollup.alerts)) >= min_alerts,
+                func.count(distinct(col(AlertRollup.reporting_agency_id))) >= min_agencies,
+            )
+        )
+        return sorted(self.session.execute(statement).scalars())
 
     def reporting_countries(self, since: date, keys: Sequence[str]) -> dict[str, list[str]]:
         """Per substance key: the countries of the agencies that reported it since ``since``."""
