@@ -8,7 +8,7 @@ Pure conversions between the API models (:mod:`exchange_api.alerts.schemas`) and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final, Protocol
 
@@ -246,16 +246,22 @@ def handling_read(handling: Mapping[str, Any]) -> HandlingRead:
     )
 
 
+_TYPED_IN_DISTRIBUTION: Final[dict[str, Callable[[str], object]]] = {
+    "kinds": AgencyKind,
+    "agencies": uuid.UUID,
+}
+"""Distribution lists that JSON holds as text and the model as enum members or UUIDs (which is
+what it serialises)."""
+
+
 def _distribution_read(distribution: Mapping[str, Any]) -> Distribution:
-    # JSON holds the agency kinds and ids as text; the model holds them as enum members and
-    # UUIDs, which is what it serialises.
-    return Distribution.model_construct(
-        **{
-            **distribution,
-            "kinds": [AgencyKind(kind) for kind in distribution.get("kinds", ())],
-            "agencies": [uuid.UUID(str(agency)) for agency in distribution.get("agencies", ())],
-        }
-    )
+    values: dict[str, Any] = {
+        key: [_TYPED_IN_DISTRIBUTION[key](item) for item in value]
+        if key in _TYPED_IN_DISTRIBUTION
+        else value
+        for key, value in distribution.items()
+    }
+    return Distribution.model_construct(**values)
 
 
 class StoredFacts(Protocol):
