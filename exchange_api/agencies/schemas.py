@@ -42,6 +42,11 @@ _BIDI_CONTROLS = frozenset(
 )
 
 
+def _is_control(char: str) -> bool:
+    # NUL is left to the engine's rule, one answer everywhere (400 unstorable-text).
+    return char != "\x00" and unicodedata.category(char) == "Cc"
+
+
 def _printable(value: str) -> str:
     """Refuse control and bidirectional-override characters in a display name.
 
@@ -49,7 +54,7 @@ def _printable(value: str) -> str:
     and written to logs: a newline or an escape sequence would forge a log line or repaint a
     terminal, and a right-to-left override would make one agency's name read as another's.
     """
-    if any(unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS for char in value):
+    if any(_is_control(char) or char in _BIDI_CONTROLS for char in value):
         raise ValueError("must not contain control or bidirectional-override characters")
     return value
 
