@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, SQLModel
 
 from exchange_api.audit import repository
@@ -54,7 +54,7 @@ from exchange_api.audit.chain import (
     seal_entry,
 )
 from exchange_api.audit.checkpoints import Checkpoint, public_jwks, sign_checkpoint
-from exchange_api.bulk import insert_rows
+from exchange_api.bulk import insert_rows, take_oldest
 from exchange_api.config import Settings
 from exchange_api.crypto import KeyMaterial
 from exchange_api.models.audit import (
@@ -86,16 +86,6 @@ _MOVE_HEAD = (
     update(_HEAD)
     .where(_HEAD.c.id == _HEAD_ID)
     .values(seq=bindparam("seq"), hash=bindparam("hash"), at=bindparam("at"))
-)
-# The oldest entries of the intake, taken out in one statement (their order restored after).
-_TAKE_OLDEST = (
-    delete(_INTAKE)
-    .where(
-        _INTAKE.c.id.in_(
-            select(_INTAKE.c.id).order_by(_INTAKE.c.id).limit(bindparam("limit")).scalar_subquery()
-        )
-    )
-    .returning(*_INTAKE.c)
 )
 _EVENT_COLUMNS = tuple(column.name for column in _INTAKE.c if column.name != "id")
 
@@ -208,7 +198,7 @@ class AuditLog:
         return how many. The head is locked before the intake is read, so a sequencer that
         waited for another one's lock sees what that one chained as gone."""
         head = _lock_head(session)
-        taken = session.connection().execute(_TAKE_OLDEST, {"limit": limit}).all()
+        taken = take_oldest(session.connection(), _INTAKE, limit)
         if not taken:
             return 0
         rows = sorted(taken, key=lambda row: int(row.id))

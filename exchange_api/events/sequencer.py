@@ -33,7 +33,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
 
-from exchange_api.bulk import insert_rows
+from exchange_api.bulk import insert_rows, take_oldest
 from exchange_api.events.deliveries import queue_deliveries
 from exchange_api.events.matching import insert_matches
 from exchange_api.events.outbox import PRODUCED
@@ -62,15 +62,6 @@ _MATCHES = SQLModel.metadata.tables[EventMatch.__tablename__]
 _DELIVERIES = SQLModel.metadata.tables[WebhookDelivery.__tablename__]
 _LOCK_HEAD = select(_HEAD.c.seq).where(_HEAD.c.id == _HEAD_ID).with_for_update()
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(seq=bindparam("seq"))
-_TAKE_OLDEST = (
-    delete(_INTAKE)
-    .where(
-        _INTAKE.c.id.in_(
-            select(_INTAKE.c.id).order_by(_INTAKE.c.id).limit(bindparam("limit")).scalar_subquery()
-        )
-    )
-    .returning(*_INTAKE.c)
-)
 _FIELDS = tuple(column.name for column in _INTAKE.c if column.name != "id")
 
 
@@ -80,7 +71,7 @@ def sequence_intake(session: Session, *, limit: int = SEQUENCE_BATCH) -> tuple[i
     for another's lock finds what that one took gone."""
     connection = session.connection()
     head: int = connection.execute(_LOCK_HEAD).scalar_one()
-    taken = connection.execute(_TAKE_OLDEST, {"limit": limit}).all()
+    taken = take_oldest(connection, _INTAKE, limit)
     if not taken:
         return 0, head
     rows = sorted(taken, key=lambda row: int(row.id))
