@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, SQLModel, col, insert, select
 
+from exchange_api.alerts.records import ROUTING_FIELDS
 from exchange_api.alerts.search_query import AlertFilters, search_statement
 from exchange_api.alerts.stages import stage_rank
 from exchange_api.alerts.visibility import (
@@ -97,14 +98,7 @@ _ROUTING_COLUMNS = tuple(
         "reporting_agency_id",
         "created_at",
         "updated_at",
-        "incident_type",
-        "status",
-        "detected_on",
-        "review_by",
-        "substances",
-        "route",
-        "handling",
-        "distribution",
+        *ROUTING_FIELDS,
     )
 )
 
