@@ -9,19 +9,32 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+import pytest
 
+from exchange_api.app import create_app
+from exchange_api.config import Settings
 from tests.alerts.builders import alert_body
 from tests.audit.processes import served, service_env
 from tests.auth_helpers import Registry
 from tests.events.receiver import Receiver, free_port, receiving
 
 
+@pytest.fixture
+def registry(settings: Settings) -> Iterator[Registry]:
+    """Agencies registered in the database by an app that does not run here: a running one would
+    be one more webhook sender on the queue, without the servers' allow-list and retry delay,
+    and could claim the delivery itself (``target-refused``, next attempt minutes later)."""
+    application = create_app(settings)
+    yield Registry(application)
+    application.state.engine.dispose()
+
+
 async def test_a_worker_killed_mid_delivery_loses_nothing(
-    app: FastAPI, registry: Registry, database_url: str, keys_dir: Path
+    registry: Registry, database_url: str, keys_dir: Path
 ) -> None:
     agency = await registry.agency(kind="customs")
     env = {
