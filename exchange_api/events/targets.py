@@ -90,7 +90,9 @@ def lookup(host: str, port: int) -> tuple[str, ...]:
     """The addresses ``host`` resolves to now (blocking), or :class:`TargetRefused`."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (OSError, UnicodeError):
+        # OSError, not only gaierror: a failure of the resolver itself (EAI_SYSTEM, e.g. out of
+        # file descriptors) is raised as a plain OSError.
         raise TargetRefused("the host does not resolve") from None
     return tuple(dict.fromkeys(str(info[4][0]) for info in found))
 

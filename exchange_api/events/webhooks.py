@@ -14,7 +14,8 @@ PostgreSQL, so workers share the queue), then, outside any transaction, for the 
    right before each request, every address found is checked again
    (:func:`~exchange_api.events.targets.checked_target`) and the POST goes to the checked
    address, signed the Standard Webhooks way, 10 s timeout, no redirects (a 3xx fails); up to
-   ``concurrency`` requests at once;
+   ``concurrency`` requests at once. A host that does not resolve now is a failed attempt
+   (``unresolved``), retried like a refused connection;
 3. in one short transaction: the outcomes (``delivered`` on a 2xx; otherwise the next attempt
    after a growing delay — 10 s, 30 s, 1, 5, 15, 30 min, then hourly — until 24 hours have
    passed: then the delivery is ``expired`` and the watch list ``failing`` until resumed) and an
@@ -156,7 +157,9 @@ def _log_failure(message: str, exc: Exception, item: Claimed | None = None) -> N
 
 
 def _addresses(host: str, port: int) -> tuple[str, ...]:
-    """``host``'s addresses, none if it does not resolve (blocking)."""
+    """``host``'s addresses, none if it does not resolve now (blocking): a failed attempt
+    (``unresolved``), retried like a refused connection, since resolvers also fail for a while
+    (``EAI_AGAIN``, a busy machine)."""
     try:
         return lookup(host, port)
     except TargetRefused:
@@ -171,8 +174,11 @@ async def _post(
 ) -> _Sent:
     """Every address found for the host checked, then the signed POST to the checked one (the
     host in ``Host`` and as the TLS server name, which also keys the connection pool)."""
+    found = addresses[destination.host, destination.port]
+    if not found:
+        return prepared, None, "unresolved"
     try:
-        target = checked_target(destination, addresses[destination.host, destination.port])
+        target = checked_target(destination, found)
     except TargetRefused:
         return prepared, None, "target-refused"
     timestamp = int(time.time())

@@ -1,14 +1,16 @@
 """Webhooks against a real receiver on 127.0.0.1: signatures, retries, a receiver down for a
-while, redirects never followed, visibility checked at delivery, nothing sealed sent, and a
-watch list whose secret no longer unseals holding up no other."""
+while, a resolver failing for a while, redirects never followed, visibility checked at delivery,
+nothing sealed sent, and a watch list whose secret no longer unseals holding up no other."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import socket
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,6 +138,54 @@ async def test_a_redirect_is_a_failed_delivery_and_is_never_followed(
         log = await deliveries(client, customs, created["id"])
         assert log[0]["state"] == "pending"
         assert log[0]["last_status"] == 302
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        lambda: socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+        # EAI_SYSTEM (here: out of file descriptors) comes as a plain OSError, not a gaierror.
+        lambda: OSError(errno.EMFILE, "Too many open files"),
+    ],
+    ids=["eai-again", "eai-system"],
+)
+async def test_a_host_the_resolver_fails_on_for_a_while_is_unresolved_then_retried(
+    hooked: tuple[httpx.AsyncClient, Desk, Desk],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[[], OSError],
+) -> None:
+    """The system's resolver failing for a while is a failed attempt, ``unresolved``, retried
+    like a refused connection: not ``target-refused`` (the URL is fine), not a failed batch."""
+    client, customs, _ = hooked
+    receiver = Receiver(free_port())
+    resolve = socket.getaddrinfo
+    failing = True
+
+    def flaky(host: str, port: int, *args: Any, **kwargs: Any) -> Any:
+        if failing and port == receiver.port:  # the receiver's lookups only, not the database's
+            raise failure()
+        return resolve(host, port, *args, **kwargs)
+
+    with receiving(receiver):
+        created = await subscribe(client, customs, receiver.url)  # checked while it resolves
+        monkeypatch.setattr(socket, "getaddrinfo", flaky)
+        await push(client, customs, minimal_body())
+        for _ in range(200):
+            log = await deliveries(client, customs, created["id"])
+            if log and log[0]["last_error"] is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert (log[0]["state"], log[0]["last_error"]) == ("pending", "unresolved")
+        assert receiver.received == []
+        failing = False
+        for _ in range(200):
+            log = await deliveries(client, customs, created["id"])
+            if log[0]["state"] != "pending":
+                break
+            await asyncio.sleep(0.05)
+    assert (log[0]["state"], log[0]["last_error"]) == ("delivered", None)
+    assert len(receiver.received) == 1
+    assert log[0]["attempts"] >= 2
 
 
 async def test_no_delivery_to_an_agency_that_may_not_see_the_alert(
