@@ -146,11 +146,13 @@ def test_substance_rows_are_rekeyed_merged_and_given_their_quantities(
     empty_database_url: str,
 ) -> None:
     """Rows stored by CAS number before 0013 keep it as key, 41232-97-7 becomes 77-83-8 (one row
-    where an alert listed both), and each row gets its alert's quantities in kg and litres."""
+    where an alert listed both), and each row gets its alert's quantities in kg and litres. The
+    early warning's sightings (0020) are filled from the rows whose key is uncatalogued."""
     config = alembic_config(empty_database_url)
     command.upgrade(config, "0012")
     engine = create_engine(empty_database_url)
     renumbered, both, mixed = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    unlisted, unlisted_again = uuid.uuid4(), uuid.uuid4()
     lines = {
         renumbered: [
             {"cas": "41232-97-7", "quantity": 2, "unit": "t"},
@@ -165,6 +167,8 @@ def test_substance_rows_are_rekeyed_merged_and_given_their_quantities(
             {"cas": "108-24-7", "quantity": 1, "unit": "m3"},
             {"cas": "4433-77-6", "quantity": 12, "unit": "pcs"},
         ],
+        unlisted: [{"cas": "50-00-0", "quantity": 5, "unit": "kg"}, {"cas": "103-79-7"}],
+        unlisted_again: [{"cas": "50-00-0"}],
     }
     try:
         with engine.begin() as connection:
@@ -206,6 +210,13 @@ def test_substance_rows_are_rekeyed_merged_and_given_their_quantities(
                 ("77-83-8", both): (None, 1.0, 3.0),
                 ("108-24-7", mixed): (None, 0.25, 1000.0),
                 ("4433-77-6", mixed): (None, None, None),
+                ("50-00-0", unlisted): (None, 5.0, None),
+                ("103-79-7", unlisted): (None, None, None),
+                ("50-00-0", unlisted_again): (None, None, None),
             }
+            sightings = connection.execute(
+                select(SQLModel.metadata.tables["uncatalogued_sightings"])
+            ).all()
+            assert [tuple(row) for row in sightings] == [(now.date(), "50-00-0", agency, "", 2)]
     finally:
         engine.dispose()

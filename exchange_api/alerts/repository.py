@@ -150,15 +150,16 @@ class AlertRepository:
         self._insert("alert_substances", rows)
 
     def substance_lines(self, alert_id: uuid.UUID) -> list[dict[str, Any]]:
-        """An alert's substance rows as stored: key and quantities."""
+        """An alert's substance rows as stored: key, name and quantities."""
         statement = select(
             col(AlertSubstance.substance_key),
+            col(AlertSubstance.name),
             col(AlertSubstance.quantity_kg),
             col(AlertSubstance.quantity_l),
         ).where(col(AlertSubstance.alert_id) == alert_id)
         return [
-            {"substance_key": key, "quantity_kg": kg, "quantity_l": litres}
-            for key, kg, litres in self.session.exec(statement)
+            {"substance_key": key, "name": name, "quantity_kg": kg, "quantity_l": litres}
+            for key, name, kg, litres in self.session.exec(statement)
         ]
 
     def replace_countries(

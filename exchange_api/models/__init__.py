@@ -46,7 +46,7 @@ from exchange_api.models.events import (  # noqa: E402
 from exchange_api.models.followups import FollowUp, FollowUpAudience  # noqa: E402
 from exchange_api.models.keys import KeyCheckRecord  # noqa: E402
 from exchange_api.models.oauth import RevokedToken, SeenDPoPProof, UsedClientAssertion  # noqa: E402
-from exchange_api.models.statistics import AlertRollup  # noqa: E402
+from exchange_api.models.statistics import AlertRollup, UncataloguedSighting  # noqa: E402
 
 __all__ = [
     "Agency",
@@ -78,6 +78,7 @@ __all__ = [
     "SeenDPoPProof",
     "Subscription",
     "SubscriptionCriterion",
+    "UncataloguedSighting",
     "UsedClientAssertion",
     "WebhookDelivery",
 ]

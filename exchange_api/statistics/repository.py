@@ -32,13 +32,13 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from exchange_api.alerts.search_query import AlertFilters, filter_conditions
 from exchange_api.models.agencies import Agency
 from exchange_api.models.alerts import Alert, AlertCountry, AlertSubstance
-from exchange_api.models.statistics import AlertRollup
-from exchange_api.statistics.rollup import RollupFilter, month_of
+from exchange_api.models.statistics import AlertRollup, UncataloguedSighting
+from exchange_api.statistics.rollup import RollupFilter
 
 __all__ = ["Cell", "EmergingRow", "StatisticsRepository"]
 
@@ -52,6 +52,7 @@ _LEG_FLAGS = {
     "destination": _LEG.is_destination,
 }
 _ALERT_COLUMNS = {"incident_type": Alert.incident_type, "status": Alert.status}
+_SIGHTING: Any = SQLModel.metadata.tables[UncataloguedSighting.__tablename__].c
 
 
 @dataclass(frozen=True)
@@ -265,28 +266,20 @@ class StatisticsRepository:
         ``since`` on at least ``min_alerts`` alerts from at least ``min_agencies`` agencies, every
         alert counted.
 
-        The rollup first names the candidates: keys meeting both thresholds over the whole
-        months holding the window, a superset of those meeting them within it (counts only grow
-        with the window). Only their rows are then read, through the primary key, instead of
-        every substance row of the window; an alert has one row per key, so rows are alerts,
-        counted per (key, agency) then per key, both hashed (no sorted ``COUNT(DISTINCT)``)."""
-        candidates = self._emerging_candidates(
-            since, catalogued, min_alerts=min_alerts, min_agencies=min_agencies, keys=keys
-        )
-        if not candidates:
-            return []
-        line = col(AlertSubstance.substance_key)
+        Read from the uncatalogued sightings (one row per day, key, agency and name; an alert has
+        one substance row per key, so its rows count alerts), per (key, agency) then per key, both
+        hashed. ``catalogued`` still applies: a key the catalogue has come to list keeps its
+        earlier rows."""
         per_agency = (
             select(
-                line.label("key"),
-                func.min(col(AlertSubstance.name)).label("name"),
-                func.count().label("alerts"),
-                func.min(col(Alert.detected_on)).label("first_seen"),
-                func.max(col(Alert.detected_on)).label("last_seen"),
+                _SIGHTING.substance_key.label("key"),
+                func.min(func.nullif(_SIGHTING.name, "")).label("name"),
+                func.sum(_SIGHTING.alerts).label("alerts"),
+                func.min(_SIGHTING.detected_on).label("first_seen"),
+                func.max(_SIGHTING.detected_on).label("last_seen"),
             )
-            .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
-            .where(col(Alert.detected_on) >= since, line.in_(candidates))
-            .group_by(line, col(Alert.reporting_agency_id))
+            .where(*_sighted(since, catalogued, keys))
+            .group_by(_SIGHTING.substance_key, _SIGHTING.reporting_agency_id)
             .subquery("per_agency")
         )
         alerts = func.sum(per_agency.c.alerts)
@@ -315,44 +308,30 @@ class StatisticsRepository:
             for row in self.session.execute(statement)
         ]
 
-    def _emerging_candidates(
-        self,
-        since: date,
-        catalogued: frozenset[str],
-        *,
-        min_alerts: int,
-        min_agencies: int,
-        keys: Sequence[str] | None,
-    ) -> list[str]:
-        key = col(AlertRollup.substance_key)
-        statement = (
-            select(key)
-            .where(
-                col(AlertRollup.month) >= month_of(since),
-                key.not_in(sorted(catalogued)),
-                *([] if keys is None else [key.in_(keys)]),
-            )
-            .group_by(key)
-            .having(
-                func.sum(col(AlertRollup.alerts)) >= min_alerts,
-                func.count(distinct(col(AlertRollup.reporting_agency_id))) >= min_agencies,
-            )
-        )
-        return sorted(self.session.execute(statement).scalars())
-
     def reporting_countries(self, since: date, keys: Sequence[str]) -> dict[str, list[str]]:
-        """Per substance key: the countries of the agencies that reported it since ``since``."""
+        """Per uncatalogued substance key: the countries of the agencies that reported it since
+        ``since``."""
         if not keys:
             return {}
         statement = (
-            select(col(AlertSubstance.substance_key), col(Agency.country))
-            .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
-            .join(Agency, col(Agency.id) == col(Alert.reporting_agency_id))
-            .where(col(Alert.detected_on) >= since, col(AlertSubstance.substance_key).in_(keys))
-            .group_by(col(AlertSubstance.substance_key), col(Agency.country))
-            .order_by(col(AlertSubstance.substance_key), col(Agency.country))
+            select(_SIGHTING.substance_key, col(Agency.country))
+            .join(Agency, col(Agency.id) == _SIGHTING.reporting_agency_id)
+            .where(*_sighted(since, frozenset(), keys))
+            .group_by(_SIGHTING.substance_key, col(Agency.country))
+            .order_by(_SIGHTING.substance_key, col(Agency.country))
         )
         countries: dict[str, list[str]] = {}
         for key, country in self.session.execute(statement):
             countries.setdefault(str(key), []).append(str(country))
         return countries
+
+
+def _sighted(
+    since: date, catalogued: frozenset[str], keys: Sequence[str] | None
+) -> list[ColumnElement[bool]]:
+    """The uncatalogued sightings since ``since`` of keys outside ``catalogued`` (among
+    ``keys``, if given)."""
+    where = [_SIGHTING.detected_on >= since, _SIGHTING.substance_key.not_in(sorted(catalogued))]
+    if keys is not None:
+        where.append(_SIGHTING.substance_key.in_(keys))
+    return where

@@ -1,11 +1,13 @@
-"""The statistics rollup (``alert_rollup``, :mod:`exchange_api.models.statistics`): kept current
-in each alert write's transaction, and which statistics queries it answers.
+"""The statistics rollups (``alert_rollup`` and ``uncatalogued_sightings``,
+:mod:`exchange_api.models.statistics`): kept current in each alert write's transaction, and which
+statistics queries the first answers (the second is the early warning's, read by
+:meth:`exchange_api.statistics.repository.StatisticsRepository.emerging`).
 
 Writing: the alerts domain calls :func:`roll` in the transaction that stores an alert's routing
 facts, with what the alert counted for before (nothing for a new alert) and what it counts for
-now. The difference is added to the rows it touches with one upsert (``INSERT … ON CONFLICT DO
-UPDATE``), in primary-key order so that two transactions touching the same rows wait for one
-another rather than deadlock; rows left with no alert are deleted.
+now. The difference is added to the rows it touches with one upsert per table (``INSERT … ON
+CONFLICT DO UPDATE``), in primary-key order so that two transactions touching the same rows wait
+for one another rather than deadlock; rows left with no alert are deleted.
 
 Reading: :func:`rollup_filter` says whether a query can be answered from the rollup: grouped by
 substance or by month, with no filter but a window of whole months, a reporting agency and (when
@@ -28,7 +30,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel
 
 from exchange_api.alerts.search_query import AlertFilters
-from exchange_api.models.statistics import AlertRollup
+from exchange_api.models.statistics import AlertRollup, UncataloguedSighting
+from exchange_api.reference.catalogue import catalogue_keys
 
 __all__ = [
     "RolledAlert",
@@ -41,8 +44,11 @@ __all__ = [
 ]
 
 _TABLE: Table = SQLModel.metadata.tables[AlertRollup.__tablename__]
-_KEY = ("month", "substance_key", "reporting_agency_id", "audience")
-_COUNTED = ("alerts", "lead_alerts", "quantity_kg", "kg_lines", "quantity_l", "l_lines")
+_SIGHTINGS: Table = SQLModel.metadata.tables[UncataloguedSighting.__tablename__]
+_COUNTED = {
+    _TABLE: ("alerts", "lead_alerts", "quantity_kg", "kg_lines", "quantity_l", "l_lines"),
+    _SIGHTINGS: ("alerts",),
+}
 ROLLED_GROUPINGS = frozenset({"substance", "month"})
 
 
@@ -53,8 +59,8 @@ def month_of(day: date) -> str:
 
 @dataclass(frozen=True)
 class RolledAlert:
-    """What one alert counts for in the rollup: its routing facts and substance rows
-    (``substance_key``, ``quantity_kg``, ``quantity_l``, as in ``alert_substances``)."""
+    """What one alert counts for in the rollups: its routing facts and substance rows
+    (``substance_key``, ``name``, ``quantity_kg``, ``quantity_l``, as in ``alert_substances``)."""
 
     detected_on: date
     reporting_agency_id: uuid.UUID
@@ -111,42 +117,56 @@ def _add(totals: dict[tuple[Any, ...], list[float]], alert: RolledAlert, sign: i
             counted[index] += sign * value
 
 
+def _sight(totals: dict[tuple[Any, ...], list[float]], alert: RolledAlert, sign: int) -> None:
+    catalogued = catalogue_keys()
+    for line in alert.lines:
+        if line["substance_key"] not in catalogued:
+            key = (alert.detected_on, line["substance_key"], alert.reporting_agency_id)
+            totals.setdefault((*key, line["name"] or ""), [0])[0] += sign
+
+
 def roll(session: Session, now: Iterable[RolledAlert], before: Iterable[RolledAlert] = ()) -> None:
-    """Add what the alerts count for ``now`` to the rollup and take away what they counted for
-    ``before``, in the caller's transaction."""
-    totals: dict[tuple[Any, ...], list[float]] = {}
-    for alert in now:
-        _add(totals, alert, 1)
-    for alert in before:
-        _add(totals, alert, -1)
+    """Add what the alerts count for ``now`` to the rollup and to the uncatalogued sightings,
+    and take away what they counted for ``before``, in the caller's transaction."""
+    now, before = list(now), list(before)
+    for table, count in ((_TABLE, _add), (_SIGHTINGS, _sight)):
+        totals: dict[tuple[Any, ...], list[float]] = {}
+        for alert in now:
+            count(totals, alert, 1)
+        for alert in before:
+            count(totals, alert, -1)
+        _apply(session, table, totals)
+
+
+def _apply(session: Session, table: Table, totals: dict[tuple[Any, ...], list[float]]) -> None:
+    """Add ``totals`` (per primary key in the table's key order, the values of its ``_COUNTED``
+    columns) to ``table``'s rows with one upsert, in key order so that two transactions touching
+    the same rows wait for one another rather than deadlock; delete the rows left with no alert."""
+    keys = [column.name for column in table.primary_key.columns]
+    counted = _COUNTED[table]
     rows = [
-        {**dict(zip(_KEY, key, strict=True)), **dict(zip(_COUNTED, counted, strict=True))}
-        for key, counted in sorted(totals.items(), key=lambda item: _order(item[0]))
-        if any(counted)
+        {**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
+        for key, values in sorted(totals.items(), key=lambda item: tuple(map(str, item[0])))
+        if any(values)
     ]
     if not rows:
         return
-    session.execute(_upsert(session), rows)
-    emptied = [tuple(row[name] for name in _KEY) for row in rows if int(row["alerts"]) < 0]
+    session.execute(_upsert(session, table, keys, counted), rows)
+    emptied = [tuple(row[name] for name in keys) for row in rows if int(row["alerts"]) < 0]
     if emptied:
         session.execute(
-            delete(_TABLE).where(
-                _TABLE.c.alerts == 0, tuple_(*(_TABLE.c[name] for name in _KEY)).in_(emptied)
+            delete(table).where(
+                table.c.alerts == 0, tuple_(*(table.c[name] for name in keys)).in_(emptied)
             )
         )
 
 
-def _order(key: tuple[Any, ...]) -> tuple[Any, ...]:
-    month, substance, agency, audience = key
-    return (month, substance, str(agency), audience)
-
-
-def _upsert(session: Session) -> Any:
+def _upsert(session: Session, table: Table, keys: list[str], counted: Sequence[str]) -> Any:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(_TABLE)
+    statement = dialect.insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[_TABLE.c[name] for name in _KEY],
-        set_={name: _TABLE.c[name] + statement.excluded[name] for name in _COUNTED},
+        index_elements=[table.c[name] for name in keys],
+        set_={name: table.c[name] + statement.excluded[name] for name in counted},
     )
 
 

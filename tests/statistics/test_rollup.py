@@ -6,7 +6,9 @@ substances changed, detection date moved) and a retention pass that shreds some.
 rollup answers is then asked again with a filter that changes nothing but sends it to the alerts
 (every status listed: the rollup answers no status filter), for every caller and scope: the two
 answers must be the same cells, counts and suppressions, quantities equal up to the order floats
-were added in.
+were added in. The early warning, read from its own rollup of uncatalogued sightings, must
+name the substances, counts, agencies, countries and dates that the alerts' substance rows give
+for every window.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from exchange_api.alerts.retention import retention_pass
 from exchange_api.alerts.vocabulary import AlertStatus
 from exchange_api.audit.chain import AuditAction
 from exchange_api.audit.operator import OperatorRecorder
-from exchange_api.models.statistics import AlertRollup
+from exchange_api.models.agencies import Agency
+from exchange_api.models.alerts import Alert, AlertSubstance
+from exchange_api.models.statistics import AlertRollup, UncataloguedSighting
 from exchange_api.models.types import utc_now
+from exchange_api.reference.catalogue import catalogue_keys
 from tests.alerts.builders import minimal_body
 from tests.alerts.http import Desk, open_desk
 from tests.auth_helpers import Registry
@@ -38,8 +43,13 @@ SUBSTANCES = (
     {"cas": "108-24-7"},
     {"cas": "4433-77-6"},
     {"name": "Blue powder"},
+    # Uncatalogued (the early warning's): named two ways, and without a name.
+    {"cas": "50-00-0", "name": "Formalin"},
+    {"cas": "50-00-0", "name": "Aldehyde solution"},
+    {"cas": "64-17-5"},
 )
 UNITS = ("kg", "t", "g", "l", "m3", "pcs")
+EMERGING_FIELDS = ("cas", "name", "alerts", "agencies", "countries", "first_seen", "last_seen")
 TODAY = date.today()
 
 
@@ -123,14 +133,14 @@ async def _corpus(client: httpx.AsyncClient, desks: list[Desk], rng: random.Rand
         versions[alert_id] = int(response.json()["version"])
 
 
-def _shred_due(app: FastAPI) -> None:
+def _shred_due(app: FastAPI, shredded: int = 20) -> None:
     outcome = retention_pass(
         app.state.session_factory,
         today=utc_now().date(),
         record=OperatorRecorder(app.state.audit_log).batches(AuditAction.ALERT_SHRED),
         idempotency_kept=timedelta(days=7),
     )
-    assert outcome.shredded == 20
+    assert outcome.shredded == shredded
 
 
 async def _answer(client: httpx.AsyncClient, desk: Desk, params: dict[str, Any]) -> dict[str, Any]:
@@ -194,3 +204,70 @@ async def test_the_rollup_answers_as_the_alerts_do(
                     counted = await _answer(client, desk, {**params, "status": EVERY_STATUS})
                     _same(rolled, counted, f"{desk.agency.kind} {params}")
                     assert rolled["items"] or scope == "network" or variant, params
+
+
+def _emerging_from_the_alerts(app: FastAPI, days: int) -> list[tuple[Any, ...]]:
+    """What the early warning must answer over ``days``, counted from the substance rows."""
+    since = TODAY - timedelta(days=days)
+    statement = (
+        select(
+            col(AlertSubstance.substance_key),
+            col(AlertSubstance.name),
+            col(Alert.detected_on),
+            col(Alert.reporting_agency_id),
+            col(Agency.country),
+        )
+        .join(Alert, col(Alert.id) == col(AlertSubstance.alert_id))
+        .join(Agency, col(Agency.id) == col(Alert.reporting_agency_id))
+        .where(col(Alert.detected_on) >= since)
+    )
+    seen: dict[str, list[tuple[Any, ...]]] = {}
+    with app.state.session_factory() as session:
+        for key, name, detected_on, agency, country in session.execute(statement):
+            if key not in catalogue_keys():
+                seen.setdefault(key, []).append((name, detected_on, agency, country))
+    expected = []
+    for key, rows in seen.items():
+        agencies = {row[2] for row in rows}
+        if len(rows) < 3 or len(agencies) < 2:
+            continue
+        names = [row[0] for row in rows if row[0] is not None]
+        dates = [row[1] for row in rows]
+        expected.append(
+            (
+                None if key.startswith("name:") else key,
+                min(names) if names else None,
+                len(rows),
+                len(agencies),
+                sorted({row[3] for row in rows}),
+                min(dates).isoformat(),
+                max(dates).isoformat(),
+            )
+        )
+    return sorted(expected, key=lambda item: (-item[2], str(item)))
+
+
+async def test_the_early_warning_answers_as_the_alerts_do(
+    app: FastAPI, registry: Registry, client: httpx.AsyncClient
+) -> None:
+    desks = [
+        await open_desk(registry, client, kind, country)
+        for kind, country in (("customs", "NL"), ("law_enforcement", "BE"), ("regulatory", "DE"))
+    ]
+    await _corpus(client, desks, random.Random(17))
+    _shred_due(app, shredded=12)
+    with app.state.session_factory() as session:
+        empty = select(func.count()).select_from(UncataloguedSighting)
+        assert session.execute(empty.where(col(UncataloguedSighting.alerts) <= 0)).scalar_one() == 0
+    for days in (7, 30, 90, 150, 3000):
+        response = await client.get(
+            "/v1/statistics/emerging", params={"days": days}, headers=desks[0].headers
+        )
+        assert response.status_code == 200, response.text
+        answered = sorted(
+            (tuple(i[field] for field in EMERGING_FIELDS) for i in response.json()["items"]),
+            key=lambda item: (-item[2], str(item)),
+        )
+        expected = _emerging_from_the_alerts(app, days)
+        assert answered == expected, days
+        assert expected or days == 7, days  # the corpus makes the larger windows non-trivial
