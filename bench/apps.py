@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,14 @@ __all__ = ["REPO_ROOT", "AppUnderTest", "start_app"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_SCOPES = "alerts:read alerts:write"
+REPORTING_AGENCIES = (
+    ("Bench Customs", "NL", "customs"),
+    ("Bench Police", "BE", "law_enforcement"),
+    ("Bench Customs East", "PL", "customs"),
+)
+"""The agencies whose clients seed the secure app's corpus in turn, so that the network's
+statistics and early warning see several reporting agencies and countries (the reads run as
+the first)."""
 
 
 @dataclass
@@ -41,6 +49,8 @@ class AppUnderTest:
     client_key: ClientKey | None = None
     command: Callable[[int, int], list[str]] | None = None
     """The server's command line for a port and a number of workers."""
+    reporter_keys: list[ClientKey] = field(default_factory=list)
+    """Clients of the other agencies that report the seeded corpus (``client_key`` is the first)."""
 
     def restart(self, workers: int) -> None:
         """Serve again on the same port (the secure app's issuer names it) with ``workers``."""
@@ -160,18 +170,27 @@ def _start_secure(
         **(GENEROUS_LIMITS if limits else NO_LIMITS),
     }
     exchange_cli(env, "init")
+    keys = [_register_client(env, workdir, *agency) for agency in REPORTING_AGENCIES]
+    server = ServerProcess(_secure_command(port, workers), env, port, workdir / "secure.log")
+    server.start(workers)
+    return AppUnderTest(
+        "secure", database, server, "alerts", env, keys[0], _secure_command, keys[1:]
+    )
+
+
+def _register_client(
+    env: dict[str, str], workdir: Path, name: str, country: str, kind: str
+) -> ClientKey:
+    """An agency and a client of it with a fresh key, registered through the CLI."""
     agency, _ = exchange_cli(
-        env, "agencies", "add", "--name", "Bench Customs", "--country", "NL", "--kind", "customs"
+        env, "agencies", "add", "--name", name, "--country", country, "--kind", kind
     )
     private_pem, kid, jwks_path = generate_client_key(workdir)
     client, _ = exchange_cli(
         env, "clients", "add", "--agency", str(agency["id"]), "--scopes", BENCH_SCOPES,
         "--jwks", str(jwks_path),
     )  # fmt: skip
-    server = ServerProcess(_secure_command(port, workers), env, port, workdir / "secure.log")
-    server.start(workers)
-    key = ClientKey(str(client["client_id"]), private_pem, kid, BENCH_SCOPES)
-    return AppUnderTest("secure", database, server, "alerts", env, key, _secure_command)
+    return ClientKey(str(client["client_id"]), private_pem, kid, BENCH_SCOPES)
 
 
 def start_app(

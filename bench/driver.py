@@ -60,6 +60,8 @@ class LoadSpec:
     server_pid: int | None = None
     postmaster_pid: int | None = None
     client_key: dict[str, Any] | None = None
+    reporter_keys: list[dict[str, Any]] = field(default_factory=list)
+    """Seeding only: client ``i`` reports as ``[client_key, *reporter_keys][i % n]``."""
     sample_ids: list[str] = field(default_factory=list)
     sample_parties: list[str] = field(default_factory=list)
     keep_samples: int = 0
@@ -141,10 +143,12 @@ class VirtualClient:
         self.recorder = recorder
         self.rng = random.Random(spec.seed * 1_000 + index)
         self.factory = AlertFactory(spec.seed * 1_000 + index)
+        key = spec.client_key
+        if spec.op == "seed" and key is not None:
+            reporters = [key, *spec.reporter_keys]
+            key = reporters[index % len(reporters)]
         self.tokens = (
-            TokenSource(ClientKey.from_json(spec.client_key), f"{spec.base_url}/oauth/token")
-            if spec.client_key
-            else None
+            TokenSource(ClientKey.from_json(key), f"{spec.base_url}/oauth/token") if key else None
         )
         self.cursor: str | None = None
         self.pages_left = 0

@@ -122,6 +122,7 @@ class Session:
             server_pid=self.app.server.pid,
             postmaster_pid=self.postmaster,
             client_key=self.app.client_key.to_json() if self.app.client_key else None,
+            reporter_keys=[key.to_json() for key in self.app.reporter_keys],
             sample_ids=self.sample_ids,
             sample_parties=self.sample_parties,
         )
