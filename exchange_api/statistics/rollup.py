@@ -18,6 +18,7 @@ is counted from the alerts themselves (docs/decisions/0030-statistics-rollup.md)
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -143,15 +144,14 @@ def _apply(session: Session, table: Table, totals: dict[tuple[Any, ...], list[fl
     columns) to ``table``'s rows with one upsert, in key order so that two transactions touching
     the same rows wait for one another rather than deadlock; delete the rows left with no alert."""
     keys = [column.name for column in table.primary_key.columns]
-    counted = _COUNTED[table]
     rows = [
-        {**dict(zip(keys, key, strict=True)), **dict(zip(counted, values, strict=True))}
+        {**dict(zip(keys, key, strict=True)), **dict(zip(_COUNTED[table], values, strict=True))}
         for key, values in sorted(totals.items(), key=lambda item: tuple(map(str, item[0])))
         if any(values)
     ]
     if not rows:
         return
-    session.execute(_upsert(session, table, keys, counted), rows)
+    session.execute(_upsert(session.get_bind().dialect.name, table), rows)
     emptied = [tuple(row[name] for name in keys) for row in rows if int(row["alerts"]) < 0]
     if emptied:
         session.execute(
@@ -161,12 +161,15 @@ def _apply(session: Session, table: Table, totals: dict[tuple[Any, ...], list[fl
         )
 
 
-def _upsert(session: Session, table: Table, keys: list[str], counted: Sequence[str]) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+@functools.cache
+def _upsert(dialect_name: str, table: Table) -> Any:
+    """The upsert adding to ``table``'s counted columns, built once per dialect: building it
+    (its ``excluded`` columns) took 4 % of a single POST's worker CPU."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
     return statement.on_conflict_do_update(
-        index_elements=[table.c[name] for name in keys],
-        set_={name: table.c[name] + statement.excluded[name] for name in counted},
+        index_elements=list(table.primary_key.columns),
+        set_={name: table.c[name] + statement.excluded[name] for name in _COUNTED[table]},
     )
 
 
