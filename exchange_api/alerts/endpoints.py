@@ -178,9 +178,10 @@ async def search_alerts(
     have a tighter rate limit of their own (`EXCHANGE_RATE_LIMIT_GUESS`, 429 past it).
     """
 
+    if query.party is not None or query.document is not None:
+        await limit_guesses(request, caller.client_id)
+
     def search() -> tuple[str, str | None]:
-        if query.party is not None or query.document is not None:
-            limit_guesses(request, caller.client_id)  # the store may be Redis: off the loop
         outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
         return outcome.page.model_dump_json(by_alias=True), outcome.page.next_cursor
 

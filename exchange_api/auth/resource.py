@@ -39,7 +39,7 @@ from exchange_api.auth.server import OAuthServer, get_oauth_server
 from exchange_api.auth.token_states import TokenStates
 from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
 from exchange_api.kit.dependencies import SessionDep
-from exchange_api.kit.rate_limits import limit_client, limit_without_io
+from exchange_api.kit.rate_limits import limit_client
 
 __all__ = ["REALM", "CallerDep", "challenge", "current_caller"]
 
@@ -152,9 +152,9 @@ def _check_binding(
 async def current_caller(request: Request, session: SessionDep) -> Caller:
     """Authenticate the request (see the module docstring) and say who is calling.
 
-    ``async``: the checks that wait on nothing (the token's signature and claims, the rate
-    limit in process, an unbound token's scheme) run on the event loop; what waits on a store
-    or the database goes to a worker thread, only when it is needed."""
+    ``async``: the checks that wait on nothing (the token's signature and claims, an unbound
+    token's scheme) and the rate limit (an asyncio store) run on the event loop; what waits on
+    the database goes to a worker thread, only when it is needed."""
     server = get_oauth_server(request)
     scheme, token = _credentials(request, server)
     try:
@@ -163,10 +163,7 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
         raise _invalid_token(server, str(exc), on_dpop=scheme == "dpop") from None
     request.state.client_id = claims.client_id
     # Counted once the client is known for sure, before the replay cache and the database.
-    if limit_without_io(request):
-        limit_client(request, claims.client_id)
-    else:
-        await run_in_threadpool(limit_client, request, claims.client_id)
+    await limit_client(request, claims.client_id)
     if claims.bound_to is None:
         _check_binding(request, server, scheme, token, claims)  # refuses or passes: no I/O
     else:

@@ -45,6 +45,7 @@ from exchange_api.kit.dependencies import (
     PurposeRequired,
     SessionDep,
     SettingsDep,
+    run_then_commit,
 )
 from exchange_api.kit.pagination import CursorQuery, InvalidCursor, LimitQuery
 from exchange_api.kit.query_params import forbid_unknown_query_params
@@ -178,7 +179,7 @@ _PAGE_PARAMS = [Depends(forbid_unknown_query_params(("cursor", "limit")))]
     dependencies=_NO_PARAMS,
     responses=PurposeRequired.response("A party or document filter without X-Purpose."),
 )
-def create_subscription(
+async def create_subscription(
     body: SubscriptionCreate,
     caller: AlertsRead,
     session: SessionDep,
@@ -201,15 +202,18 @@ def create_subscription(
     """
     guesses = sum(value is not None for value in (body.filter.party, body.filter.document))
     if guesses:
-        limit_guesses(request, caller.client_id, count=guesses)
-    created = subscriptions.create_subscription(
+        await limit_guesses(request, caller.client_id, count=guesses)
+    created = await run_then_commit(
         session,
-        keyring,
-        caller,
-        body,
-        audit,
-        purpose=purpose,
-        allowed_hosts=settings.webhook_allowed_hosts,
+        lambda: subscriptions.create_subscription(
+            session,
+            keyring,
+            caller,
+            body,
+            audit,
+            purpose=purpose,
+            allowed_hosts=settings.webhook_allowed_hosts,
+        ),
     )
     response.headers["Location"] = f"/v1/subscriptions/{created.id}"
     return created

@@ -11,7 +11,10 @@ Three limits, each a fixed window of ``N/second|minute|hour`` (docs/operations.m
   tests whether a value is in the exchange: :func:`limit_guesses` is the one function to call.
 
 Counters live in the process (``memory://``, one machine) or in Redis (``redis://…``, shared by
-every worker and machine). Every answer that counted against a limit carries ``RateLimit-Policy``
+every worker and machine), through ``limits``' asyncio API: counting runs on the event loop and
+never takes a trip to a worker thread (the in-process store clears its windows in an asyncio task,
+where the threaded one started a timer thread about once a request under load). Every answer
+that counted against a limit carries ``RateLimit-Policy``
 and ``RateLimit`` (draft-ietf-httpapi-ratelimit-headers-08, structured fields: ``"client";q=600;
 w=60`` and ``"client";r=599;t=42``); a refusal is 429 ``rate-limited`` with ``Retry-After``.
 
@@ -30,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, parse
+from limits.aio.storage import Storage
+from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import FixedWindowRateLimiter
-from starlette.concurrency import run_in_threadpool
+from limits.storage import storage_from_string
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -49,7 +52,6 @@ __all__ = [
     "RateLimiter",
     "limit_client",
     "limit_guesses",
-    "limit_without_io",
     "rate_limit_headers",
 ]
 
@@ -116,16 +118,17 @@ class RateLimiter:
         self._items = items
         self._namespace = namespace
         self._failures = failures
-        #: An in-process store does no I/O: it can be asked on the event loop.
-        self.in_process = isinstance(storage, MemoryStorage)
 
     @classmethod
     def from_settings(cls, settings: Settings, failures: FailureLog) -> RateLimiter | None:
         """The configured limiter, or ``None`` when ``EXCHANGE_RATE_LIMITS=false``."""
         if not settings.rate_limits:
             return None
-        storage = storage_from_string(settings.rate_limit_storage, wrap_exceptions=True)
-        assert isinstance(storage, Storage)  # a sync scheme: the settings allow no other
+        # The settings allow memory:// and redis(s)://; their asyncio forms are async+….
+        storage = storage_from_string(
+            f"async+{settings.rate_limit_storage}", implementation="redispy", wrap_exceptions=True
+        )
+        assert isinstance(storage, Storage)
         items = {
             LimitKind.CLIENT: parse(settings.rate_limit_client),
             LimitKind.ADDRESS: parse(settings.rate_limit_address),
@@ -134,13 +137,13 @@ class RateLimiter:
         # Several deployments may share one Redis: their counters must not meet.
         return cls(storage, items, namespace=settings.issuer, failures=failures)
 
-    def hit(self, kind: LimitKind, identifier: str, cost: int = 1) -> Quota | None:
+    async def hit(self, kind: LimitKind, identifier: str, cost: int = 1) -> Quota | None:
         """Count ``cost`` requests of ``identifier`` against ``kind``; ``None`` if the store
         failed (logged, throttled)."""
         item = self._items[kind]
         try:
-            allowed = self._strategy.hit(item, self._namespace, identifier, cost=cost)
-            stats = self._strategy.get_window_stats(item, self._namespace, identifier)
+            allowed = await self._strategy.hit(item, self._namespace, identifier, cost=cost)
+            stats = await self._strategy.get_window_stats(item, self._namespace, identifier)
         except StorageError as exc:
             self._failures.failed(f"rate-limit store ({kind.value})", exc.storage_error)
             return None
@@ -167,28 +170,22 @@ def _enforce(state: dict[str, Any], quota: Quota | None) -> None:
         raise RateLimited(quota)
 
 
-def limit_without_io(request: Request) -> bool:
-    """Whether counting against the limits does no I/O (no limits, or counters in process), so
-    an ``async`` caller may count on the event loop; with Redis, count in a worker thread."""
-    limiter = _limiter(request.app)
-    return limiter is None or limiter.in_process
-
-
-def limit_client(request: Request, client_id: str) -> None:
+async def limit_client(request: Request, client_id: str) -> None:
     """Count one ``/v1`` call of ``client_id`` (429 past the limit)."""
     limiter = _limiter(request.app)
     if limiter is not None:
-        _enforce(request.scope.setdefault("state", {}), limiter.hit(LimitKind.CLIENT, client_id))
+        quota = await limiter.hit(LimitKind.CLIENT, client_id)
+        _enforce(request.scope.setdefault("state", {}), quota)
 
 
-def limit_guesses(request: Request, client_id: str, count: int = 1) -> None:
+async def limit_guesses(request: Request, client_id: str, count: int = 1) -> None:
     """Count ``count`` guesses at protected values (blind-index searches, watch-list entries)
     by ``client_id``: 429 past the limit, 503 if the store cannot say. Call it before the
     values are looked up."""
     limiter = _limiter(request.app)
     if limiter is None:
         return
-    quota = limiter.hit(LimitKind.GUESS, client_id, cost=count)
+    quota = await limiter.hit(LimitKind.GUESS, client_id, cost=count)
     if quota is None:
         raise RateLimitStoreUnavailable(
             "Searches by party or document are unavailable for a moment: try again later.",
@@ -227,10 +224,7 @@ class AddressRateLimitMiddleware:
             return
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"
-        if limiter.in_process:
-            quota = limiter.hit(LimitKind.ADDRESS, address)
-        else:
-            quota = await run_in_threadpool(limiter.hit, LimitKind.ADDRESS, address)
+        quota = await limiter.hit(LimitKind.ADDRESS, address)
         try:
             _enforce(scope.setdefault("state", {}), quota)
         except RateLimited as refused:
