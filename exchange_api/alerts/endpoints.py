@@ -1,8 +1,9 @@
 """HTTP endpoints of the alerts domain (docs/contract.md, "Alerts"): thin, each calls one service,
 which also records the call in the audit log.
 
-The reads taken most often (one alert, a search) are ``async`` and run their service call and
-the commit in one trip to a worker thread (:func:`~exchange_api.kit.dependencies.run_then_commit`).
+The calls taken most often (one alert, a search, a create, a batch) are ``async`` and run their
+service call and the commit in one trip to a worker thread
+(:func:`~exchange_api.kit.dependencies.run_then_commit`).
 
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from exchange_api.alerts import changes, links, service
 from exchange_api.alerts.dependencies import IdempotencyKeyHeader, merge_patch_media_type
@@ -74,16 +76,15 @@ _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
     dependencies=_NO_PARAMS,
     responses=IdempotencyKeyReused.response("Idempotency-Key reused with another body."),
 )
-def create_alert(
+async def create_alert(
     body: AlertCreate,
     caller: AlertsWrite,
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
     audit: AuditDep,
-    response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> AlertReceipt:
+) -> Response:
     """Report an alert for the caller's agency.
 
     Answers 201 with `Location` and `ETag` (`"v1"`) and a receipt: the id, the version, the
@@ -94,23 +95,23 @@ def create_alert(
     (`EXCHANGE_IDEMPOTENCY_KEY_DAYS`); after that a request with the key creates a new alert.
     """
 
-    outcome = service.create_alert(
-        session,
-        keyring,
-        caller,
-        body,
-        audit,
-        review_years=settings.alert_review_years,
-        emerging=EmergingThresholds.of(settings),
-        idempotency_key=idempotency_key,
-        idempotency_kept=timedelta(days=settings.idempotency_key_days),
-    )
+    def create() -> service.CreateOutcome:
+        return service.create_alert(
+            session,
+            keyring,
+            caller,
+            body,
+            audit,
+            review_years=settings.alert_review_years,
+            emerging=EmergingThresholds.of(settings),
+            idempotency_key=idempotency_key,
+            idempotency_kept=timedelta(days=settings.idempotency_key_days),
+        )
+
+    outcome = await run_then_commit(session, create)
     receipt = outcome.receipt
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/alerts/{receipt.id}"
-    response.headers["ETag"] = service.etag_of(receipt.version)
-    return receipt
+    headers = {"Location": f"/v1/alerts/{receipt.id}", "ETag": service.etag_of(receipt.version)}
+    return _json(receipt, 201, headers, replayed=outcome.replayed)
 
 
 @router.post(
@@ -119,16 +120,15 @@ def create_alert(
     dependencies=_NO_PARAMS,
     responses=IdempotencyKeyReused.response("Idempotency-Key reused with another batch."),
 )
-def create_alerts(
+async def create_alerts(
     body: BatchCreate,
     caller: AlertsWrite,
     session: SessionDep,
     keyring: KeyringDep,
     settings: SettingsDep,
     audit: AuditDep,
-    response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
-) -> BatchResult:
+) -> Response:
     """Report up to 500 alerts at once.
 
     Each item is validated on its own: the answer (200) has one result per item, in order —
@@ -138,20 +138,35 @@ def create_alerts(
     first answer (`Idempotent-Replayed: true`) and stores nothing; the key with another batch is
     409. Keys are per client, shared with single creates, and kept 7 days.
     """
-    outcome = service.create_alerts(
-        session,
-        keyring,
-        caller,
-        body,
-        audit,
-        review_years=settings.alert_review_years,
-        emerging=EmergingThresholds.of(settings),
-        idempotency_key=idempotency_key,
-        idempotency_kept=timedelta(days=settings.idempotency_key_days),
+
+    def create() -> service.BatchOutcome:
+        return service.create_alerts(
+            session,
+            keyring,
+            caller,
+            body,
+            audit,
+            review_years=settings.alert_review_years,
+            emerging=EmergingThresholds.of(settings),
+            idempotency_key=idempotency_key,
+            idempotency_kept=timedelta(days=settings.idempotency_key_days),
+        )
+
+    outcome = await run_then_commit(session, create)
+    return _json(outcome.result, 200, {}, replayed=outcome.replayed)
+
+
+def _json(model: BaseModel, status: int, headers: dict[str, str], *, replayed: bool) -> Response:
+    """A create's answer, serialized once from the model the route declares (returned as a
+    model, it would be validated again in one more trip to a worker thread)."""
+    if replayed:
+        headers = {**headers, "Idempotent-Replayed": "true"}
+    return Response(
+        model.model_dump_json(by_alias=True),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
     )
-    if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return outcome.result
 
 
 @router.get(

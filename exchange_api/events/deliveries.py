@@ -36,27 +36,29 @@ _MATCHES = SQLModel.metadata.tables[EventMatch.__tablename__]
 _SUBSCRIPTIONS = SQLModel.metadata.tables[Subscription.__tablename__]
 
 
+def _queue_deliveries() -> Any:
+    matches = _MATCHES.c
+    now = bindparam("now", type_=_DELIVERIES.c.created_at.type)
+    chosen = (
+        select(matches.subscription_id, matches.seq, literal("pending"), literal(0), now, now)
+        .join_from(_MATCHES, _SUBSCRIPTIONS, _SUBSCRIPTIONS.c.id == matches.subscription_id)
+        .where(
+            matches.seq.between(bindparam("first"), bindparam("last")),
+            _SUBSCRIPTIONS.c.webhook_url.is_not(None),
+        )
+    )
+    return insert(_DELIVERIES).from_select(
+        ["subscription_id", "seq", "state", "attempts", "created_at", "next_attempt_at"],
+        chosen,
+    )
+
+
+_QUEUE_DELIVERIES = _queue_deliveries()  # built once: the sequencer runs it every pass
+
+
 def queue_deliveries(connection: Any, first: int, last: int, now: datetime) -> None:
     """Queue the events ``first``..``last`` for each webhook whose watch list they matched."""
-    matches = _MATCHES.c
-    chosen = (
-        select(
-            matches.subscription_id,
-            matches.seq,
-            literal("pending"),
-            literal(0),
-            literal(now, _DELIVERIES.c.created_at.type),
-            literal(now, _DELIVERIES.c.next_attempt_at.type),
-        )
-        .join_from(_MATCHES, _SUBSCRIPTIONS, _SUBSCRIPTIONS.c.id == matches.subscription_id)
-        .where(matches.seq.between(first, last), _SUBSCRIPTIONS.c.webhook_url.is_not(None))
-    )
-    connection.execute(
-        insert(_DELIVERIES).from_select(
-            ["subscription_id", "seq", "state", "attempts", "created_at", "next_attempt_at"],
-            chosen,
-        )
-    )
+    connection.execute(_QUEUE_DELIVERIES, {"first": first, "last": last, "now": now})
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, literal, select, true, union, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union,
+    union_all,
+)
 from sqlmodel import SQLModel
 
 from exchange_api.crypto import DOCUMENT_NUMBER, PARTY_IDENTIFIER, PARTY_NAME
@@ -68,10 +80,15 @@ def tag_value(field: str, tag: str) -> str:
     return f"{field}:{tag}"
 
 
-def _facts(first: int, last: int) -> Any:
+# The events of one pass, as bound parameters: the statement below is built once, at import.
+_FIRST = bindparam("first", type_=BigInteger)
+_LAST = bindparam("last", type_=BigInteger)
+
+
+def _facts() -> Any:
     """``(seq, kind, value)`` of the alerts of the events ``first``..``last``."""
     events = _EVENTS.c
-    in_range = events.seq.between(first, last)
+    in_range = events.seq.between(_FIRST, _LAST)
 
     def on(table: Any, kind: str, value: Any, *where: Any) -> Select[Any]:
         return (
@@ -107,9 +124,8 @@ def _facts(first: int, last: int) -> Any:
     return union_all(*parts).subquery("facts")
 
 
-def insert_matches(connection: Any, first: int, last: int) -> None:
-    """Store which watch lists the alerts of events ``first``..``last`` match."""
-    facts = _facts(first, last)
+def _insert_matches() -> Any:
+    facts = _facts()
     criteria = _CRITERIA.c
     subscriptions = _SUBSCRIPTIONS.c
     by_criteria = (
@@ -127,11 +143,17 @@ def insert_matches(connection: Any, first: int, last: int) -> None:
         select(_EVENTS.c.seq, subscriptions.id)
         .join_from(_EVENTS, _SUBSCRIPTIONS, true())
         .where(
-            _EVENTS.c.seq.between(first, last),
+            _EVENTS.c.seq.between(_FIRST, _LAST),
             _EVENTS.c.alert_id.is_not(None),
             subscriptions.criteria_kinds == 0,
         )
     )
-    connection.execute(
-        insert(_MATCHES).from_select(["seq", "subscription_id"], union(by_criteria, unfiltered))
-    )
+    return insert(_MATCHES).from_select(["seq", "subscription_id"], union(by_criteria, unfiltered))
+
+
+_INSERT_MATCHES = _insert_matches()
+
+
+def insert_matches(connection: Any, first: int, last: int) -> None:
+    """Store which watch lists the alerts of events ``first``..``last`` match."""
+    connection.execute(_INSERT_MATCHES, {"first": first, "last": last})
