@@ -44,6 +44,7 @@ from exchange_api.alerts.schemas import (
 )
 from exchange_api.audit.recorder import AuditDep
 from exchange_api.auth.scopes import AlertsRead, AlertsWrite
+from exchange_api.config import Settings
 from exchange_api.errors import responses
 from exchange_api.kit.dependencies import (
     KeyringDep,
@@ -97,15 +98,7 @@ async def create_alert(
 
     def create() -> service.CreateOutcome:
         return service.create_alert(
-            session,
-            keyring,
-            caller,
-            body,
-            audit,
-            review_years=settings.alert_review_years,
-            emerging=EmergingThresholds.of(settings),
-            idempotency_key=idempotency_key,
-            idempotency_kept=timedelta(days=settings.idempotency_key_days),
+            session, keyring, caller, body, audit, **_create_terms(settings, idempotency_key)
         )
 
     outcome = await run_then_commit(session, create)
@@ -141,19 +134,22 @@ async def create_alerts(
 
     def create() -> service.BatchOutcome:
         return service.create_alerts(
-            session,
-            keyring,
-            caller,
-            body,
-            audit,
-            review_years=settings.alert_review_years,
-            emerging=EmergingThresholds.of(settings),
-            idempotency_key=idempotency_key,
-            idempotency_kept=timedelta(days=settings.idempotency_key_days),
+            session, keyring, caller, body, audit, **_create_terms(settings, idempotency_key)
         )
 
     outcome = await run_then_commit(session, create)
     return _json(outcome.result, 200, {}, replayed=outcome.replayed)
+
+
+def _create_terms(settings: Settings, idempotency_key: str | None) -> dict[str, Any]:
+    """What both creates are made under: the review period, the early-warning thresholds and
+    the ``Idempotency-Key`` with how long keys are kept."""
+    return {
+        "review_years": settings.alert_review_years,
+        "emerging": EmergingThresholds.of(settings),
+        "idempotency_key": idempotency_key,
+        "idempotency_kept": timedelta(days=settings.idempotency_key_days),
+    }
 
 
 def _json(model: BaseModel, status: int, headers: dict[str, str], *, replayed: bool) -> Response:
