@@ -207,8 +207,9 @@ async def test_the_rollup_answers_as_the_alerts_do(
 
 
 def _emerging_from_the_alerts(app: FastAPI, days: int) -> list[tuple[Any, ...]]:
-    """What the early warning must answer over ``days``, counted from the substance rows."""
-    since = TODAY - timedelta(days=days)
+    """What the early warning must answer over ``days``, counted from the substance rows (the
+    window ends on the app clock's today, which is not ``TODAY`` if the run crossed midnight)."""
+    since = app.state.clock.today() - timedelta(days=days)
     statement = (
         select(
             col(AlertSubstance.substance_key),
