@@ -41,21 +41,28 @@ def test_events_follow_and_search_by_substance_name(exchange_server: ServerFacto
             "EXCHANGE_CLIENT_ID": agency.client_id,
             "EXCHANGE_KEY": str(agency.key_path),
         }
-        follower = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "exchange_client.cli",
-                "events",
-                "--follow",
-                "--after",
-                event["id"],
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        # A suite started as a background job (`make test &` in a script) ignores SIGINT, and a
+        # child inherits an ignored signal: Ctrl-C would then never reach the follower. With a
+        # handler of ours in place while it starts, the follower gets the default disposition.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            follower = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "exchange_client.cli",
+                    "events",
+                    "--follow",
+                    "--after",
+                    event["id"],
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        finally:
+            signal.signal(signal.SIGINT, inherited)
         watchdog = threading.Timer(60, follower.kill)  # a hung stream fails, never hangs
         watchdog.start()
         try:
