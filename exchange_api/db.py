@@ -28,6 +28,7 @@ from typing import Any
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from pydantic_core import from_json
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
@@ -99,12 +100,15 @@ def create_db_engine(settings: Settings) -> Engine:
     """Build the engine for the configured database.
 
     ``hide_parameters``: a database error's text never carries the bound values (they may be case
-    data), so it is safe to log."""
+    data), so it is safe to log. ``json_deserializer``: JSON columns are read by pydantic-core's
+    parser, which builds the same values as :func:`json.loads` in about half its time (a search
+    reads four JSON columns for each of 50 alerts; the standard parser was 7 % of its CPU)."""
     if settings.is_sqlite:
         engine = create_engine(
             settings.database,
             connect_args={"check_same_thread": False, "timeout": 30},
             hide_parameters=True,
+            json_deserializer=from_json,
         )
         _configure_sqlite(engine)
     else:
@@ -113,6 +117,7 @@ def create_db_engine(settings: Settings) -> Engine:
             pool_size=10,
             max_overflow=10,
             hide_parameters=True,
+            json_deserializer=from_json,
         )
         _ping_after_idle(engine)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
