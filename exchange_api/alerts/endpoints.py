@@ -192,15 +192,16 @@ async def search_alerts(
     if query.party is not None or query.document is not None:
         await limit_guesses(request, caller.client_id)
 
-    def search() -> tuple[str, str | None]:
-        outcome = service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
-        return outcome.page.model_dump_json(by_alias=True), outcome.page.next_cursor
+    def search() -> service.SearchOutcome:
+        return service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
 
-    # Serialized here, once, from the model the route declares: returned as a model, the page
-    # would be validated again, in one more trip to a worker thread (fastapi.routing).
-    page, next_cursor = await run_then_commit(session, search)
+    # Serialized here, once, as the model the route declares would be: returned as a model, the
+    # page would be validated again, in one more trip to a worker thread (fastapi.routing).
+    outcome = await run_then_commit(session, search)
     return Response(
-        page, media_type="application/json", headers=next_link(request.url, next_cursor)
+        outcome.json(),
+        media_type="application/json",
+        headers=next_link(request.url, outcome.next_cursor),
     )
 
 

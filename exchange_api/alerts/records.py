@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final, Protocol
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from pydantic_core import to_json
 
 from exchange_api.alerts.schemas import (
@@ -62,6 +62,7 @@ __all__ = [
     "route_countries",
     "substance_reads",
     "substance_rows",
+    "summary_json",
     "summary_of",
     "tag_rows",
 ]
@@ -216,34 +217,35 @@ def tag_rows(alert_id: uuid.UUID, tags: Sequence[Tag]) -> list[dict[str, Any]]:
 
 
 def substance_reads(lines: Sequence[Mapping[str, Any]]) -> list[SubstanceRead]:
-    """Substance lines as stored, with what the catalogue says of each.
+    """Substance lines as stored, with what the catalogue says of each (:func:`_substance_facts`).
+
+    ``lines`` were validated before they were stored, so they are not validated again."""
+    return [SubstanceRead.model_construct(**_substance_facts(line)) for line in lines]
+
+
+def _substance_facts(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A substance line as stored, with what the catalogue says of it.
 
     ``name`` is the name sent; a line sent by CAS number alone reads with the catalogue's name,
-    as every line did before names could be sent (readers written against that keep working).
-    ``lines`` were validated before they were stored, so they are not validated again."""
-    reads = []
-    for line in lines:
-        listed = match_substance(line.get("cas"), line.get("name"))
-        sent_name = line.get("name")
-        reads.append(
-            SubstanceRead.model_construct(
-                **{
-                    **line,
-                    "name": sent_name if sent_name is not None or listed is None else listed.name,
-                    "scheduled": listed is not None and listed.scheduled,
-                    "catalogue_cas": listed.cas if listed is not None else None,
-                    "catalogue_name": listed.name if listed is not None else None,
-                }
-            )
-        )
-    return reads
+    as every line did before names could be sent (readers written against that keep working)."""
+    listed = match_substance(line.get("cas"), line.get("name"))
+    sent_name = line.get("name")
+    return {
+        **line,
+        "name": sent_name if sent_name is not None or listed is None else listed.name,
+        "scheduled": listed is not None and listed.scheduled,
+        "catalogue_cas": listed.cas if listed is not None else None,
+        "catalogue_name": listed.name if listed is not None else None,
+    }
 
 
 def handling_read(handling: Mapping[str, Any]) -> HandlingRead:
     """Handling as stored, with the meaning of its code (H1 matters to prosecutors)."""
-    return HandlingRead.model_construct(
-        **{**handling, "meaning": HANDLING_CODE_MEANINGS[str(handling["code"])]}
-    )
+    return HandlingRead.model_construct(**_handling_facts(handling))
+
+
+def _handling_facts(handling: Mapping[str, Any]) -> dict[str, Any]:
+    return {**handling, "meaning": HANDLING_CODE_MEANINGS[str(handling["code"])]}
 
 
 _TYPED_IN_DISTRIBUTION: Final[dict[str, Callable[[str], object]]] = {
@@ -295,11 +297,37 @@ class StoredFacts(Protocol):
     def distribution(self) -> dict[str, Any]: ...
 
 
-def _facts(row: StoredFacts) -> dict[str, Any]:
-    """The routing facts of a stored alert as models, built without running the input
-    validators again: they ran (and normalised CAS numbers, countries, LOCODEs) when the alert
-    was stored, and running them for every alert of every page was a quarter of a search's CPU
-    (``python -m bench --only search_substance --profile``)."""
+def _in_field_order(model: type[BaseModel]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A function laying a stored mapping out as ``model`` serialises it: its fields in their
+    order, a missing one at its default, anything else left out (what ``model_construct`` keeps
+    of a mapping). Stored JSON is already in this form when it was written by this release;
+    older rows may lack a field added since."""
+    fields = [(name, info) for name, info in model.model_fields.items()]
+
+    def laid_out(values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            name: values[name] if name in values else info.get_default(call_default_factory=True)
+            for name, info in fields
+        }
+
+    return laid_out
+
+
+_SUBSTANCE_READ: Final = _in_field_order(SubstanceRead)
+_ROUTE: Final = _in_field_order(Route)
+_HANDLING_READ: Final = _in_field_order(HandlingRead)
+_DISTRIBUTION: Final = _in_field_order(Distribution)
+
+
+def summary_json(row: StoredFacts) -> dict[str, Any]:
+    """The routing facts of a stored alert as :class:`AlertSummary` serialises them, in plain
+    values: :func:`pydantic_core.to_json` writes the very bytes ``model_dump_json`` of the model
+    would (``tests/alerts/test_summaries.py`` holds them to it).
+
+    Built without models: their input validators ran (and normalised CAS numbers, countries,
+    LOCODEs) when the alert was stored; running them again for every alert of every page was a
+    quarter of a search's CPU, and constructing the models without them still a fifth
+    (``python -m bench --only search_route --profile``)."""
     return {
         "id": row.id,
         "version": row.version,
@@ -310,10 +338,22 @@ def _facts(row: StoredFacts) -> dict[str, Any]:
         "status": row.status,
         "detected_on": row.detected_on,
         "review_by": row.review_by,
-        "substances": substance_reads(row.substances),
-        "route": Route.model_construct(**row.route),
-        "handling": handling_read(row.handling),
-        "distribution": _distribution_read(row.distribution),
+        "substances": [_SUBSTANCE_READ(_substance_facts(line)) for line in row.substances],
+        "route": _ROUTE(row.route),
+        "handling": _HANDLING_READ(_handling_facts(row.handling)),
+        "distribution": _DISTRIBUTION(row.distribution),
+    }
+
+
+def _facts(row: StoredFacts) -> dict[str, Any]:
+    """:func:`summary_json` with the nested parts as models (to build a model around them)."""
+    facts = summary_json(row)
+    return {
+        **facts,
+        "substances": [SubstanceRead.model_construct(**line) for line in facts["substances"]],
+        "route": Route.model_construct(**facts["route"]),
+        "handling": HandlingRead.model_construct(**facts["handling"]),
+        "distribution": _distribution_read(facts["distribution"]),
     }
 
 

@@ -17,8 +17,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 from sqlmodel import Session
 from uuid_utils.compat import uuid7
 
@@ -29,7 +31,6 @@ from exchange_api.alerts.schemas import (
     AlertCreate,
     AlertFilterQuery,
     AlertHistory,
-    AlertList,
     AlertQuery,
     AlertRead,
     AlertReceipt,
@@ -367,8 +368,16 @@ def read_alert(
 
 @dataclass(frozen=True)
 class SearchOutcome:
-    page: AlertList
+    """One page of a search: its items as :class:`AlertSummary` serialises them
+    (:func:`~exchange_api.alerts.records.summary_json`), and the cursor of the next page."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
     ids: list[uuid.UUID]
+
+    def json(self) -> bytes:
+        """The page as :class:`AlertList` serialises it."""
+        return to_json({"items": self.items, "next_cursor": self.next_cursor})
 
 
 def _filters(keyring: Keyring, query: AlertQuery, purpose: str | None) -> AlertFilters:
@@ -438,8 +447,7 @@ def search_alerts(
     ids = [row.id for row in page]
     audit.record(AuditAction.ALERT_SEARCH, resource_ids=ids, result_count=len(ids), purpose=purpose)
     return SearchOutcome(
-        page=AlertList(items=[records.summary_of(row) for row in page], next_cursor=next_cursor),
-        ids=ids,
+        items=[records.summary_json(row) for row in page], next_cursor=next_cursor, ids=ids
     )
 
 

@@ -138,7 +138,7 @@ class Exchange:
         while True:
             outcome = self.search(caller, cursor=cursor, **query)
             ids.extend(outcome.ids)
-            cursor = outcome.page.next_cursor
+            cursor = outcome.next_cursor
             if cursor is None:
                 return ids
 

@@ -129,9 +129,9 @@ def test_pages_are_newest_first_and_sized_by_limit(exchange: Exchange, police: C
     created = [exchange.create(police, minimal_body()).id for _ in range(5)]
     first = exchange.search(police, limit=2)
     assert first.ids == list(reversed(created))[:2]
-    assert first.page.next_cursor is not None
+    assert first.next_cursor is not None
     last = exchange.search(police, limit=5)
-    assert last.page.next_cursor is None  # a page that exactly fills the limit is the last
+    assert last.next_cursor is None  # a page that exactly fills the limit is the last
 
 
 def test_paging_returns_every_alert_once_while_new_ones_arrive(
@@ -147,7 +147,7 @@ def test_paging_returns_every_alert_once_while_new_ones_arrive(
         seen.extend(page.ids)
         # Others keep pushing between our pages, before and after the cursor's position.
         arrived |= {exchange.create(customs, minimal_body()).id for _ in range(2)}
-        cursor = page.page.next_cursor
+        cursor = page.next_cursor
         if cursor is None:
             break
     assert len(seen) == len(set(seen))
