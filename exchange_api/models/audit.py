@@ -6,7 +6,9 @@
   UPDATE and DELETE (and TRUNCATE on PostgreSQL), so changing history takes dropping them first —
   and ``exchange-api audit verify`` then names the first entry touched.
 - ``audit_entry_resources``: (resource id, seq) per id an entry names, so that "every access to
-  alert X" is an index range. An index only: verification reads ``audit_entries``.
+  alert X" is an index range. An index only: verification reads ``audit_entries``. No foreign
+  key to the entries: both are written in one transaction by the chaining step and neither can
+  lose a row, and the key's check per row was most of a search's database time (migration 0021).
 - ``audit_chain_head``: the single row (id 1) holding the last seq, its hash and its time. Every
   append locks it (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's write lock does the same), so
   appends from every worker and machine form one gapless chain.
@@ -27,7 +29,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    ForeignKey,
     Index,
     Integer,
     Text,
@@ -84,11 +85,7 @@ class AuditEntryResource(SQLModel, table=True):
     __tablename__ = "audit_entry_resources"
 
     resource_id: str = Field(primary_key=True, max_length=64)
-    seq: int = Field(
-        sa_column=Column(
-            BigInteger, ForeignKey("audit_entries.seq"), primary_key=True, autoincrement=False
-        )
-    )
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
 
 
 class AuditChainHead(SQLModel, table=True):
