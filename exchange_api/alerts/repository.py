@@ -20,7 +20,6 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, SQLModel, col, insert, select
 
-from exchange_api.alerts.records import ROUTING_FIELDS
 from exchange_api.alerts.search_query import AlertFilters, search_statement
 from exchange_api.alerts.stages import stage_rank
 from exchange_api.alerts.visibility import (
@@ -85,22 +84,6 @@ def _visible_with_tally(*, industry: bool) -> Any:
 _VISIBLE_WITH_TALLY_BY_ID = {
     industry: _visible_with_tally(industry=industry) for industry in (False, True)
 }
-
-# A search lists routing facts, nothing sealed: fetching the sealed columns and the wrapped key
-# (kilobytes a row) only to drop them cost more than the search itself. They are read as plain
-# columns: loading ORM entities (identity map, instance state) for rows that are only listed was
-# a quarter of a search's CPU (python -m bench --only search_substance --profile).
-_ROUTING_COLUMNS = tuple(
-    col(getattr(Alert, name))
-    for name in (
-        "id",
-        "version",
-        "reporting_agency_id",
-        "created_at",
-        "updated_at",
-        *ROUTING_FIELDS,
-    )
-)
 
 
 class AlertRepository:
@@ -228,11 +211,10 @@ class AlertRepository:
         self, caller: Caller, filters: AlertFilters, *, before: uuid.UUID | None, limit: int
     ) -> Sequence[Row[Any]]:
         """Up to ``limit`` visible alerts matching ``filters``, newest first, below ``before``:
-        their routing facts only (:data:`_ROUTING_COLUMNS`, read by the names of
-        :class:`~exchange_api.models.alerts.Alert`'s attributes)."""
-        statement = search_statement(caller, filters, before=before, limit=limit)
-        found = self.session.connection().execute(statement.with_only_columns(*_ROUTING_COLUMNS))
-        return found.all()
+        their routing facts only, read by the names of
+        :class:`~exchange_api.models.alerts.Alert`'s attributes."""
+        statement, values = search_statement(caller, filters, before=before, limit=limit)
+        return self.session.connection().execute(statement, values).all()
 
     def tags_of(self, alert_id: uuid.UUID) -> list[tuple[str, str]]:
         """The (field, tag) pairs of an alert (whose visibility the caller has checked)."""

@@ -39,6 +39,7 @@ __all__ = [
     "followup_addressed_bound",
     "followup_texts",
     "followup_visible_to",
+    "followup_visible_to_bound",
     "viewer_params",
     "visible_groups",
     "visible_in_rollup",
@@ -161,6 +162,16 @@ def followup_visible_to(caller: Caller) -> ColumnElement[bool]:
     audiences = _audiences_of(caller)
     industry = caller.agency_kind is AgencyKind.INDUSTRY
     return _followup_visibility(caller.agency_id, audiences, industry=industry)
+
+
+def followup_visible_to_bound(*, industry: bool) -> ColumnElement[bool]:
+    """:func:`followup_visible_to` with the caller as bound parameters, for statements built
+    once (those of :func:`visible_to_bound`)."""
+    return _followup_visibility(
+        bindparam("viewer_agency"),
+        bindparam("viewer_audiences", expanding=True),
+        industry=industry,
+    )
 
 
 def followup_addressed_bound() -> ColumnElement[bool]:
