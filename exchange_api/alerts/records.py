@@ -362,7 +362,7 @@ def summary_of(row: StoredFacts) -> AlertSummary:
 
 
 def read_of(
-    row: Alert,
+    row: StoredFacts,
     opened: Mapping[FieldGroup, Any],
     withheld: Sequence[FieldGroup],
     *,

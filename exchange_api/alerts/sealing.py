@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Final
+from datetime import datetime
+from typing import Final, Protocol
 
 from exchange_api.alerts.errors import AlertShredded
 from exchange_api.alerts.vocabulary import FIELD_GROUPS, FieldGroup
@@ -66,14 +67,30 @@ def seal_new_alert(
     return columns
 
 
-def require_content(row: Alert) -> bytes:
+class SealedFacts(Protocol):
+    """What opens an alert's sealed groups: an :class:`Alert`, or a row of its columns (which
+    also carries the ``sealed_*`` columns, read by name)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def kek_version(self) -> int: ...
+    @property
+    def wrapped_dek(self) -> bytes | None: ...
+    @property
+    def dek_version(self) -> int: ...
+    @property
+    def shredded_at(self) -> datetime | None: ...
+
+
+def require_content(row: SealedFacts) -> bytes:
     """The alert's wrapped DEK; :class:`AlertShredded` (410) once retention destroyed it."""
     if row.shredded_at is not None or row.wrapped_dek is None:
         raise AlertShredded(row.id, row.shredded_at)
     return row.wrapped_dek
 
 
-def _cipher(keyring: Keyring, row: Alert) -> FieldCipher:
+def _cipher(keyring: Keyring, row: SealedFacts) -> FieldCipher:
     alert = str(row.id)
     wrapped = WrappedDek(row.kek_version, require_content(row))
     dek = keyring.unwrap_dek(wrapped, alert_id=alert)
@@ -81,7 +98,7 @@ def _cipher(keyring: Keyring, row: Alert) -> FieldCipher:
 
 
 def open_groups(
-    keyring: Keyring, row: Alert, groups: Iterable[FieldGroup]
+    keyring: Keyring, row: SealedFacts, groups: Iterable[FieldGroup]
 ) -> dict[FieldGroup, bytes]:
     """Decrypt only ``groups`` of the alert; the DEK is not unwrapped when there are none."""
     wanted = list(groups)

@@ -349,14 +349,14 @@ def read_alert(
     purpose: str,
 ) -> AlertView:
     """The alert as the caller may see it; groups it may not see are never decrypted."""
-    found = AlertRepository(session).read_visible(caller, alert_id)
-    if found is None:
+    row = AlertRepository(session).read_visible(caller, alert_id)
+    if row is None:
         raise AlertNotFound(alert_id)
-    row, followups, rank = found
     groups = visible_groups(caller, row.reporting_agency_id)
     opened = records.decode_groups(open_groups(keyring, row, groups))
+    stage = stage_named(row.stage_rank)
     alert = records.read_of(
-        row, opened, withheld_groups(groups), followups=followups, stage=stage_named(rank)
+        row, opened, withheld_groups(groups), followups=int(row.followups_seen), stage=stage
     )
     view = AlertView(alert=alert, fields=groups)
     audit.record(AuditAction.ALERT_READ, resource_ids=[alert_id], fields=groups, purpose=purpose)
