@@ -47,9 +47,13 @@ if [ -z "$${EXCHANGE_TEST_POSTGRES_URL:-}" ]; then \
 fi >&2
 endef
 
+# Two processes share the tests (pytest-xdist): many of them wait on servers they start, so two
+# keep two cores busy. Each process has its own databases, keys and tokens (tests/conftest.py).
+TEST_PROCESSES ?= 2
+
 pytest: $(VENV)/.installed-dev-$(HASH) ## the test suite (SQLite, and PostgreSQL if EXCHANGE_TEST_POSTGRES_URL is set)
 	@$(postgres_banner)
-	@status=0; $(BIN)/pytest || status=$$?; $(postgres_banner); exit $$status
+	@status=0; $(BIN)/pytest -n $(TEST_PROCESSES) || status=$$?; $(postgres_banner); exit $$status
 
 # Not part of `make test`: minutes of load against PostgreSQL on 127.0.0.1:5432 (see README).
 # Flags through BENCH_ARGS, e.g. make bench BENCH_ARGS="--sizes 10000,100000,1000000".
