@@ -11,7 +11,12 @@ It also says how the work was spread over the server's workers: each request is 
 its connection's local port, and at the end of the window each port is matched with the worker
 holding the other end of the connection (psutil); each worker's CPU is read over the window too.
 With ``one_connection_each`` every client has a connection of its own that it keeps (an agency
-system's keep-alive), all opened at the same moment; otherwise the clients share one pool.
+system's keep-alive), all opened at the same moment, spread over the workers as the kernel
+spreads them (the burst measures that spread). Otherwise every client also keeps a connection of
+its own, but they are spread evenly over the workers before the warm-up (:func:`_spread_evenly`):
+with as many clients as workers (the searches), the kernel's hash put both connections on one
+worker about every other run, so a run measured one worker's capacity or two by chance, and the
+exchange and the bare baseline did not get the same chance.
 """
 
 from __future__ import annotations
@@ -420,16 +425,7 @@ def _spread(
 ) -> list[dict[str, Any]]:
     """Each worker's share of the window's requests (by the connections it holds) and its CPU.
     Requests on a connection that closed before the end are counted as ``unknown``."""
-    server_port = int(spec.base_url.rsplit(":", 1)[1])
-    owner: dict[int, int] = {}
-    for pid, process in workers.items():
-        try:
-            connections = process.net_connections(kind="tcp")
-        except psutil.NoSuchProcess:
-            continue
-        for connection in connections:
-            if connection.raddr and connection.laddr.port == server_port:
-                owner[connection.raddr.port] = pid
+    owner = _owners(spec, workers)
     requests: Counter[int] = Counter()
     for port, count in per_port.items():
         requests[owner.get(port, 0)] += count
@@ -450,6 +446,58 @@ def _spread(
     if requests[0]:
         spread.append({"pid": "unknown", "requests": requests[0]})
     return spread
+
+
+def _owners(spec: LoadSpec, workers: dict[int, psutil.Process]) -> dict[int, int]:
+    """The worker holding each connection to the server, by the connection's local port."""
+    server_port = int(spec.base_url.rsplit(":", 1)[1])
+    owner: dict[int, int] = {}
+    for pid, process in workers.items():
+        try:
+            connections = process.net_connections(kind="tcp")
+        except psutil.NoSuchProcess:
+            continue
+        for connection in connections:
+            if connection.raddr and connection.laddr.port == server_port:
+                owner[connection.raddr.port] = pid
+    return owner
+
+
+SPREAD_ATTEMPTS = 100
+"""Reconnections tried before a run goes on with the connections as they fell."""
+
+
+async def _spread_evenly(
+    spec: LoadSpec,
+    clients: list[VirtualClient],
+    workers: dict[int, psutil.Process],
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    """Connect every client, then reconnect clients of the busiest worker until no worker holds
+    more than one connection more than another: both apps are measured with their workers
+    equally loaded, whatever the kernel's hash did with a handful of connections."""
+    if len(workers) < 2:
+        return
+    ports = [_local_port(await client.http.get("/healthz")) for client in clients]
+    for _ in range(SPREAD_ATTEMPTS):
+        owner = _owners(spec, workers)
+        held: dict[int, list[int]] = {pid: [] for pid in workers}
+        for index, port in enumerate(ports):
+            if port in owner:
+                held[owner[port]].append(index)
+        busiest = max(held.values(), key=len)
+        if len(busiest) - min(len(indexes) for indexes in held.values()) <= 1:
+            return
+        moved = busiest[-1]
+        await clients[moved].http.aclose()
+        clients[moved].http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                base_url=spec.base_url,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                timeout=spec.timeout_s,
+            )
+        )
+        ports[moved] = _local_port(await clients[moved].http.get("/healthz"))
 
 
 async def _drive(client: VirtualClient, operation: Operation, work: Workload) -> int:
@@ -476,19 +524,16 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
     work = Workload(bodies=bodies, samples=Samples(spec.keep_samples, random.Random(spec.seed)))
     recorder = Recorder(max_requests=spec.max_requests)
     own = spec.one_connection_each
-    pools = spec.concurrency if own else 1
-    size = 1 if own else spec.concurrency
-    limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     https = [
         httpx.AsyncClient(base_url=spec.base_url, limits=limits, timeout=spec.timeout_s)
-        for _ in range(pools)
+        for _ in range(spec.concurrency)
     ]
     async with contextlib.AsyncExitStack() as stack:
         for http in https:
             await stack.enter_async_context(http)
         clients = [
-            VirtualClient(spec, https[index % pools], recorder, index)
-            for index in range(spec.concurrency)
+            VirtualClient(spec, https[index], recorder, index) for index in range(spec.concurrency)
         ]
         for client in clients:
             if client.tokens is not None:  # before the burst, over one connection
@@ -499,6 +544,8 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
             await stack.enter_async_context(https[0])
             clients[0].http = https[0]
         workers = _workers(spec.server_pid)
+        if not own:
+            await _spread_evenly(spec, clients, workers, stack)
         me = psutil.Process()
         recorder.recording = spec.warmup_s <= 0  # without warm-up, the first request counts
         tasks = [asyncio.create_task(_drive(client, operation, work)) for client in clients]

@@ -38,6 +38,10 @@ def test_the_feature_operations_run_and_report(tmp_path: Path) -> None:
     rows = {(row["app"], row["op"]): row for row in results["rows"]}
     for row in rows.values():
         assert row["errors"] == 0, row
+    for app, op in (("secure", "followup_create"), ("bare", "followups_list")):
+        # Two clients, two workers: one connection on each, whichever worker the kernel chose.
+        held = [worker["connections"] for worker in rows[app, op]["workers"]]
+        assert held == [1, 1], (app, op, rows[app, op]["workers"])
     assert {op for (app, op) in rows if app == "bare"} == set(COMPARED)
     assert {ratio["op"] for ratio in ratios(results)} == set(COMPARED)
     for op in ("event_longpoll", "event_sse", "event_webhook"):
