@@ -225,7 +225,7 @@ def _conditions(shape: _Shape, values: dict[str, Any] | None) -> list[ColumnElem
     return conditions
 
 
-_LISTS: Final = frozenset({"substances", "incident_types", "statuses", "stage_ranks"})
+_LISTS: Final = frozenset({"substances", "incident_types", "statuses"})
 """The values bound as lists (``IN``)."""
 
 
