@@ -463,6 +463,12 @@ def _owners(spec: LoadSpec, workers: dict[int, psutil.Process]) -> dict[int, int
     return owner
 
 
+def _connection(spec: LoadSpec) -> httpx.AsyncClient:
+    """A client's own connection to the server, kept between its requests."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    return httpx.AsyncClient(base_url=spec.base_url, limits=limits, timeout=spec.timeout_s)
+
+
 SPREAD_ATTEMPTS = 100
 """Reconnections tried before a run goes on with the connections as they fell."""
 
@@ -490,13 +496,7 @@ async def _spread_evenly(
             return
         moved = busiest[-1]
         await clients[moved].http.aclose()
-        clients[moved].http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                base_url=spec.base_url,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                timeout=spec.timeout_s,
-            )
-        )
+        clients[moved].http = await stack.enter_async_context(_connection(spec))
         ports[moved] = _local_port(await clients[moved].http.get("/healthz"))
 
 
@@ -524,11 +524,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
     work = Workload(bodies=bodies, samples=Samples(spec.keep_samples, random.Random(spec.seed)))
     recorder = Recorder(max_requests=spec.max_requests)
     own = spec.one_connection_each
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    https = [
-        httpx.AsyncClient(base_url=spec.base_url, limits=limits, timeout=spec.timeout_s)
-        for _ in range(spec.concurrency)
-    ]
+    https = [_connection(spec) for _ in range(spec.concurrency)]
     async with contextlib.AsyncExitStack() as stack:
         for http in https:
             await stack.enter_async_context(http)
@@ -540,7 +536,7 @@ async def run_load(spec: LoadSpec) -> dict[str, Any]:
                 await client.tokens.authorization(https[0])
         if own:  # the token requests' connection goes: every client connects in the burst
             await https[0].aclose()
-            https[0] = httpx.AsyncClient(base_url=spec.base_url, limits=limits)
+            https[0] = _connection(spec)
             await stack.enter_async_context(https[0])
             clients[0].http = https[0]
         workers = _workers(spec.server_pid)
