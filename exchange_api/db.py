@@ -190,6 +190,25 @@ def commit_request_session(session: Session) -> None:
         session.commit()
 
 
+def commit_each_statement(session: Session) -> None:
+    """Let each statement of ``session`` commit on its own (autocommit), on PostgreSQL, for a
+    request whose only write is its audit record: a read.
+
+    A read's transaction costs two of its four round trips (``BEGIN`` and ``COMMIT``, besides
+    its ``SELECT`` and the audit record's ``INSERT``) and buys nothing: at ``READ COMMITTED``
+    (PostgreSQL's default, and ours) every statement reads its own snapshot inside a
+    transaction too, and the audit record's one statement commits by itself before the answer
+    is sent, or fails the request (503) as a failed commit would. The pool restores the
+    connection's transactions when it is returned.
+
+    Nothing changes when the session's transaction has begun already (the token state was read
+    in it), nor on SQLite, where transaction control is ours (``BEGIN IMMEDIATE`` above) and
+    pysqlite's own autocommit switch would undo it on the connection's return."""
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def roll_back_request_session(session: Session) -> None:
     with session:
         session.rollback()

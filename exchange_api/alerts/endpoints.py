@@ -3,7 +3,8 @@ which also records the call in the audit log.
 
 The calls taken most often (one alert, a search, a create, a batch) are ``async`` and run their
 service call and the commit in one trip to a worker thread
-(:func:`~exchange_api.kit.dependencies.run_then_commit`).
+(:func:`~exchange_api.kit.dependencies.run_then_commit`); the reads among them (one alert, a
+search) run without a transaction on PostgreSQL, each statement committing on its own.
 
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
@@ -197,7 +198,7 @@ async def search_alerts(
 
     # Serialized here, once, as the model the route declares would be: returned as a model, the
     # page would be validated again, in one more trip to a worker thread (fastapi.routing).
-    outcome = await run_then_commit(session, search)
+    outcome = await run_then_commit(session, search, reads_only=True)
     return Response(
         outcome.json(),
         media_type="application/json",
@@ -231,7 +232,7 @@ async def read_alert(
         withheld: set[str] = set(view.alert.withheld)
         return view.alert.model_dump(mode="json", exclude=withheld), view.etag
 
-    content, etag = await run_then_commit(session, read)
+    content, etag = await run_then_commit(session, read, reads_only=True)
     return JSONResponse(content, headers={"ETag": etag})
 
 

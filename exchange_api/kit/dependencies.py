@@ -23,7 +23,11 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange_api.config import Settings
 from exchange_api.crypto import Keyring
-from exchange_api.db import commit_request_session, roll_back_request_session
+from exchange_api.db import (
+    commit_each_statement,
+    commit_request_session,
+    roll_back_request_session,
+)
 from exchange_api.errors import BadRequest
 from exchange_api.kit.clock import Clock
 
@@ -65,14 +69,21 @@ _COMMITTED = "committed_by_endpoint"
 _T = TypeVar("_T")
 
 
-async def run_then_commit(session: Session, work: Callable[[], _T]) -> _T:
+async def run_then_commit(
+    session: Session, work: Callable[[], _T], *, reads_only: bool = False
+) -> _T:
     """Run an endpoint's blocking ``work`` (its service call) and commit the request's session
     after it, in one trip to a worker thread instead of two: for ``async`` endpoints on hot
     paths. The commit is the session dependency's (before-commit hooks, the audit record, then
     the commit); if ``work`` or the commit raises, the dependency rolls back as for any
-    endpoint. The answer is sent after the commit either way."""
+    endpoint. The answer is sent after the commit either way.
+
+    ``reads_only``: ``work`` writes nothing (its audit record is written at the commit), so its
+    statements may each commit on their own (:func:`~exchange_api.db.commit_each_statement`)."""
 
     def work_and_commit() -> _T:
+        if reads_only:
+            commit_each_statement(session)
         result = work()
         commit_request_session(session)
         session.info[_COMMITTED] = True
