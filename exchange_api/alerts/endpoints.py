@@ -17,7 +17,6 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from exchange_api.alerts import changes, links, service
@@ -58,6 +57,7 @@ from exchange_api.kit.dependencies import (
 from exchange_api.kit.pagination import next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
 from exchange_api.kit.rate_limits import limit_guesses
+from exchange_api.kit.responses import model_response
 from exchange_api.statistics.emerging import EmergingThresholds
 
 __all__ = ["router"]
@@ -154,16 +154,10 @@ def _create_terms(settings: Settings, idempotency_key: str | None) -> dict[str, 
 
 
 def _json(model: BaseModel, status: int, headers: dict[str, str], *, replayed: bool) -> Response:
-    """A create's answer, serialized once from the model the route declares (returned as a
-    model, it would be validated again in one more trip to a worker thread)."""
+    """A create's answer (``Idempotent-Replayed: true`` when it repeats the first one)."""
     if replayed:
         headers = {**headers, "Idempotent-Replayed": "true"}
-    return Response(
-        model.model_dump_json(by_alias=True),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
+    return model_response(model, status_code=status, headers=headers)
 
 
 @router.get(
@@ -227,13 +221,12 @@ async def read_alert(
     An alert past its review date is 410 `alert-shredded`: its content no longer exists.
     """
 
-    def read() -> tuple[dict[str, Any], str]:
-        view = service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
-        withheld: set[str] = set(view.alert.withheld)
-        return view.alert.model_dump(mode="json", exclude=withheld), view.etag
+    def read() -> service.AlertView:
+        return service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
 
-    content, etag = await run_then_commit(session, read, reads_only=True)
-    return JSONResponse(content, headers={"ETag": etag})
+    view = await run_then_commit(session, read, reads_only=True)
+    alert = view.alert
+    return model_response(alert, headers={"ETag": view.etag}, exclude=set(alert.withheld))
 
 
 @router.patch(

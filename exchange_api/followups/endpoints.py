@@ -1,6 +1,11 @@
 """HTTP endpoints of follow-ups (docs/contract.md, "Follow-ups"): thin, each calls one service,
 which also records the call in the audit log.
 
+The reads are ``async``: their service call and the commit take one trip to a worker thread
+(:func:`~exchange_api.kit.dependencies.run_then_commit`), their statements each commit on their
+own on PostgreSQL, and their answer is written once
+(:func:`~exchange_api.kit.responses.model_response`).
+
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
 """
@@ -30,9 +35,11 @@ from exchange_api.kit.dependencies import (
     PurposeHeader,
     PurposeRequired,
     SessionDep,
+    run_then_commit,
 )
 from exchange_api.kit.pagination import CursorQuery, LimitQuery, next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
+from exchange_api.kit.responses import model_response
 
 __all__ = ["router"]
 
@@ -93,7 +100,7 @@ def create_followup(
     dependencies=[Depends(forbid_unknown_query_params(("cursor", "limit")))],
     responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
-def list_followups(
+async def list_followups(
     alert_id: AlertId,
     caller: AlertsRead,
     session: SessionDep,
@@ -101,10 +108,9 @@ def list_followups(
     audit: AuditDep,
     purpose: Purpose,
     request: Request,
-    response: Response,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
-) -> FollowUpList:
+) -> Response:
     """The follow-ups of an alert that the caller may see, oldest first, stating why
     (`X-Purpose`; 400 without).
 
@@ -112,11 +118,16 @@ def list_followups(
     follow `next_cursor` (also a `Link: rel="next"` header). An alert past its review date is
     410 `alert-shredded`: its follow-ups' texts were destroyed with it.
     """
-    page = service.list_followups(
-        session, keyring, caller, alert_id, audit, purpose=purpose, cursor=cursor, limit=limit
+
+    def read() -> FollowUpList:
+        return service.list_followups(
+            session, keyring, caller, alert_id, audit, purpose=purpose, cursor=cursor, limit=limit
+        )
+
+    page = await run_then_commit(session, read, reads_only=True)
+    return model_response(
+        page, headers=next_link(request.url, page.next_cursor), exclude_unset=True
     )
-    response.headers.update(next_link(request.url, page.next_cursor))
-    return page
 
 
 @router.get(
@@ -129,7 +140,7 @@ def list_followups(
         FollowUpNotFound.response("No such alert or follow-up, or not visible to the caller."),
     ),
 )
-def read_followup(
+async def read_followup(
     alert_id: AlertId,
     followup_id: FollowUpId,
     caller: AlertsRead,
@@ -137,8 +148,13 @@ def read_followup(
     keyring: KeyringDep,
     audit: AuditDep,
     purpose: Purpose,
-) -> FollowUpRead:
+) -> Response:
     """One follow-up of an alert, as in the list (`X-Purpose` needed)."""
-    return service.read_followup(
-        session, keyring, caller, alert_id, followup_id, audit, purpose=purpose
-    )
+
+    def read() -> FollowUpRead:
+        return service.read_followup(
+            session, keyring, caller, alert_id, followup_id, audit, purpose=purpose
+        )
+
+    followup = await run_then_commit(session, read, reads_only=True)
+    return model_response(followup, exclude_unset=True)

@@ -1,0 +1,34 @@
+"""An endpoint's model, written to JSON once.
+
+FastAPI validates a model an endpoint returns against the route's ``response_model`` again and
+then serializes it (``fastapi.routing.serialize_response``), and for an ``async`` endpoint does
+both in one more trip to a worker thread. The hot endpoints build their answer from a model that
+is already the declared one, so they return :func:`model_response` instead: the same bytes, by
+alias, as the route's ``response_model`` would write, with ``exclude_unset`` and ``exclude`` as
+the route declares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+from fastapi import Response
+from pydantic import BaseModel
+
+__all__ = ["model_response"]
+
+
+def model_response(
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    exclude: Set[str] = frozenset(),
+    exclude_unset: bool = False,
+) -> Response:
+    return Response(
+        model.model_dump_json(by_alias=True, exclude=set(exclude), exclude_unset=exclude_unset),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
