@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any, Final, Protocol
 
 from pydantic import BaseModel, TypeAdapter
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
 
 from exchange_api.alerts.schemas import (
     AlertCreate,
@@ -56,8 +56,9 @@ __all__ = [
     "encode_groups",
     "handling_read",
     "new_alert_columns",
+    "opened_json",
     "plain_columns",
-    "read_of",
+    "read_json",
     "receipt",
     "route_countries",
     "substance_reads",
@@ -361,25 +362,46 @@ def summary_of(row: StoredFacts) -> AlertSummary:
     return AlertSummary.model_construct(**_facts(row))
 
 
-def read_of(
+_ITEM_LAYOUTS: Final[dict[FieldGroup, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
+    "parties": _in_field_order(Party),
+    "documents": _in_field_order(Document),
+    "persons": _in_field_order(Person),
+}
+_READ_GROUPS: Final = tuple(name for name in AlertRead.model_fields if name in FIELD_GROUPS)
+"""The field groups in :class:`AlertRead`'s field order."""
+
+
+def opened_json(plaintexts: Mapping[FieldGroup, bytes]) -> dict[FieldGroup, Any]:
+    """Opened group plaintexts as plain values, laid out as :class:`AlertRead` serialises them
+    (the items of a list in their model's field order, a field added since at its default):
+    for an answer written without models, as :func:`summary_json` does. The plaintexts were
+    written from validated input and are authenticated by their seal."""
+    opened: dict[FieldGroup, Any] = {}
+    for group, raw in plaintexts.items():
+        value = from_json(raw)
+        layout = _ITEM_LAYOUTS.get(group)
+        opened[group] = value if layout is None or value is None else [layout(v) for v in value]
+    return opened
+
+
+def read_json(
     row: StoredFacts,
     opened: Mapping[FieldGroup, Any],
     withheld: Sequence[FieldGroup],
     *,
     followups: int,
     stage: Stage | None,
-) -> AlertRead:
-    """The alert as a caller sees it: only ``opened`` groups are set; others stay unset (absent).
-    ``followups`` and ``stage`` count only the follow-ups the caller may see."""
-    return AlertRead.model_validate(
-        {
-            **_facts(row),
-            **opened,
-            "withheld": list(withheld),
-            "followups": followups,
-            "stage": stage,
-        }
-    )
+) -> dict[str, Any]:
+    """The alert as a caller sees it, as :class:`AlertRead` serialises it in plain values: only
+    the ``opened`` groups (:func:`opened_json`) are there; withheld ones are absent. ``followups``
+    and ``stage`` count only the follow-ups the caller may see."""
+    return {
+        **summary_json(row),
+        **{group: opened[group] for group in _READ_GROUPS if group in opened},
+        "withheld": list(withheld),
+        "followups": followups,
+        "stage": stage,
+    }
 
 
 def receipt(

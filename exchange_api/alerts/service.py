@@ -330,13 +330,22 @@ def create_alerts(
 
 @dataclass(frozen=True)
 class AlertView:
-    alert: AlertRead
+    content: dict[str, Any]
+    """The alert as :class:`AlertRead` serialises it (:func:`records.read_json`): the groups
+    the caller may not see are absent."""
     fields: tuple[FieldGroup, ...]
     """The field groups decrypted for the caller (for the audit record)."""
 
     @property
+    def alert(self) -> AlertRead:
+        return AlertRead.model_validate(self.content)
+
+    @property
     def etag(self) -> str:
-        return etag_of(self.alert.version)
+        return etag_of(self.content["version"])
+
+    def json(self) -> bytes:
+        return to_json(self.content)
 
 
 def read_alert(
@@ -348,19 +357,21 @@ def read_alert(
     *,
     purpose: str,
 ) -> AlertView:
-    """The alert as the caller may see it; groups it may not see are never decrypted."""
+    """The alert as the caller may see it; groups it may not see are never decrypted.
+
+    Written from plain values, as a search's page is (:func:`records.summary_json`): the
+    stored facts and the opened groups were validated when they were written."""
     row = AlertRepository(session).read_visible(caller, alert_id)
     if row is None:
         raise AlertNotFound(alert_id)
     groups = visible_groups(caller, row.reporting_agency_id)
-    opened = records.decode_groups(open_groups(keyring, row, groups))
+    opened = records.opened_json(open_groups(keyring, row, groups))
     stage = stage_named(row.stage_rank)
-    alert = records.read_of(
+    content = records.read_json(
         row, opened, withheld_groups(groups), followups=int(row.followups_seen), stage=stage
     )
-    view = AlertView(alert=alert, fields=groups)
     audit.record(AuditAction.ALERT_READ, resource_ids=[alert_id], fields=groups, purpose=purpose)
-    return view
+    return AlertView(content=content, fields=groups)
 
 
 # --- search ---------------------------------------------------------------------------------
