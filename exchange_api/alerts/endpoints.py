@@ -57,7 +57,7 @@ from exchange_api.kit.dependencies import (
 from exchange_api.kit.pagination import next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
 from exchange_api.kit.rate_limits import limit_guesses
-from exchange_api.kit.responses import model_response
+from exchange_api.kit.responses import json_response, model_response
 from exchange_api.statistics.emerging import EmergingThresholds
 
 __all__ = ["router"]
@@ -193,11 +193,7 @@ async def search_alerts(
     # Serialized here, once, as the model the route declares would be: returned as a model, the
     # page would be validated again, in one more trip to a worker thread (fastapi.routing).
     outcome = await run_then_commit(session, search, reads_only=True)
-    return Response(
-        outcome.json(),
-        media_type="application/json",
-        headers=next_link(request.url, outcome.next_cursor),
-    )
+    return json_response(outcome.json(), headers=next_link(request.url, outcome.next_cursor))
 
 
 @router.get(
@@ -225,7 +221,7 @@ async def read_alert(
         return service.read_alert(session, keyring, caller, alert_id, audit, purpose=purpose)
 
     view = await run_then_commit(session, read, reads_only=True)
-    return Response(view.json(), media_type="application/json", headers={"ETag": view.etag})
+    return json_response(view.json(), headers={"ETag": view.etag})
 
 
 @router.patch(

@@ -54,13 +54,15 @@ __all__ = [
     "decode_groups",
     "default_review_by",
     "encode_groups",
-    "handling_read",
+    "handling_json",
+    "in_field_order",
     "new_alert_columns",
     "opened_json",
     "plain_columns",
     "read_json",
     "receipt",
     "route_countries",
+    "substance_json",
     "substance_reads",
     "substance_rows",
     "summary_json",
@@ -240,11 +242,6 @@ def _substance_facts(line: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def handling_read(handling: Mapping[str, Any]) -> HandlingRead:
-    """Handling as stored, with the meaning of its code (H1 matters to prosecutors)."""
-    return HandlingRead.model_construct(**_handling_facts(handling))
-
-
 def _handling_facts(handling: Mapping[str, Any]) -> dict[str, Any]:
     return {**handling, "meaning": HANDLING_CODE_MEANINGS[str(handling["code"])]}
 
@@ -298,7 +295,7 @@ class StoredFacts(Protocol):
     def distribution(self) -> dict[str, Any]: ...
 
 
-def _in_field_order(model: type[BaseModel]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+def in_field_order(model: type[BaseModel]) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """A function laying a stored mapping out as ``model`` serialises it: its fields in their
     order, a missing one at its default, anything else left out (what ``model_construct`` keeps
     of a mapping). Stored JSON is already in this form when it was written by this release;
@@ -314,10 +311,20 @@ def _in_field_order(model: type[BaseModel]) -> Callable[[Mapping[str, Any]], dic
     return laid_out
 
 
-_SUBSTANCE_READ: Final = _in_field_order(SubstanceRead)
-_ROUTE: Final = _in_field_order(Route)
-_HANDLING_READ: Final = _in_field_order(HandlingRead)
-_DISTRIBUTION: Final = _in_field_order(Distribution)
+_SUBSTANCE_READ: Final = in_field_order(SubstanceRead)
+_ROUTE: Final = in_field_order(Route)
+_HANDLING_READ: Final = in_field_order(HandlingRead)
+_DISTRIBUTION: Final = in_field_order(Distribution)
+
+
+def substance_json(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored substance line as :class:`SubstanceRead` serialises it, in plain values."""
+    return _SUBSTANCE_READ(_substance_facts(line))
+
+
+def handling_json(handling: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored handling as :class:`HandlingRead` serialises it, in plain values."""
+    return _HANDLING_READ(_handling_facts(handling))
 
 
 def summary_json(row: StoredFacts) -> dict[str, Any]:
@@ -339,9 +346,9 @@ def summary_json(row: StoredFacts) -> dict[str, Any]:
         "status": row.status,
         "detected_on": row.detected_on,
         "review_by": row.review_by,
-        "substances": [_SUBSTANCE_READ(_substance_facts(line)) for line in row.substances],
+        "substances": [substance_json(line) for line in row.substances],
         "route": _ROUTE(row.route),
-        "handling": _HANDLING_READ(_handling_facts(row.handling)),
+        "handling": handling_json(row.handling),
         "distribution": _DISTRIBUTION(row.distribution),
     }
 
@@ -363,9 +370,9 @@ def summary_of(row: StoredFacts) -> AlertSummary:
 
 
 _ITEM_LAYOUTS: Final[dict[FieldGroup, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
-    "parties": _in_field_order(Party),
-    "documents": _in_field_order(Document),
-    "persons": _in_field_order(Person),
+    "parties": in_field_order(Party),
+    "documents": in_field_order(Document),
+    "persons": in_field_order(Person),
 }
 _READ_GROUPS: Final = tuple(name for name in AlertRead.model_fields if name in FIELD_GROUPS)
 """The field groups in :class:`AlertRead`'s field order."""

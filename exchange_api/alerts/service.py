@@ -54,7 +54,7 @@ from exchange_api.crypto import Keyring, normalise_text
 from exchange_api.errors import BadRequest
 from exchange_api.events.outbox import EventType, record_event, record_events
 from exchange_api.kit.dependencies import PurposeRequired
-from exchange_api.kit.pagination import UUID_KEYS, page_of
+from exchange_api.kit.pagination import UUID_KEYS, PlainPage, page_of
 from exchange_api.models.types import utc_now
 from exchange_api.reference.catalogue import substance_key
 from exchange_api.statistics.emerging import EmergingThresholds, announce_emerging
@@ -378,17 +378,11 @@ def read_alert(
 
 
 @dataclass(frozen=True)
-class SearchOutcome:
+class SearchOutcome(PlainPage):
     """One page of a search: its items as :class:`AlertSummary` serialises them
     (:func:`~exchange_api.alerts.records.summary_json`), and the cursor of the next page."""
 
-    items: list[dict[str, Any]]
-    next_cursor: str | None
     ids: list[uuid.UUID]
-
-    def json(self) -> bytes:
-        """The page as :class:`AlertList` serialises it."""
-        return to_json({"items": self.items, "next_cursor": self.next_cursor})
 
 
 def _filters(keyring: Keyring, query: AlertQuery, purpose: str | None) -> AlertFilters:

@@ -3,8 +3,8 @@ which also records the call in the audit log.
 
 The reads are ``async``: their service call and the commit take one trip to a worker thread
 (:func:`~exchange_api.kit.dependencies.run_then_commit`), their statements each commit on their
-own on PostgreSQL, and their answer is written once
-(:func:`~exchange_api.kit.responses.model_response`).
+own on PostgreSQL, and their answer is written from plain values
+(:func:`~exchange_api.kit.responses.json_response`).
 
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
@@ -13,9 +13,10 @@ names its scope with ``AlertsRead`` / ``AlertsWrite``.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic_core import to_json
 
 from exchange_api.alerts.errors import AlertNotFound, AlertShredded
 from exchange_api.audit.recorder import AuditDep
@@ -37,9 +38,9 @@ from exchange_api.kit.dependencies import (
     SessionDep,
     run_then_commit,
 )
-from exchange_api.kit.pagination import CursorQuery, LimitQuery, next_link
+from exchange_api.kit.pagination import CursorQuery, LimitQuery, PlainPage, next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
-from exchange_api.kit.responses import model_response
+from exchange_api.kit.responses import json_response
 
 __all__ = ["router"]
 
@@ -119,15 +120,13 @@ async def list_followups(
     410 `alert-shredded`: its follow-ups' texts were destroyed with it.
     """
 
-    def read() -> FollowUpList:
+    def read() -> PlainPage:
         return service.list_followups(
             session, keyring, caller, alert_id, audit, purpose=purpose, cursor=cursor, limit=limit
         )
 
     page = await run_then_commit(session, read, reads_only=True)
-    return model_response(
-        page, headers=next_link(request.url, page.next_cursor), exclude_unset=True
-    )
+    return json_response(page.json(), headers=next_link(request.url, page.next_cursor))
 
 
 @router.get(
@@ -151,10 +150,10 @@ async def read_followup(
 ) -> Response:
     """One follow-up of an alert, as in the list (`X-Purpose` needed)."""
 
-    def read() -> FollowUpRead:
+    def read() -> dict[str, Any]:
         return service.read_followup(
             session, keyring, caller, alert_id, followup_id, audit, purpose=purpose
         )
 
     followup = await run_then_commit(session, read, reads_only=True)
-    return model_response(followup, exclude_unset=True)
+    return json_response(to_json(followup))

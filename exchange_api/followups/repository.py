@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import FromClause, insert
+from sqlalchemy import FromClause, Row, insert
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -17,16 +17,17 @@ from exchange_api.models.followups import FollowUp, FollowUpAudience
 
 __all__ = ["FollowUpRepository", "counted_followups"]
 
+_FOLLOWUPS = SQLModel.metadata.tables[FollowUp.__tablename__]
+
 
 def counted_followups(caller: Caller | None) -> FromClause:
     """The follow-ups a statistic may count, as rows of ``alert_id`` and ``kind``: those
     ``caller`` may see, or — ``None``, for the network scope, whose cells are suppressed when
     small — every follow-up (their kinds are routing facts, like an alert's)."""
-    table = SQLModel.metadata.tables[FollowUp.__tablename__]
-    every = sql_select(table.c.alert_id, table.c.kind)
+    every = sql_select(_FOLLOWUPS.c.alert_id, _FOLLOWUPS.c.kind)
     if caller is None:
         return every.subquery("counted_followups")
-    visible = every.join(Alert, col(Alert.id) == table.c.alert_id)
+    visible = every.join(Alert, col(Alert.id) == _FOLLOWUPS.c.alert_id)
     return visible.where(followup_visible_to(caller)).subquery("counted_followups")
 
 
@@ -48,17 +49,19 @@ class FollowUpRepository:
         after: uuid.UUID | None = None,
         only: uuid.UUID | None = None,
         limit: int,
-    ) -> list[FollowUp]:
+    ) -> list[Row[Any]]:
         """Up to ``limit`` follow-ups of the alert that ``caller`` may see, oldest first, after
-        ``after``; only the one with id ``only`` when given."""
-        statement = select(FollowUp).where(
-            col(FollowUp.alert_id) == alert_id, followup_visible_to(caller)
+        ``after``; only the one with id ``only`` when given. Rows of the table's columns, not
+        entities: a page is read, never changed."""
+        statement = sql_select(*_FOLLOWUPS.c).where(
+            _FOLLOWUPS.c.alert_id == alert_id, followup_visible_to(caller)
         )
         if after is not None:
-            statement = statement.where(col(FollowUp.id) > after)
+            statement = statement.where(_FOLLOWUPS.c.id > after)
         if only is not None:
-            statement = statement.where(col(FollowUp.id) == only)
-        return list(self.session.exec(statement.order_by(col(FollowUp.id)).limit(limit)))
+            statement = statement.where(_FOLLOWUPS.c.id == only)
+        statement = statement.order_by(_FOLLOWUPS.c.id).limit(limit)
+        return list(self.session.connection().execute(statement))
 
     def follower_of(
         self, caller: Caller, alert_id: uuid.UUID, followup_id: uuid.UUID

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import TypeAdapter
-from pydantic_core import to_json
+from pydantic_core import from_json, to_json
+from sqlalchemy import Row
 from sqlmodel import Session
 from uuid_utils.compat import uuid7
 
@@ -39,14 +40,12 @@ from exchange_api.followups.errors import FollowUpNotFound
 from exchange_api.followups.repository import FollowUpRepository
 from exchange_api.followups.schemas import (
     FollowUpCreate,
-    FollowUpList,
-    FollowUpRead,
+    FollowUpDistribution,
     FollowUpReceipt,
 )
 from exchange_api.kit.clock import Clock
-from exchange_api.kit.pagination import UUID_KEYS, page_of
+from exchange_api.kit.pagination import UUID_KEYS, PlainPage, page_of
 from exchange_api.models.alerts import Alert
-from exchange_api.models.followups import FollowUp
 from exchange_api.models.types import utc_now
 
 __all__ = ["create_followup", "list_followups", "read_followup"]
@@ -54,7 +53,7 @@ __all__ = ["create_followup", "list_followups", "read_followup"]
 SEALED_KIND = "followup"
 """The record kind in the associated data of a follow-up's sealed texts."""
 
-_TEXT = TypeAdapter(str | None)
+_DISTRIBUTION = records.in_field_order(FollowUpDistribution)
 
 
 def _sealed_column(text: FollowUpText) -> str:
@@ -144,7 +143,11 @@ def create_followup(
 
 class _Reader:
     """Opens the texts of one alert's follow-ups that the caller may read; the alert's data key
-    is unwrapped once, and only if some text is to be opened."""
+    is unwrapped once, and only if some text is to be opened.
+
+    A follow-up is laid out as :class:`FollowUpRead` serialises it, in plain values (as a
+    search's page is: :func:`records.summary_json`); what was stored was validated when it was
+    written, and a sealed text is authenticated by its seal."""
 
     def __init__(self, keyring: Keyring, caller: Caller, alert: Alert) -> None:
         self._keyring = keyring
@@ -153,33 +156,32 @@ class _Reader:
         self._cipher: AttachedCipher | None = None
         self.opened: set[FollowUpText] = set()
 
-    def read(self, followup: FollowUp) -> FollowUpRead:
+    def read(self, followup: Row[Any]) -> dict[str, Any]:
         readable = followup_texts(self._caller, self._alert.reporting_agency_id, followup.agency_id)
-        texts: dict[str, str | None] = {}
-        for text in readable:
+        texts: dict[str, Any] = {}
+        for text in FOLLOWUP_TEXTS:
+            if text not in readable:
+                continue
             if self._cipher is None:
                 self._cipher = attached_cipher(self._keyring, self._alert)
             sealed: bytes = getattr(followup, _sealed_column(text))
-            plain = self._cipher.open(SEALED_KIND, followup.id, text, sealed)
-            texts[text] = _TEXT.validate_json(plain)
+            texts[text] = from_json(self._cipher.open(SEALED_KIND, followup.id, text, sealed))
             self.opened.add(text)
-        return FollowUpRead.model_validate(
-            {
-                "id": followup.id,
-                "alert": followup.alert_id,
-                "agency": followup.agency_id,
-                "created_at": followup.created_at,
-                "kind": followup.kind,
-                "occurred_on": followup.occurred_on,
-                "seized": records.substance_reads(followup.seized),
-                "arrests": followup.arrests,
-                "corrects": followup.corrects,
-                "handling": records.handling_read(followup.handling),
-                "distribution": followup.distribution,
-                **texts,
-                "withheld": [text for text in FOLLOWUP_TEXTS if text not in readable],
-            }
-        )
+        return {
+            "id": followup.id,
+            "alert": followup.alert_id,
+            "agency": followup.agency_id,
+            "created_at": followup.created_at,
+            "kind": followup.kind,
+            "occurred_on": followup.occurred_on,
+            "seized": [records.substance_json(line) for line in followup.seized],
+            "arrests": followup.arrests,
+            "corrects": followup.corrects,
+            "handling": records.handling_json(followup.handling),
+            "distribution": _DISTRIBUTION(followup.distribution),
+            **texts,
+            "withheld": [text for text in FOLLOWUP_TEXTS if text not in readable],
+        }
 
 
 def _readable_alert(session: Session, caller: Caller, alert_id: uuid.UUID) -> Alert:
@@ -193,13 +195,13 @@ def _readable_alert(session: Session, caller: Caller, alert_id: uuid.UUID) -> Al
 def _record_read(
     audit: AuditRecorder,
     alert_id: uuid.UUID,
-    items: Sequence[FollowUpRead],
+    items: Sequence[dict[str, Any]],
     reader: _Reader,
     purpose: str,
 ) -> None:
     audit.record(
         AuditAction.FOLLOWUP_READ,
-        resource_ids=[alert_id, *(item.id for item in items)],
+        resource_ids=[alert_id, *(item["id"] for item in items)],
         result_count=len(items),
         fields=[text for text in FOLLOWUP_TEXTS if text in reader.opened],
         purpose=purpose,
@@ -216,8 +218,9 @@ def list_followups(
     purpose: str,
     cursor: str | None,
     limit: int,
-) -> FollowUpList:
-    """One page of the follow-ups of a visible alert that the caller may see, oldest first."""
+) -> PlainPage:
+    """One page of the follow-ups of a visible alert that the caller may see, oldest first, as
+    :class:`FollowUpList` serialises it."""
     alert = _readable_alert(session, caller, alert_id)
     after = UUID_KEYS.decode(cursor) if cursor is not None else None
     found = FollowUpRepository(session).visible_page(caller, alert_id, after=after, limit=limit + 1)
@@ -225,7 +228,7 @@ def list_followups(
     reader = _Reader(keyring, caller, alert)
     items = [reader.read(followup) for followup in page]
     _record_read(audit, alert_id, items, reader, purpose)
-    return FollowUpList(items=items, next_cursor=next_cursor)
+    return PlainPage(items=items, next_cursor=next_cursor)
 
 
 def read_followup(
@@ -237,8 +240,9 @@ def read_followup(
     audit: AuditRecorder,
     *,
     purpose: str,
-) -> FollowUpRead:
-    """One follow-up of a visible alert, if the caller may see it (404 otherwise)."""
+) -> dict[str, Any]:
+    """One follow-up of a visible alert, if the caller may see it (404 otherwise), as
+    :class:`FollowUpRead` serialises it."""
     alert = _readable_alert(session, caller, alert_id)
     found = FollowUpRepository(session).visible_page(caller, alert_id, only=followup_id, limit=1)
     if not found:

@@ -19,10 +19,12 @@ import binascii
 import re
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Annotated, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 from starlette.datastructures import URL
 
 from exchange_api.errors import BadRequest
@@ -36,6 +38,7 @@ __all__ = [
     "KeyKind",
     "LimitQuery",
     "Page",
+    "PlainPage",
     "next_link",
     "page_of",
 ]
@@ -120,6 +123,19 @@ def next_link(url: URL, next_cursor: str | None) -> dict[str, str]:
         return {}
     next_url = url.include_query_params(cursor=next_cursor)
     return {"Link": f'<{next_url.path}?{next_url.query}>; rel="next"'}
+
+
+@dataclass(frozen=True)
+class PlainPage:
+    """One page of a list whose items are plain values laid out as its :class:`Page` model
+    serialises them (written without models on the hot reads)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+    def json(self) -> bytes:
+        """The page as its :class:`Page` model serialises it."""
+        return to_json({"items": self.items, "next_cursor": self.next_cursor})
 
 
 class Page(BaseModel, Generic[ItemT]):

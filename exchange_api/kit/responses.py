@@ -1,11 +1,12 @@
-"""An endpoint's model, written to JSON once.
+"""An endpoint's answer, written to JSON once.
 
 FastAPI validates a model an endpoint returns against the route's ``response_model`` again and
 then serializes it (``fastapi.routing.serialize_response``), and for an ``async`` endpoint does
 both in one more trip to a worker thread. The hot endpoints build their answer from a model that
 is already the declared one, so they return :func:`model_response` instead: the same bytes, by
 alias, as the route's ``response_model`` would write, with ``exclude_unset`` and ``exclude`` as
-the route declares them.
+the route declares them. The hottest reads write plain values laid out as the declared model
+would (``records.summary_json`` and its kin) and answer with :func:`json_response`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from collections.abc import Mapping, Set
 from fastapi import Response
 from pydantic import BaseModel
 
-__all__ = ["model_response"]
+__all__ = ["json_response", "model_response"]
+
+_JSON = "application/json"
+
+
+def json_response(body: bytes, *, headers: Mapping[str, str] | None = None) -> Response:
+    """A 200 answer of JSON already written."""
+    return Response(body, media_type=_JSON, headers=headers)
 
 
 def model_response(
@@ -29,6 +37,6 @@ def model_response(
     return Response(
         model.model_dump_json(by_alias=True, exclude=set(exclude), exclude_unset=exclude_unset),
         status_code=status_code,
-        media_type="application/json",
+        media_type=_JSON,
         headers=headers,
     )
