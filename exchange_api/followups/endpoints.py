@@ -1,10 +1,10 @@
 """HTTP endpoints of follow-ups (docs/contract.md, "Follow-ups"): thin, each calls one service,
 which also records the call in the audit log.
 
-The reads are ``async``: their service call and the commit take one trip to a worker thread
-(:func:`~exchange_api.kit.dependencies.run_then_commit`), their statements each commit on their
-own on PostgreSQL, and their answer is written from plain values
-(:func:`~exchange_api.kit.responses.json_response`).
+The endpoints are ``async``: their service call and the commit take one trip to a worker thread
+(:func:`~exchange_api.kit.dependencies.run_then_commit`), and their answer is written once. The
+reads' statements each commit on their own on PostgreSQL, and their answer is written from plain
+values (:func:`~exchange_api.kit.responses.json_response`).
 
 Mounted under ``/v1``, whose router already requires an authenticated caller; each endpoint
 names its scope with ``AlertsRead`` / ``AlertsWrite``.
@@ -40,7 +40,7 @@ from exchange_api.kit.dependencies import (
 )
 from exchange_api.kit.pagination import CursorQuery, LimitQuery, PlainPage, next_link
 from exchange_api.kit.query_params import forbid_unknown_query_params
-from exchange_api.kit.responses import json_response
+from exchange_api.kit.responses import json_response, model_response
 
 __all__ = ["router"]
 
@@ -70,7 +70,7 @@ Purpose = Annotated[str, Depends(require_purpose)]
     dependencies=[Depends(forbid_unknown_query_params(()))],
     responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
-def create_followup(
+async def create_followup(
     alert_id: AlertId,
     body: FollowUpCreate,
     caller: AlertsWrite,
@@ -78,8 +78,7 @@ def create_followup(
     keyring: KeyringDep,
     clock: ClockDep,
     audit: AuditDep,
-    response: Response,
-) -> FollowUpReceipt:
+) -> Response:
     """Record what happened next to an alert the caller's agency sees: a step of the penal
     chain (`kind`, in order: investigation_opened … case_closed) or a `note`.
 
@@ -89,9 +88,13 @@ def create_followup(
     the listed agencies that also see the alert (the alert's reporting agency and your agency
     always do). Answers 201 with `Location`; the alert's version and ETag do not change.
     """
-    receipt = service.create_followup(session, keyring, clock, caller, alert_id, body, audit)
-    response.headers["Location"] = f"/v1/alerts/{alert_id}/followups/{receipt.id}"
-    return receipt
+
+    def create() -> FollowUpReceipt:
+        return service.create_followup(session, keyring, clock, caller, alert_id, body, audit)
+
+    receipt = await run_then_commit(session, create)
+    location = f"/v1/alerts/{alert_id}/followups/{receipt.id}"
+    return model_response(receipt, status_code=201, headers={"Location": location})
 
 
 @router.get(
