@@ -4,14 +4,14 @@ FastAPI validates a model an endpoint returns against the route's ``response_mod
 then serializes it (``fastapi.routing.serialize_response``), and for an ``async`` endpoint does
 both in one more trip to a worker thread. The hot endpoints build their answer from a model that
 is already the declared one, so they return :func:`model_response` instead: the same bytes, by
-alias, as the route's ``response_model`` would write, with ``exclude_unset`` and ``exclude`` as
-the route declares them. The hottest reads write plain values laid out as the declared model
-would (``records.summary_json`` and its kin) and answer with :func:`json_response`.
+alias, as the route's ``response_model`` would write. The hottest reads write plain values laid
+out as the declared model would (``records.summary_json`` and its kin) and answer with
+:func:`json_response`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Set
+from collections.abc import Mapping
 
 from fastapi import Response
 from pydantic import BaseModel
@@ -31,11 +31,9 @@ def model_response(
     *,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
-    exclude: Set[str] = frozenset(),
-    exclude_unset: bool = False,
 ) -> Response:
     return Response(
-        model.model_dump_json(by_alias=True, exclude=set(exclude), exclude_unset=exclude_unset),
+        model.model_dump_json(by_alias=True),
         status_code=status_code,
         media_type=_JSON,
         headers=headers,
