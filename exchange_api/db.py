@@ -4,7 +4,9 @@ One request is one transaction, committed at the edge: the session dependency
 (``exchange_api.kit.dependencies``) commits after the
 endpoint returns and *before* the response is sent (``scope="function"``), so a failed commit — of a
 change or of the audit record that must accompany a read — becomes an error response, never a
-success whose record was lost. Services flush, they never commit.
+success whose record was lost. Services flush, they never commit. On PostgreSQL the reads whose
+only write is that record run without a transaction, each statement committing on its own
+(:func:`commit_each_statement`).
 
 SQLite runs every transaction as ``BEGIN IMMEDIATE``: nearly every request writes (at least its
 audit record), and taking the write lock up front avoids the deadlock of two readers upgrading at

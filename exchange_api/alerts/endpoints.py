@@ -190,8 +190,8 @@ async def search_alerts(
     def search() -> service.SearchOutcome:
         return service.search_alerts(session, keyring, caller, query, audit, purpose=purpose)
 
-    # Serialized here, once, as the model the route declares would be: returned as a model, the
-    # page would be validated again, in one more trip to a worker thread (fastapi.routing).
+    # Written here, once, as the model the route declares would be: returned as a model, the
+    # page would be built and validated again (fastapi.routing).
     outcome = await run_then_commit(session, search, reads_only=True)
     return json_response(outcome.json(), headers=next_link(request.url, outcome.next_cursor))
 

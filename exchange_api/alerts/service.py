@@ -6,7 +6,8 @@ idempotent creation in :mod:`~exchange_api.alerts.idempotency`.
 Services flush and never commit: the request's transaction commits at the edge. Each service
 records its own audit event through the request's recorder (the ids returned or touched, the
 field groups decrypted, the purpose), so that no caller of a service can forget it; the entry is
-written in the same transaction. An alert the caller may not see raises
+written in the same transaction (a read's, which has no other write, on its own before the
+answer: :func:`~exchange_api.db.commit_each_statement`). An alert the caller may not see raises
 :class:`~exchange_api.alerts.errors.AlertNotFound` carrying its id (recorded as a refusal).
 """
 

@@ -185,7 +185,8 @@ class AuditLog:
         return public_jwks([self._signing_key.public_key()])
 
     def submit(self, session: Session, events: Sequence[AuditEvent]) -> None:
-        """Put ``events`` in the intake, in ``session``'s transaction (no lock taken)."""
+        """Put ``events`` in the intake, in ``session``'s transaction if it has one (no lock
+        taken)."""
         if not events:
             return
         rows = [event.intake_row() for event in events]

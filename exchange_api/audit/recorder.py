@@ -9,10 +9,12 @@ The recorder fills in who and from where — the caller's token ``sub`` (the off
 one), client, agency and token id, the request id and the source address (the ASGI peer: proxy
 headers are not trusted) — and *buffers* the event. The events go into the audit intake when the
 request's transaction is about to commit (:func:`exchange_api.db.before_commit`), in that same
-transaction: a change and its record commit together or not at all. The sequencer chains them
-moments later (:mod:`exchange_api.audit.appender`). If the intake insert fails, the request fails
-with 503 ``audit-unavailable`` and the caller gets no content: nothing is read or changed
-unrecorded.
+transaction: a change and its record commit together or not at all. (A read, whose only write
+is its record, may run without a transaction on PostgreSQL: the record's one statement then
+commits on its own, still before the answer; :func:`exchange_api.db.commit_each_statement`.)
+The sequencer chains them moments later (:mod:`exchange_api.audit.appender`). If the intake
+insert fails, the request fails with 503 ``audit-unavailable`` and the caller gets no content:
+nothing is read or changed unrecorded.
 
 If the endpoint raises instead, its transaction rolls back and its buffered events with it.
 Refusals (401, 403, and 404 for an alert the caller may not see) are recorded by
@@ -170,8 +172,8 @@ class AuditRecorder:
         )
 
     def flush(self) -> None:
-        """Put the buffered events in the audit intake, in the session's transaction (503 if
-        that fails)."""
+        """Put the buffered events in the audit intake, in the session's transaction if it has
+        one (503 if that fails)."""
         events, self._pending = self._pending, []
         if not events:
             return

@@ -100,7 +100,6 @@ async def create_followup(
 @router.get(
     "",
     response_model=FollowUpList,
-    response_model_exclude_unset=True,
     dependencies=[Depends(forbid_unknown_query_params(("cursor", "limit")))],
     responses=responses(_NOT_VISIBLE, _SHREDDED),
 )
@@ -135,7 +134,6 @@ async def list_followups(
 @router.get(
     "/{followup_id}",
     response_model=FollowUpRead,
-    response_model_exclude_unset=True,
     dependencies=[Depends(forbid_unknown_query_params(()))],
     responses=responses(
         _SHREDDED,

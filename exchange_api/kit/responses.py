@@ -1,8 +1,8 @@
 """An endpoint's answer, written to JSON once.
 
 FastAPI validates a model an endpoint returns against the route's ``response_model`` again and
-then serializes it (``fastapi.routing.serialize_response``), and for an ``async`` endpoint does
-both in one more trip to a worker thread. The hot endpoints build their answer from a model that
+then serializes it (``fastapi.routing.serialize_response``; for a ``def`` endpoint in one more
+trip to a worker thread). The hot endpoints build their answer from a model that
 is already the declared one, so they return :func:`model_response` instead: the same bytes, by
 alias, as the route's ``response_model`` would write. The hottest reads write plain values laid
 out as the declared model would (``records.summary_json`` and its kin) and answer with

@@ -1,7 +1,8 @@
 """On PostgreSQL a read (one alert, a search, follow-ups) runs without a transaction: its SELECTs
 and its audit record's INSERT each commit on their own, saving the BEGIN and COMMIT round trips
-(``exchange_api.db.commit_each_statement``). A write on the same pooled connection afterwards is
-one transaction again, and the read's audit record is there."""
+(``exchange_api.db.commit_each_statement``). Nothing but SELECTs and the audit record runs in
+autocommit, so a write added to a read later cannot slip in unnoticed. A write afterwards is one
+transaction again (the pool restores its connections), and the read's audit record is there."""
 
 from __future__ import annotations
 
@@ -44,11 +45,15 @@ async def test_reads_commit_each_statement_and_writes_keep_their_transaction(
     alert_id = await push(client, desk, minimal_body())
     followup_id = await follow(client, desk, alert_id)
     seen: list[tuple[str, bool]] = []
+    alone: list[str] = []  # every statement run in autocommit (the sequencers' never are)
 
     def note(connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        autocommit = connection.connection.driver_connection.autocommit
+        if autocommit:
+            alone.append(" ".join(statement.split()[:3]).lower())
         kind = _touches(statement)
         if kind is not None:
-            seen.append((kind, connection.connection.driver_connection.autocommit))
+            seen.append((kind, autocommit))
 
     engine = app.state.engine
     event.listen(engine, "before_cursor_execute", note)
@@ -69,9 +74,11 @@ async def test_reads_commit_each_statement_and_writes_keep_their_transaction(
 
     assert [kind for kind, _ in reads].count("audit") == 4
     assert [kind for kind, _ in reads].count("read") >= 4
-    assert all(alone for _, alone in reads), reads
+    assert all(autocommit for _, autocommit in reads), reads
+    assert alone
+    assert all(s.startswith("select") or s == "insert into audit_intake" for s in alone), alone
     assert [kind for kind, _ in writes if kind != "read"] == ["event", "audit"]
-    assert not any(alone for _, alone in writes), writes
+    assert not any(autocommit for _, autocommit in writes), writes
     auditor = await open_desk(registry, client, scopes="audit:read")
     entries = await client.get(
         "/v1/audit/events", params={"alert_id": alert_id}, headers=auditor.headers
