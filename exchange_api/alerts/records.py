@@ -353,20 +353,18 @@ def summary_json(row: StoredFacts) -> dict[str, Any]:
     }
 
 
-def _facts(row: StoredFacts) -> dict[str, Any]:
-    """:func:`summary_json` with the nested parts as models (to build a model around them)."""
-    facts = summary_json(row)
-    return {
-        **facts,
-        "substances": [SubstanceRead.model_construct(**line) for line in facts["substances"]],
-        "route": Route.model_construct(**facts["route"]),
-        "handling": HandlingRead.model_construct(**facts["handling"]),
-        "distribution": _distribution_read(facts["distribution"]),
-    }
-
-
 def summary_of(row: StoredFacts) -> AlertSummary:
-    return AlertSummary.model_construct(**_facts(row))
+    """:func:`summary_json` as a model (an event's alert), its nested parts built as models."""
+    facts = summary_json(row)
+    return AlertSummary.model_construct(
+        **{
+            **facts,
+            "substances": [SubstanceRead.model_construct(**line) for line in facts["substances"]],
+            "route": Route.model_construct(**facts["route"]),
+            "handling": HandlingRead.model_construct(**facts["handling"]),
+            "distribution": _distribution_read(facts["distribution"]),
+        }
+    )
 
 
 _ITEM_LAYOUTS: Final[dict[FieldGroup, Callable[[Mapping[str, Any]], dict[str, Any]]]] = {
