@@ -180,17 +180,19 @@ class Session:
             return int(self.args.batch_concurrency)
         return int(self.args.concurrency)
 
-    def profiler(self, op: str, size: int, seconds: float) -> Profiler:
+    def profiler(self, op: str, size: int, seconds: float, turn: int) -> Profiler:
         """py-spy sampling the server for at most ``seconds`` (``--profile``)."""
         folder = self.args.out / "profiles"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.app.name}-{op}-{size}.txt"
+        suffix = f"-round{turn + 1}" if turn else ""
+        path = folder / f"{self.app.name}-{op}-{size}{suffix}.txt"
         return Profiler(self.app.server.pid, seconds, path)
 
-    def measure(self, op: str, size: int, **overrides: Any) -> dict[str, Any]:
-        """Run ``op`` (or ``driver_op``, under the name ``op``) and add its row."""
+    def measure(self, op: str, size: int, turn: int = 0, **overrides: Any) -> dict[str, Any]:
+        """Run ``op`` (or ``driver_op``, under the name ``op``) and add its row; ``turn``: which
+        of the operation's rounds this is (``--rounds``), counted from 0."""
         seconds = self.args.warmup + self.args.duration + 2
-        profiler = self.profiler(op, size, seconds) if self.args.profile else None
+        profiler = self.profiler(op, size, seconds, turn) if self.args.profile else None
         driver_op = overrides.pop("driver_op", op)
         concurrency = self.concurrency_of(driver_op)
         result = self.load(driver_op, **{"concurrency": concurrency, **overrides})
@@ -203,6 +205,7 @@ class Session:
             "app": self.app.name,
             "op": op,
             "size": size,
+            "round": turn,
             "stored": self.stored,
             "unit": unit,
             "concurrency": result["concurrency"],
@@ -503,7 +506,14 @@ def _measure_all(args: argparse.Namespace, sessions: list[Session]) -> dict[str,
     for size in args.sizes:
         for session in sessions:
             session.seed_to(size)
-        for op in (*READ_OPS, *STATS_OPS):
+        for op in READ_OPS:
+            if op in args.only:
+                for turn in range(args.rounds):
+                    # The apps take turns to go first: a drift in what else loads the machine
+                    # over the rounds weighs on both alike.
+                    for session in sessions if turn % 2 == 0 else sessions[::-1]:
+                        session.measure(op, size, turn)
+        for op in STATS_OPS:
             if op in args.only:
                 for session in sessions:
                     session.measure(op, size)
@@ -639,6 +649,13 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
@@ -659,6 +676,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per operation")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each window")
+    parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=3,
+        help="rounds of each read (GET by id, the searches), the apps taking turns to go first: "
+        "their ratio is the mean of the rounds' ratios, shown with its range",
+    )
     parser.add_argument("--max-requests", type=int, default=100_000, help="cap per operation")
     parser.add_argument(
         "--concurrency", type=int, default=16, help="simulated clients (single POST, GET by id)"
@@ -768,6 +792,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ops": args.only,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "rounds": args.rounds,
             "concurrency": args.concurrency,
             "search_concurrency": args.search_concurrency,
             "batch_concurrency": args.batch_concurrency,
