@@ -122,6 +122,7 @@ def create_db_engine(settings: Settings) -> Engine:
             json_deserializer=from_json,
         )
         _ping_after_idle(engine)
+        _speak_utc(engine)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     return engine
 
@@ -153,6 +154,23 @@ def _ping_after_idle(engine: Engine) -> None:
             engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as exc:
             raise DisconnectionError(type(exc).__name__) from exc
+
+
+def _speak_utc(engine: Engine) -> None:
+    """Have every PostgreSQL session speak UTC, whatever the server's default ``TimeZone``.
+
+    The service stores and compares UTC only (``UTCDateTime``); nothing it runs in SQL depends
+    on the session's zone. What the zone changes is the cost of reading: psycopg hands back a
+    ``timestamptz`` in the session's zone, and under a named zone (Debian's default is
+    ``Etc/UTC``) every value read is converted into it and then back to UTC, which was 4 % of a
+    search's CPU (50 rows). Under ``UTC`` psycopg gives ``datetime.UTC`` itself and neither
+    conversion runs. Set once per new connection; committed, so that the pool's rollback on
+    check-in does not undo it."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine) -> None:

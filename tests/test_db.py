@@ -1,8 +1,9 @@
 """The engine's pool: a connection that went stale while idle is replaced before use, and one in
-steady use is not pinged."""
+steady use is not pinged; every session speaks UTC, whatever the server's default zone."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -56,3 +57,25 @@ def test_a_connection_in_steady_use_is_not_pinged(
         assert len(pings) == 1
     finally:
         engine.dispose()
+
+
+def test_every_session_speaks_utc_whatever_the_servers_zone(settings: Settings) -> None:
+    """A server whose default zone is not UTC (here through the connection's startup options,
+    as ``ALTER DATABASE … SET timezone`` would) still gives the service UTC sessions, across the
+    pool's check-in, and psycopg reads ``timestamptz`` as ``datetime.UTC`` itself."""
+    url = settings.database.update_query_dict({"options": "-c TimeZone=America/New_York"})
+    bare = create_engine(url, poolclass=NullPool)
+    engine = db.create_db_engine(
+        settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+    )
+    try:
+        with bare.connect() as connection:  # the zone the server would give
+            assert connection.execute(text("show timezone")).scalar_one() == "America/New_York"
+        for _ in range(2):  # the second time from the pool, after its rollback on check-in
+            with engine.connect() as connection:
+                assert connection.execute(text("show timezone")).scalar_one() == "UTC"
+                moment = connection.execute(text("select now()")).scalar_one()
+                assert moment.tzinfo is UTC
+    finally:
+        engine.dispose()
+        bare.dispose()
