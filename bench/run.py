@@ -643,7 +643,7 @@ def _csv(allowed: Sequence[str] | None = None) -> Any:
 
 
 def _sizes(text: str) -> list[int]:
-    sizes = sorted(int(value.replace("_", "")) for value in _csv()(text))
+    sizes = sorted({int(value.replace("_", "")) for value in _csv()(text)})
     if not sizes or sizes[0] <= 0:
         raise argparse.ArgumentTypeError("sizes must be positive")
     return sizes

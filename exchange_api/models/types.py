@@ -36,8 +36,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         assert isinstance(value, datetime)
-        if value.tzinfo is UTC:  # PostgreSQL's, whose sessions speak UTC (exchange_api.db)
-            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
