@@ -77,8 +77,9 @@ _ENTRIES = SQLModel.metadata.tables[AuditEntryRecord.__tablename__]
 _RESOURCES = SQLModel.metadata.tables[AuditEntryResource.__tablename__]
 _INTAKE = SQLModel.metadata.tables[AuditIntakeRecord.__tablename__]
 _HEAD = SQLModel.metadata.tables[AuditChainHead.__tablename__]
-# Built once: the sequencer runs them several times a second. ``inline``: nothing reads an
-# intake row's id back, so the INSERT asks for none (no ``RETURNING``, no result to set up).
+# Built once: every audited request runs the first, the sequencer the others several times a
+# second. ``inline``: nothing reads an intake row's id back, so the INSERT asks for none (no
+# ``RETURNING``, no result to set up).
 _INTAKE_INSERT = insert(_INTAKE).inline()
 _LOCK_HEAD = (
     select(_HEAD.c.seq, _HEAD.c.hash, _HEAD.c.at).where(_HEAD.c.id == _HEAD_ID).with_for_update()
