@@ -62,7 +62,8 @@ class NewAlertRows:
     versions: list[dict[str, Any]] = field(default_factory=list)
 
 
-# Built once (the hottest read): no statement construction or cache-key walk per request.
+# The statements by id are built once (the hottest reads): no statement construction or
+# cache-key walk per request.
 _VISIBLE_BY_ID = {
     industry: select(Alert).where(
         col(Alert.id) == bindparam("alert_id"), visible_to_bound(industry=industry)
@@ -71,20 +72,30 @@ _VISIBLE_BY_ID = {
 }
 
 
+def _visible_columns(*extra: Any, industry: bool) -> Any:
+    """The alert's columns (and ``extra`` ones) by id, if visible to the bound viewer.
+
+    Columns, not the ORM entity, for reads that only read the row: loading an entity (the ORM's
+    compile state, identity map, instance state) was a tenth of a GET's CPU."""
+    return select_columns(*SQLModel.metadata.tables[Alert.__tablename__].c, *extra).where(
+        col(Alert.id) == bindparam("alert_id"), visible_to_bound(industry=industry)
+    )
+
+
 def _visible_with_tally(*, industry: bool) -> Any:
     """The alert by id if visible, with how many of its follow-ups the viewer may see and the
-    furthest stage rank among them: what a read shows, in one statement (one round trip).
-
-    The alert's columns, not the ORM entity: a read only reads the row, and loading an entity
-    (the ORM's compile state, identity map, instance state) was a tenth of a GET's CPU."""
+    furthest stage rank among them: what a read shows, in one statement (one round trip)."""
     followups = followup_addressed_bound()  # correlated on the alert, whose visibility is checked
-    return select_columns(
-        *SQLModel.metadata.tables[Alert.__tablename__].c,
+    return _visible_columns(
         select(func.count()).where(followups).scalar_subquery().label("followups_seen"),
         select(func.max(stage_rank())).where(followups).scalar_subquery().label("stage_rank"),
-    ).where(col(Alert.id) == bindparam("alert_id"), visible_to_bound(industry=industry))
+        industry=industry,
+    )
 
 
+_VISIBLE_COLUMNS_BY_ID = {
+    industry: _visible_columns(industry=industry) for industry in (False, True)
+}
 _VISIBLE_WITH_TALLY_BY_ID = {
     industry: _visible_with_tally(industry=industry) for industry in (False, True)
 }
@@ -196,6 +207,13 @@ class AlertRepository:
         statement = _VISIBLE_BY_ID[caller.agency_kind is AgencyKind.INDUSTRY]
         params = {"alert_id": alert_id, **viewer_params(caller)}
         return self.session.exec(statement, params=params).one_or_none()
+
+    def visible_columns(self, caller: Caller, alert_id: uuid.UUID) -> Row[Any] | None:
+        """The alert's columns if ``caller`` may see it (None if absent or invisible, alike):
+        for reads that only read the row."""
+        statement = _VISIBLE_COLUMNS_BY_ID[caller.agency_kind is AgencyKind.INDUSTRY]
+        params = {"alert_id": alert_id, **viewer_params(caller)}
+        return self.session.connection().execute(statement, params).one_or_none()
 
     def read_visible(self, caller: Caller, alert_id: uuid.UUID) -> Row[Any] | None:
         """The alert's columns if ``caller`` may see it (read by the names of

@@ -140,6 +140,6 @@ class AttachedCipher:
         return self._cipher.open(self._place(kind, record_id, field), sealed)
 
 
-def attached_cipher(keyring: Keyring, row: Alert) -> AttachedCipher:
+def attached_cipher(keyring: Keyring, row: SealedFacts) -> AttachedCipher:
     """The cipher of ``row``'s attached records; 410 ``alert-shredded`` once its DEK is gone."""
     return AttachedCipher(_cipher(keyring, row))

@@ -1,17 +1,24 @@
 """The follow-ups domain's SQL. Every query that can return a follow-up carries
-:func:`~exchange_api.alerts.visibility.followup_visible_to`: there is no unscoped read here."""
+:func:`~exchange_api.alerts.visibility.followup_visible_to` (or its bound form): there is no
+unscoped read here."""
 
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
-from sqlalchemy import FromClause, Row, insert
+from sqlalchemy import FromClause, Row, bindparam, insert
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, SQLModel, col, select
 
-from exchange_api.alerts.visibility import followup_visible_to
+from exchange_api.alerts.visibility import (
+    followup_visible_to,
+    followup_visible_to_bound,
+    viewer_params,
+)
 from exchange_api.auth.caller import Caller
+from exchange_api.models.agencies import AgencyKind
 from exchange_api.models.alerts import Alert
 from exchange_api.models.followups import FollowUp, FollowUpAudience
 
@@ -29,6 +36,22 @@ def counted_followups(caller: Caller | None) -> FromClause:
         return every.subquery("counted_followups")
     visible = every.join(Alert, col(Alert.id) == _FOLLOWUPS.c.alert_id)
     return visible.where(followup_visible_to(caller)).subquery("counted_followups")
+
+
+@cache
+def _page(*, industry: bool, after: bool, only: bool) -> Any:
+    """The statement of :meth:`FollowUpRepository.visible_page` for one shape of request, with
+    the caller and the values as bound parameters: built once per shape, not per request (the
+    visibility condition's construction and its cache key were a tenth of a page's CPU)."""
+    statement = sql_select(*_FOLLOWUPS.c).where(
+        _FOLLOWUPS.c.alert_id == bindparam("alert_id"),
+        followup_visible_to_bound(industry=industry),
+    )
+    if after:
+        statement = statement.where(_FOLLOWUPS.c.id > bindparam("after"))
+    if only:
+        statement = statement.where(_FOLLOWUPS.c.id == bindparam("only"))
+    return statement.order_by(_FOLLOWUPS.c.id).limit(bindparam("limit"))
 
 
 class FollowUpRepository:
@@ -53,15 +76,19 @@ class FollowUpRepository:
         """Up to ``limit`` follow-ups of the alert that ``caller`` may see, oldest first, after
         ``after``; only the one with id ``only`` when given. Rows of the table's columns, not
         entities: a page is read, never changed."""
-        statement = sql_select(*_FOLLOWUPS.c).where(
-            _FOLLOWUPS.c.alert_id == alert_id, followup_visible_to(caller)
+        statement = _page(
+            industry=caller.agency_kind is AgencyKind.INDUSTRY,
+            after=after is not None,
+            only=only is not None,
         )
-        if after is not None:
-            statement = statement.where(_FOLLOWUPS.c.id > after)
-        if only is not None:
-            statement = statement.where(_FOLLOWUPS.c.id == only)
-        statement = statement.order_by(_FOLLOWUPS.c.id).limit(limit)
-        return list(self.session.connection().execute(statement))
+        params = {
+            "alert_id": alert_id,
+            "after": after,
+            "only": only,
+            "limit": limit,
+            **viewer_params(caller),
+        }
+        return list(self.session.connection().execute(statement, params))
 
     def follower_of(
         self, caller: Caller, alert_id: uuid.UUID, followup_id: uuid.UUID

@@ -45,7 +45,6 @@ from exchange_api.followups.schemas import (
 )
 from exchange_api.kit.clock import Clock
 from exchange_api.kit.pagination import UUID_KEYS, PlainPage, page_of
-from exchange_api.models.alerts import Alert
 from exchange_api.models.types import utc_now
 
 __all__ = ["create_followup", "list_followups", "read_followup"]
@@ -149,7 +148,7 @@ class _Reader:
     search's page is: :func:`records.summary_json`); what was stored was validated when it was
     written, and a sealed text is authenticated by its seal."""
 
-    def __init__(self, keyring: Keyring, caller: Caller, alert: Alert) -> None:
+    def __init__(self, keyring: Keyring, caller: Caller, alert: Row[Any]) -> None:
         self._keyring = keyring
         self._caller = caller
         self._alert = alert
@@ -184,8 +183,8 @@ class _Reader:
         }
 
 
-def _readable_alert(session: Session, caller: Caller, alert_id: uuid.UUID) -> Alert:
-    alert = AlertRepository(session).get_visible(caller, alert_id)
+def _readable_alert(session: Session, caller: Caller, alert_id: uuid.UUID) -> Row[Any]:
+    alert = AlertRepository(session).visible_columns(caller, alert_id)
     if alert is None:
         raise AlertNotFound(alert_id)
     require_content(alert)  # 410 once shredded, whatever the caller may read
