@@ -18,6 +18,10 @@ reached without a valid token; scopes are then checked per endpoint by the alias
    indexed lookup, kept by the worker on PostgreSQL until a change is notified
    (:mod:`~exchange_api.auth.token_states`).
 
+Answers that go on reading after the request began (the event stream, a long poll) ask
+:func:`caller_now` before each further read: steps 2 and 4 again, so a token that expires, is
+revoked or loses its client ends them at the next read.
+
 Every refusal is 401 problem+json with a ``WWW-Authenticate`` challenge (``Bearer`` and ``DPoP``,
 or ``DPoP`` alone in FAPI 2.0 mode) carrying the RFC 6750 / RFC 9449 error code. Once the token's
 signature is verified, its ``client_id`` goes into the request state for the access log.
@@ -28,6 +32,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from exchange_api.auth import repository
@@ -41,7 +47,7 @@ from exchange_api.auth.tokens import AccessTokenClaims, InvalidAccessToken
 from exchange_api.kit.dependencies import SessionDep
 from exchange_api.kit.rate_limits import limit_client
 
-__all__ = ["REALM", "CallerDep", "challenge", "current_caller"]
+__all__ = ["REALM", "CallerDep", "caller_now", "challenge", "current_caller"]
 
 REALM = "exchange-api"
 _SCHEMES = frozenset({"bearer", "dpop"})
@@ -157,10 +163,7 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
     the database goes to a worker thread, only when it is needed."""
     server = get_oauth_server(request)
     scheme, token = _credentials(request, server)
-    try:
-        claims = server.authority.verify(token)
-    except InvalidAccessToken as exc:
-        raise _invalid_token(server, str(exc), on_dpop=scheme == "dpop") from None
+    claims = _verified(server, scheme, token)
     request.state.client_id = claims.client_id
     # Counted once the client is known for sure, before the replay cache and the database.
     await limit_client(request, claims.client_id)
@@ -169,9 +172,48 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
     else:
         await run_in_threadpool(_check_binding, request, server, scheme, token, claims)
     # After the replay cache's own transaction: on SQLite, the request's transaction holds the
-    # write lock from its first statement on. On PostgreSQL the worker's token states answer
-    # without a query, and forget what any change to clients, agencies or revocations
-    # touched before the next request looks (auth/token_states.py).
+    # write lock from its first statement on.
+    caller = await _caller_now(request, session, server, claims)
+    request.state.caller = caller  # for the audit records of this request, refusals included
+    return caller
+
+
+async def caller_now(request: Request) -> Caller:
+    """The caller of ``request`` as its token makes it *now*, for answers that go on reading
+    after the request began (an event stream, a long poll): asked before each read after the
+    first, so that an expiry, a revocation, a disabled client or a changed agency kind takes
+    effect on the next read, not at the next request.
+
+    The token is checked again as :func:`current_caller` checks it — signature and claims
+    (expiry included), then its state — and 401 :class:`Unauthenticated` if it is no longer
+    good. The rate limit and a DPoP proof belonged to the request itself and are not asked
+    again (the proof's ``jti`` is spent)."""
+    server = get_oauth_server(request)
+    scheme, token = _credentials(request, server)
+    claims = _verified(server, scheme, token)
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    session = factory()
+    try:
+        caller = await _caller_now(request, session, server, claims)
+    finally:
+        await run_in_threadpool(session.close)
+    request.state.caller = caller
+    return caller
+
+
+def _verified(server: OAuthServer, scheme: str, token: str) -> AccessTokenClaims:
+    try:
+        return server.authority.verify(token)
+    except InvalidAccessToken as exc:
+        raise _invalid_token(server, str(exc), on_dpop=scheme == "dpop") from None
+
+
+async def _caller_now(
+    request: Request, session: Session, server: OAuthServer, claims: AccessTokenClaims
+) -> Caller:
+    """The caller ``claims`` make given the token's state now; 401 if that state refuses it.
+    On PostgreSQL the worker's token states answer without a query, and forget what any change
+    to clients, agencies or revocations touched before the next lookup (auth/token_states.py)."""
     states: TokenStates = request.app.state.token_states
     state = await states.lookup(session, client_id=claims.client_id, token_id=claims.token_id)
     bound = claims.bound_to is not None
@@ -180,7 +222,7 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
     reason = state.inactive_reason(claims.agency_id, claims.issued_at)
     if reason is not None:
         raise _invalid_token(server, reason, on_dpop=bound)
-    caller = Caller(
+    return Caller(
         subject=claims.subject,
         client_id=claims.client_id,
         agency_id=claims.agency_id,
@@ -188,8 +230,6 @@ async def current_caller(request: Request, session: SessionDep) -> Caller:
         scopes=claims.scopes,
         token_id=claims.token_id,
     )
-    request.state.caller = caller  # for the audit records of this request, refusals included
-    return caller
 
 
 CallerDep = Annotated[Caller, Depends(current_caller)]

@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange_api.audit.recorder import AuditDep, AuditRecorder
 from exchange_api.auth.caller import Caller
+from exchange_api.auth.resource import caller_now
 from exchange_api.auth.scopes import AlertsRead
 from exchange_api.db import before_commit, commit_request_session, roll_back_request_session
 from exchange_api.errors import ProblemError, responses
@@ -102,7 +103,9 @@ async def list_events(
     `wait` (up to 30 s) holds an empty answer until an event comes. With
     `Accept: text/event-stream` the same feed is a Server-Sent Events stream (`id:` the cursor,
     `event:` the type, `data:` the event; `Last-Event-ID` resumes after that event; a comment
-    line every 15 s). Events are kept 30 days; an older cursor is 410 `cursor-expired`.
+    line every 15 s). The token is checked again before every read after the first: a stream
+    ends, and a long poll answers 401, once it has expired or been revoked or its client
+    disabled. Events are kept 30 days; an older cursor is 410 `cursor-expired`.
     """
     # The token check read the caller in the request's session: end that transaction now (on
     # SQLite it holds the write lock), the reads below have their own.
@@ -126,6 +129,7 @@ async def list_events(
             return JSONResponse(outcome.page.model_dump(mode="json"))
         query = query.model_copy(update={"after": outcome.page.next_cursor})
         await hub.wait_beyond(outcome.head, deadline - loop.time())
+        caller = await caller_now(request)  # 401 if the token stopped being good meanwhile
 
 
 def _frames(page: EventPage) -> str:
@@ -143,7 +147,9 @@ async def _stream(
     outcome: service.FeedOutcome,
 ) -> AsyncIterator[str]:
     """The stream: each read's events, then a wait on the hub; a comment when it was quiet.
-    Ends when the server shuts down (the hub closes) or a read is refused."""
+    Each read after the first asks for the caller again (``caller_now``). Ends when the server
+    shuts down (the hub closes) or a read is refused, the token no longer good among the
+    reasons."""
     yield ": events\n\n"
     while True:
         if outcome.page.items:
@@ -157,11 +163,14 @@ async def _stream(
                 yield ": keep-alive\n\n"
                 continue
         try:
+            caller = await caller_now(request)
             outcome = await run_in_threadpool(
                 _read_once, request, caller, query, record_empty=False
             )
         except ProblemError:
-            return  # e.g. the watch list followed was deleted: the client reconnects and learns
+            # The token stopped being good (expired, revoked, its client disabled), or the
+            # watch list followed was deleted: the client reconnects and learns which.
+            return
 
 
 # --- watch lists ----------------------------------------------------------------------------

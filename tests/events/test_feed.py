@@ -10,9 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import col
 
+from exchange_api.events.hub import FeedHub
+from exchange_api.models.agencies import Client
 from exchange_api.models.events import EventRecord
 from tests.alerts.builders import minimal_body
 from tests.alerts.http import Desk, assert_problem, open_desk, push
@@ -160,6 +163,33 @@ async def test_long_poll_answers_when_an_event_arrives(
     page = await waiting
     assert [e["alert_id"] for e in page["items"]] == [alert]
     assert time.monotonic() - started < 5
+
+
+async def test_a_long_poll_answers_401_once_its_client_is_disabled_while_it_waits(
+    app: FastAPI, client: httpx.AsyncClient, customs: Desk, police: Desk
+) -> None:
+    """The token is checked again before each read after the first: an event that arrives
+    after the client was disabled is not handed to it (before, the wait answered with it)."""
+    cursor = (await feed(client, customs))["next_cursor"]
+    hub: FeedHub = app.state.event_hub
+    waiting = asyncio.create_task(
+        client.get("/v1/events", params={"after": cursor, "wait": 10}, headers=customs.headers)
+    )
+    for _ in range(500):  # until the poll has read once and waits
+        if hub.waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.waiting == 1
+    with app.state.session_factory.begin() as session:
+        session.execute(
+            update(Client)
+            .where(col(Client.client_id) == customs.agency.client_id)
+            .values(disabled_at=datetime.now(UTC))
+        )
+    await push(client, police, minimal_body())  # network-wide: customs could have seen it
+    response = await asyncio.wait_for(waiting, 15)
+    assert_problem(response, 401, "invalid-token")
+    assert "disabled" in response.json()["detail"]
 
 
 async def test_long_poll_times_out_empty(client: httpx.AsyncClient, customs: Desk) -> None:

@@ -78,6 +78,47 @@ async def test_stream_resumes_after_last_event_id_and_ends_at_shutdown(
             assert time.monotonic() - stopped < 10
 
 
+async def test_a_stream_ends_at_its_first_read_after_its_token_is_revoked(
+    app: FastAPI, registry: Registry, database_url: str, keys_dir: Path
+) -> None:
+    """A stream holds its caller to the token: the event after a revocation is not sent, the
+    stream ends instead (before, it went on delivering to the revoked token)."""
+    reader = await registry.agency(kind="customs")
+    writer = await registry.agency(kind="law_enforcement")
+    with served(service_env(database_url, keys_dir), workers=1) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            reading = await reader.headers(http)
+            writing = await writer.headers(http)
+            async with http.stream(
+                "GET", "/v1/events", headers={**reading, **EVENT_STREAM}
+            ) as live:
+                assert live.status_code == 200
+                stream = frames(live)
+                before = await http.post("/v1/alerts", json=minimal_body(), headers=writing)
+                assert before.status_code == 201, before.text
+                [seen] = await asyncio.wait_for(take(stream, 1), 20)
+                assert seen["data"]["alert_id"] == before.json()["id"]
+                revoked = await http.post(
+                    "/oauth/revoke",
+                    data={
+                        "token": reading["Authorization"].removeprefix("Bearer "),
+                        "client_assertion_type": (
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                        ),
+                        "client_assertion": reader.assertion(),
+                    },
+                )
+                assert revoked.status_code == 200, revoked.text
+                after = await http.post("/v1/alerts", json=minimal_body(), headers=writing)
+                assert after.status_code == 201, after.text
+                tail = await asyncio.wait_for(_rest(stream), 20)
+            assert tail == []
+
+
+async def _rest(stream: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [frame async for frame in stream]
+
+
 @pytest.mark.postgres_only
 async def test_follower_sees_every_event_of_concurrent_writers_once_in_order(
     app: FastAPI, registry: Registry, database_url: str, keys_dir: Path
