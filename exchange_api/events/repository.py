@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from exchange_api.alerts.visibility import followup_visible_to, visible_to
 from exchange_api.auth.caller import Caller
-from exchange_api.models.agencies import Agency, AgencyKind
+from exchange_api.models.agencies import Agency, AgencyKind, Client
 from exchange_api.models.alerts import Alert
 from exchange_api.models.events import (
     EmergingSubstance,
@@ -193,16 +193,21 @@ class SubscriptionRepository:
 
     def webhooks(
         self, ids: Collection[uuid.UUID]
-    ) -> dict[uuid.UUID, tuple[Subscription, AgencyKind]]:
-        """The watch lists among ``ids`` that have a webhook, each with its agency's kind."""
+    ) -> dict[uuid.UUID, tuple[Subscription, AgencyKind, bool]]:
+        """The watch lists among ``ids`` that have a webhook, each with its agency's kind and
+        whether its client is disabled now."""
         if not ids:
             return {}
         rows = self._session.exec(
-            select(Subscription, Agency.kind)
+            select(Subscription, Agency.kind, Client.disabled_at)
             .join(Agency, col(Agency.id) == col(Subscription.agency_id))
+            .join(Client, col(Client.client_id) == col(Subscription.client_id))
             .where(col(Subscription.id).in_(ids), col(Subscription.webhook_url).is_not(None))
         )
-        return {subscription.id: (subscription, AgencyKind(kind)) for subscription, kind in rows}
+        return {
+            subscription.id: (subscription, AgencyKind(kind), disabled_at is not None)
+            for subscription, kind, disabled_at in rows
+        }
 
     def get_owned(self, caller: Caller, subscription_id: uuid.UUID) -> Subscription | None:
         return self._session.exec(

@@ -335,8 +335,10 @@ class WebhookDispatcher:
 
     def _prepare(self, claimed: list[Claimed]) -> list[_Prepared]:
         """What to send for each of ``claimed`` that may be sent; the others are closed: a
-        delivery whose list or event is gone went with them, one its agency may not read now
-        is recorded ``refused``."""
+        delivery whose list or event is gone went with them, one its agency may not read now,
+        or whose client is disabled, is recorded ``refused``. (A disabled client's tokens stop
+        working at once; its webhooks stop at their next delivery. Enabled again, it reads
+        what it missed from the feed, which keeps 30 days.)"""
         with self._session_factory.begin() as session:
             repository = EventRepository(session)
             lists = SubscriptionRepository(session).webhooks(
@@ -348,7 +350,7 @@ class WebhookDispatcher:
             ]
             asked: dict[uuid.UUID, tuple[Caller, set[int]]] = {}
             for item in present:
-                subscription, kind = lists[item.subscription_id]
+                subscription, kind, _ = lists[item.subscription_id]
                 viewer = asked.setdefault(
                     subscription.agency_id, (_viewer(subscription, kind), set())
                 )
@@ -365,11 +367,12 @@ class WebhookDispatcher:
             secrets: dict[uuid.UUID, bytes] = {}
             bodies: dict[tuple[str, int], bytes] = {}
             for item in present:
-                subscription, _ = lists[item.subscription_id]
+                subscription, _, client_disabled = lists[item.subscription_id]
                 record, alert, substance = found[item.seq]
                 identity = _identity(subscription)
-                if (subscription.agency_id, item.seq) not in readable:
-                    refused.append(Attempt(item, "refused", None, "not-visible", now))
+                if client_disabled or (subscription.agency_id, item.seq) not in readable:
+                    reason = "client-disabled" if client_disabled else "not-visible"
+                    refused.append(Attempt(item, "refused", None, reason, now))
                     audit.record(
                         AuditAction.EVENT_DELIVER,
                         outcome=Outcome.DENIED,

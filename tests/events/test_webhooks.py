@@ -20,9 +20,11 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from exchange_api.models.agencies import Client
 from exchange_api.models.events import Subscription, WebhookDelivery
 from tests.alerts.builders import EXPORTER_NAME, alert_body, minimal_body
 from tests.alerts.http import Desk, open_desk, push
+from tests.audit.conftest import stored_entries
 from tests.auth_helpers import Serving
 from tests.events.receiver import Receiver, free_port, receiving, verify_standard_webhook
 
@@ -347,6 +349,51 @@ async def test_an_alert_narrowed_while_its_delivery_waits_is_not_sent(serving: S
             states = {item["state"] for item in log}
             assert states == {"refused"}, log
             assert len(receiver.received) == sent_before
+
+
+async def test_a_disabled_clients_webhooks_stop_with_its_tokens(serving: Serving) -> None:
+    """Disabling a client stops its webhooks too: an event after the disable is refused
+    (``client-disabled``, audited as denied) and never sent (before, it was sent)."""
+    async with serving(webhook_allow_hosts="127.0.0.1", webhook_first_retry=0.2) as (
+        client,
+        registry,
+    ):
+        police = await open_desk(registry, client, "law_enforcement", "NL")
+        customs = await open_desk(registry, client, "customs", "BE")
+        receiver = Receiver(free_port())
+        with receiving(receiver):
+            created = await subscribe(client, customs, receiver.url)
+            await push(client, police, minimal_body())
+            await wait_for(lambda: len(receiver.received) == 1)
+            factory = registry.app.state.session_factory
+            with factory.begin() as session:
+                session.execute(
+                    update(Client)
+                    .where(col(Client.client_id) == customs.agency.client_id)
+                    .values(disabled_at=datetime.now(UTC))
+                )
+            later = await push(client, police, minimal_body())
+
+            def settled() -> list[tuple[str, str | None]]:
+                with factory() as session:
+                    rows = session.execute(
+                        select(WebhookDelivery.state, WebhookDelivery.last_error).where(
+                            col(WebhookDelivery.subscription_id) == uuid.UUID(created["id"])
+                        )
+                    ).all()
+                return [(state, error) for state, error in rows]
+
+            await wait_for(lambda: len(settled()) == 2 and "pending" not in dict(settled()))
+            assert sorted(settled()) == [("delivered", None), ("refused", "client-disabled")]
+            await asyncio.sleep(0.3)
+        assert len(receiver.received) == 1
+        entries = stored_entries(registry.app)
+        about_later = [
+            entry["outcome"]
+            for entry in entries
+            if entry["action"] == "event.deliver" and later in entry["resource_ids"]
+        ]
+        assert about_later == ["denied"]
 
 
 async def test_a_list_whose_secret_does_not_unseal_holds_up_no_other(
