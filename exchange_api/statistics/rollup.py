@@ -18,12 +18,13 @@ is counted from the alerts themselves (docs/decisions/0030-statistics-rollup.md)
 
 from __future__ import annotations
 
+import calendar
 import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, delete, tuple_
@@ -56,6 +57,12 @@ ROLLED_GROUPINGS = frozenset({"substance", "month"})
 def month_of(day: date) -> str:
     """The rollup's (and the statistics') month key: ``YYYY-MM``."""
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def ends_a_month(day: date) -> bool:
+    """Whether ``day`` is the last of its month; asked of the calendar, not of the day after,
+    which ``date.max`` (a window's open end, as a client may write it) does not have."""
+    return day.day == calendar.monthrange(day.year, day.month)[1]
 
 
 @dataclass(frozen=True)
@@ -196,7 +203,7 @@ def rollup_filter(group_by: str, filters: AlertFilters) -> RollupFilter | None:
         or filters.tags
         or filters.stages
         or (after is not None and after.day != 1)
-        or (before is not None and (before + timedelta(days=1)).day != 1)
+        or (before is not None and not ends_a_month(before))
     ):
         return None
     return RollupFilter(

@@ -41,7 +41,7 @@ from exchange_api.statistics.errors import (
     WindowNotWholeMonths,
 )
 from exchange_api.statistics.repository import Cell, StatisticsRepository
-from exchange_api.statistics.rollup import rollup_filter
+from exchange_api.statistics.rollup import ends_a_month, rollup_filter
 from exchange_api.statistics.schemas import (
     AlertCell,
     AlertStatistics,
@@ -62,9 +62,7 @@ def _scope_conditions(caller: Caller, query: StatisticsQuery) -> list[ColumnElem
     if caller.agency_kind is AgencyKind.INDUSTRY:
         raise NetworkScopeForbidden()
     after, before = query.detected_after, query.detected_before
-    if (after is not None and after.day != 1) or (
-        before is not None and (before + timedelta(days=1)).day != 1
-    ):
+    if (after is not None and after.day != 1) or (before is not None and not ends_a_month(before)):
         raise WindowNotWholeMonths()
     return []
 

@@ -131,6 +131,22 @@ async def test_network_dates_must_bound_whole_months(
     await _stats(client, analyst, group_by="origin", detected_after="2026-10-02")  # visible
 
 
+async def test_windows_open_to_the_ends_of_the_calendar_are_whole_months(
+    registry: Registry, client: httpx.AsyncClient
+) -> None:
+    """``9999-12-31`` and ``0001-01-01`` bound whole months (a client's way of writing an open
+    end); they were a 500, the day after the last one being asked of the calendar."""
+    desk = await open_desk(registry, client)
+    await _push_many(client, desk, 2)
+    ends = {"detected_after": "0001-01-01", "detected_before": "9999-12-31"}
+    for scope in ("visible", "network"):
+        for group_by in ("substance", "month", "origin"):
+            await _stats(client, desk, group_by=group_by, scope=scope, **ends)
+    counted = await _stats(client, desk, group_by="substance", **ends)
+    assert sum(_cells(counted).values()) == 2
+    await _stats(client, desk, "penal-chain", group_by="origin", **ends)
+
+
 async def test_differencing_two_published_cells_is_not_prevented(
     registry: Registry, client: httpx.AsyncClient
 ) -> None:
