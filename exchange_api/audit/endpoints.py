@@ -7,11 +7,12 @@ auditor's ``X-Purpose`` when one is given.
 from __future__ import annotations
 
 import uuid
+from datetime import MAXYEAR, UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from exchange_api.audit import service
@@ -40,6 +41,20 @@ _EVENT_FILTERS = (
     "before",
 )
 _NO_PARAMS = [Depends(forbid_unknown_query_params(()))]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC, as the log stores its times. A moment UTC cannot write (its offset
+    carries ``9999-12-31T23:59:59-12:00`` past year 9999, or ``0001-01-01T00:00:00+14:00``
+    before year 1) becomes that end of time: no entry lies beyond it either way."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        end = datetime.max if moment.year == MAXYEAR else datetime.min
+        return end.replace(tzinfo=UTC)
+
+
+_Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 
 
 def _chain_intake_first(_caller: AuditRead, request: Request, session: SessionDep) -> None:
@@ -74,10 +89,8 @@ def list_audit_events(
     action: Annotated[AuditAction | None, Query()] = None,
     alert_id: Annotated[uuid.UUID | None, Query(description="Entries naming this alert.")] = None,
     outcome: Annotated[Outcome | None, Query()] = None,
-    after: Annotated[AwareDatetime | None, Query(description="Strictly after (RFC 3339).")] = None,
-    before: Annotated[
-        AwareDatetime | None, Query(description="Strictly before (RFC 3339).")
-    ] = None,
+    after: Annotated[_Moment | None, Query(description="Strictly after (RFC 3339).")] = None,
+    before: Annotated[_Moment | None, Query(description="Strictly before (RFC 3339).")] = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 50,
     purpose: PurposeHeader = None,

@@ -90,9 +90,14 @@ def _uuid_of(raw: bytes) -> uuid.UUID:
 
 
 def _integer_of(raw: bytes) -> int:
+    """A key of a ``BIGINT`` column (a seq): 8 bytes whose signed value is not negative. Read
+    unsigned, a forged cursor past 2**63 - 1 reached the database as a value no column holds."""
     if len(raw) != 8:
         raise ValueError("not an 8-byte integer")
-    return int.from_bytes(raw, "big")
+    value = int.from_bytes(raw, "big", signed=True)
+    if value < 0:
+        raise ValueError("not a BIGINT key")
+    return value
 
 
 def _text_of(raw: bytes) -> str:

@@ -13,11 +13,13 @@ from exchange_api.audit import AuditAction, Outcome, load_public_keys_from_jwks,
 from exchange_api.audit.checkpoints import Checkpoint
 from exchange_api.audit.recorder import AuditIdentity, AuditRecorder
 from exchange_api.audit.verify import iter_ndjson
+from exchange_api.kit.pagination import INTEGER_KEYS
 from tests.audit.conftest import AUDITOR_OFFICER, stored_entries
 from tests.audit.independent_verifier import verify_export
 from tests.auth_helpers import Registry
 
 ALERT_A = "0193a1b2-c3d4-7e5f-8a9b-00000000000a"
+BEYOND = INTEGER_KEYS.encode(2**63)
 ALERT_B = "0193a1b2-c3d4-7e5f-8a9b-00000000000b"
 
 
@@ -107,6 +109,20 @@ async def test_events_are_filtered_by_time(
     assert naive.status_code == 400
 
 
+async def test_times_past_the_ends_of_utc_bound_nothing_out_and_everything_in(
+    app: FastAPI, client: httpx.AsyncClient, auditor: dict[str, str]
+) -> None:
+    """A moment whose offset carries it past year 9999 or before year 1 in UTC stands for that
+    end of time (it was a 500: the log's times are UTC, and UTC cannot write it)."""
+    record_directly(app, (AuditAction.ALERT_READ, {"resource_ids": [ALERT_A]}))
+    last_day, first_day = "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"
+
+    assert (await events(client, auditor, after=last_day))["items"] == []
+    assert (await events(client, auditor, before=first_day))["items"] == []
+    everything = await events(client, auditor, before=last_day, after=first_day, alert_id=ALERT_A)
+    assert [item["resource_ids"] for item in everything["items"]] == [[ALERT_A]]
+
+
 async def test_pages_follow_the_cursor_without_gaps_or_repeats(
     app: FastAPI, client: httpx.AsyncClient, auditor: dict[str, str]
 ) -> None:
@@ -133,12 +149,16 @@ async def test_events_refuse_unknown_filters_and_bad_cursors(
 ) -> None:
     unknown = await client.get("/v1/audit/events", headers=auditor, params={"who": "x"})
     cursor = await client.get("/v1/audit/events", headers=auditor, params={"cursor": "abc"})
+    # A well-formed cursor past the largest seq a column holds (2**63): it was a 500.
+    beyond = await client.get("/v1/audit/events", headers=auditor, params={"cursor": BEYOND})
     action = await client.get("/v1/audit/events", headers=auditor, params={"action": "x.y"})
 
     assert unknown.status_code == 400
     assert unknown.json()["type"].endswith(":unknown-query-parameter")
     assert cursor.status_code == 400
     assert cursor.json()["type"].endswith(":invalid-cursor")
+    assert beyond.status_code == 400
+    assert beyond.json()["type"].endswith(":invalid-cursor")
     assert action.status_code == 400
 
 

@@ -31,6 +31,7 @@ def _raw(payload: bytes) -> str:
         (UUID_KEYS, uuid.UUID("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")),
         (INTEGER_KEYS, 1),
         (INTEGER_KEYS, 2**62),
+        (INTEGER_KEYS, 2**63 - 1),  # the largest seq a BIGINT column holds
         (TEXT_KEYS, "demo-customs"),
         (TEXT_KEYS, "50-00-0"),
         (TEXT_KEYS, "Zoll-Düsseldorf"),
@@ -51,6 +52,8 @@ def test_a_cursor_gives_back_its_key_and_looks_opaque(kind: KeyKind[object], key
         (UUID_KEYS, _raw(b"\x01" + bytes(15))),  # a key one byte short
         (UUID_KEYS, INTEGER_KEYS.encode(7)),  # another list's cursor
         (INTEGER_KEYS, UUID_KEYS.encode(uuid.UUID("01a24e2a-b06c-76ff-aa12-286d62c56e1e"))),
+        (INTEGER_KEYS, _raw(b"\x01\x80" + bytes(7))),  # 2**63: no BIGINT column holds it
+        (INTEGER_KEYS, _raw(b"\x01" + b"\xff" * 8)),
         (TEXT_KEYS, _raw(b"\x01abc\x00def")),  # NUL would reach the database
         (TEXT_KEYS, _raw(b"\x01\xff\xfe")),  # not UTF-8
         (TEXT_KEYS, _raw(b"\x01")),  # empty
