@@ -30,7 +30,7 @@ from exchange_api.audit.recorder import AuditUnavailable, record_in_own_transact
 from exchange_api.errors import ProblemError, problem_error_response
 from exchange_api.kit.dependencies import purpose_of
 
-__all__ = ["install_denial_recording", "is_denial"]
+__all__ = ["install_denial_recording", "is_denial", "record_refusal"]
 
 _DENIAL_STATUSES = frozenset({401, 403})
 
@@ -38,6 +38,15 @@ _DENIAL_STATUSES = frozenset({401, 403})
 def is_denial(error: ProblemError) -> bool:
     """Whether ``error`` refuses the caller access (and so must be audited)."""
     return error.status in _DENIAL_STATUSES or error.records_denial
+
+
+def record_refusal(request: Request, error: ProblemError) -> None:
+    """Record ``error`` as an ``access.denied`` entry if it refuses the caller (:func:`is_denial`),
+    in a transaction of its own; :class:`AuditUnavailable` if that cannot be written. The
+    handler below calls it for every request; an answer that refuses after it began (an event
+    stream whose token stopped being good) calls it itself, having no handler to reach."""
+    if is_denial(error):
+        _record_denial(request, error)
 
 
 def _record_denial(request: Request, error: ProblemError) -> None:
@@ -54,11 +63,10 @@ def _record_denial(request: Request, error: ProblemError) -> None:
 
 async def _answer_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    if is_denial(exc):
-        try:
-            await run_in_threadpool(_record_denial, request, exc)
-        except AuditUnavailable as failure:
-            return problem_error_response(failure)
+    try:
+        await run_in_threadpool(record_refusal, request, exc)
+    except AuditUnavailable as failure:
+        return problem_error_response(failure)
     return problem_error_response(exc)
 
 

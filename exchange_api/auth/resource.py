@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
@@ -196,7 +197,10 @@ async def caller_now(request: Request) -> Caller:
     try:
         caller = await _caller_now(request, session, server, claims)
     finally:
-        await run_in_threadpool(session.close)
+        # Shielded: a stream is cancelled when its client goes, and on SQLite a session that
+        # asked the database holds the write lock until it is closed.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(session.close)
     request.state.caller = caller
     return caller
 

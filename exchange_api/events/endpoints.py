@@ -12,6 +12,7 @@ Each read is one transaction with its audit entry, committed before its events a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -22,7 +23,8 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from exchange_api.audit.recorder import AuditDep, AuditRecorder
+from exchange_api.audit.denials import record_refusal
+from exchange_api.audit.recorder import AuditDep, AuditRecorder, AuditUnavailable
 from exchange_api.auth.caller import Caller
 from exchange_api.auth.resource import caller_now
 from exchange_api.auth.scopes import AlertsRead
@@ -103,9 +105,10 @@ async def list_events(
     `wait` (up to 30 s) holds an empty answer until an event comes. With
     `Accept: text/event-stream` the same feed is a Server-Sent Events stream (`id:` the cursor,
     `event:` the type, `data:` the event; `Last-Event-ID` resumes after that event; a comment
-    line every 15 s). The token is checked again before every read after the first: a stream
-    ends, and a long poll answers 401, once it has expired or been revoked or its client
-    disabled. Events are kept 30 days; an older cursor is 410 `cursor-expired`.
+    line every 15 s). The token is checked again before every read after the first (and a
+    stream's comment lines): a stream ends, and a long poll answers 401, once it has expired or
+    been revoked or its client disabled. Events are kept 30 days; an older cursor is 410
+    `cursor-expired`.
     """
     # The token check read the caller in the request's session: end that transaction now (on
     # SQLite it holds the write lock), the reads below have their own.
@@ -146,31 +149,46 @@ async def _stream(
     hub: FeedHub,
     outcome: service.FeedOutcome,
 ) -> AsyncIterator[str]:
-    """The stream: each read's events, then a wait on the hub; a comment when it was quiet.
-    Each read after the first asks for the caller again (``caller_now``). Ends when the server
-    shuts down (the hub closes) or a read is refused, the token no longer good among the
-    reasons."""
+    """The stream: each read's events, then a wait on the hub, with a comment line every
+    ``HEARTBEAT_SECONDS`` while it is quiet. Before each read after the first, and before each
+    comment, the caller is asked for again (``caller_now``): the stream ends at the first of
+    them after its token stopped being good, that refusal recorded as any other is. It also
+    ends when the server shuts down (the hub closes) or a read is refused (the watch list
+    followed was deleted): the client reconnects and learns why."""
     yield ": events\n\n"
     while True:
         if outcome.page.items:
             yield _frames(outcome.page)
         query = query.model_copy(update={"after": outcome.page.next_cursor})
         if len(outcome.page.items) < query.limit:
-            moved = await hub.wait_beyond(outcome.head, HEARTBEAT_SECONDS)
-            if hub.closed:
-                return
-            if not moved:
+            while not await hub.wait_beyond(outcome.head, HEARTBEAT_SECONDS):
+                if hub.closed or not await _still_entitled(request):
+                    return
                 yield ": keep-alive\n\n"
-                continue
         try:
             caller = await caller_now(request)
             outcome = await run_in_threadpool(
                 _read_once, request, caller, query, record_empty=False
             )
-        except ProblemError:
-            # The token stopped being good (expired, revoked, its client disabled), or the
-            # watch list followed was deleted: the client reconnects and learns which.
+        except ProblemError as refused:
+            await _record_refusal(request, refused)
             return
+
+
+async def _still_entitled(request: Request) -> bool:
+    try:
+        await caller_now(request)
+    except ProblemError as refused:
+        await _record_refusal(request, refused)
+        return False
+    return True
+
+
+async def _record_refusal(request: Request, refused: ProblemError) -> None:
+    """Record a stream's refusal (no handler sees it: the answer began long ago). If the log
+    cannot take it, the stream ends all the same; the failure is logged."""
+    with contextlib.suppress(AuditUnavailable):
+        await run_in_threadpool(record_refusal, request, refused)
 
 
 # --- watch lists ----------------------------------------------------------------------------
