@@ -348,8 +348,9 @@ class WebhookDispatcher:
             present = [
                 item for item in claimed if item.subscription_id in lists and item.seq in found
             ]
+            enabled = [item for item in present if not lists[item.subscription_id][2]]
             asked: dict[uuid.UUID, tuple[Caller, set[int]]] = {}
-            for item in present:
+            for item in enabled:
                 subscription, kind, _ = lists[item.subscription_id]
                 viewer = asked.setdefault(
                     subscription.agency_id, (_viewer(subscription, kind), set())
@@ -357,8 +358,8 @@ class WebhookDispatcher:
                 viewer[1].add(item.seq)
             readable = repository.readable_among(list(asked.values()))
             matches = repository.matches_of(
-                {lists[item.subscription_id][0].client_id for item in present},
-                {item.seq for item in present},
+                {lists[item.subscription_id][0].client_id for item in enabled},
+                {item.seq for item in enabled},
             )
             now = utc_now()
             audit = AuditRecorder.acting_as(self._audit_log, session, AuditIdentity())
