@@ -192,6 +192,28 @@ async def test_a_long_poll_answers_401_once_its_client_is_disabled_while_it_wait
     assert "disabled" in response.json()["detail"]
 
 
+async def test_a_long_poll_answers_401_once_its_token_expires_while_it_waits(
+    app: FastAPI, client: httpx.AsyncClient, customs: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The expiry is checked again too: a poll that outlives its token answers 401 (before, it
+    answered its empty page with a token no longer good)."""
+    cursor = (await feed(client, customs))["next_cursor"]
+    hub: FeedHub = app.state.event_hub
+    waiting = asyncio.create_task(
+        client.get("/v1/events", params={"after": cursor, "wait": 1}, headers=customs.headers)
+    )
+    for _ in range(500):  # until the poll has read once and waits
+        if hub.waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.waiting == 1
+    later = time.time() + 2 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    response = await asyncio.wait_for(waiting, 15)
+    assert_problem(response, 401, "invalid-token")
+    assert "expired" in response.json()["detail"]
+
+
 async def test_long_poll_times_out_empty(client: httpx.AsyncClient, customs: Desk) -> None:
     started = time.monotonic()
     page = await feed(client, customs, wait=0.5)
