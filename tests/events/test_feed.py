@@ -165,21 +165,29 @@ async def test_long_poll_answers_when_an_event_arrives(
     assert time.monotonic() - started < 5
 
 
+async def waiting_poll(
+    app: FastAPI, client: httpx.AsyncClient, desk: Desk, *, wait: float
+) -> asyncio.Task[httpx.Response]:
+    """A long poll of ``desk``'s feed from its end, once it has read once and waits."""
+    cursor = (await feed(client, desk))["next_cursor"]
+    hub: FeedHub = app.state.event_hub
+    waiting = asyncio.create_task(
+        client.get("/v1/events", params={"after": cursor, "wait": wait}, headers=desk.headers)
+    )
+    for _ in range(500):
+        if hub.waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert hub.waiting == 1
+    return waiting
+
+
 async def test_a_long_poll_answers_401_once_its_client_is_disabled_while_it_waits(
     app: FastAPI, client: httpx.AsyncClient, customs: Desk, police: Desk
 ) -> None:
     """The token is checked again before each read after the first: an event that arrives
     after the client was disabled is not handed to it (before, the wait answered with it)."""
-    cursor = (await feed(client, customs))["next_cursor"]
-    hub: FeedHub = app.state.event_hub
-    waiting = asyncio.create_task(
-        client.get("/v1/events", params={"after": cursor, "wait": 10}, headers=customs.headers)
-    )
-    for _ in range(500):  # until the poll has read once and waits
-        if hub.waiting:
-            break
-        await asyncio.sleep(0.01)
-    assert hub.waiting == 1
+    waiting = await waiting_poll(app, client, customs, wait=10)
     with app.state.session_factory.begin() as session:
         session.execute(
             update(Client)
@@ -197,16 +205,7 @@ async def test_a_long_poll_answers_401_once_its_token_expires_while_it_waits(
 ) -> None:
     """The expiry is checked again too: a poll that outlives its token answers 401 (before, it
     answered its empty page with a token no longer good)."""
-    cursor = (await feed(client, customs))["next_cursor"]
-    hub: FeedHub = app.state.event_hub
-    waiting = asyncio.create_task(
-        client.get("/v1/events", params={"after": cursor, "wait": 1}, headers=customs.headers)
-    )
-    for _ in range(500):  # until the poll has read once and waits
-        if hub.waiting:
-            break
-        await asyncio.sleep(0.01)
-    assert hub.waiting == 1
+    waiting = await waiting_poll(app, client, customs, wait=1)
     later = time.time() + 2 * 3600
     monkeypatch.setattr(time, "time", lambda: later)
     response = await asyncio.wait_for(waiting, 15)
